@@ -1,0 +1,3 @@
+from ghgwatch.cli import main
+
+main()

@@ -1,0 +1,35 @@
+"""The ``ghgwatch`` command line.
+
+Each command group lives in its own module with a ``register(app)`` function. Modules import heavy
+libraries (pandas, scikit-learn, matplotlib, ...) inside the command functions so that ``ghgwatch --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="ghgwatch",
+    help="Greenhouse-gas monitoring, inventory, forecasting and reporting.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+_COMMAND_MODULES = (
+    "server",
+    "admin",
+    "calc",
+    "detect",
+    "analytics",
+    "report",
+)
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(f"ghgwatch.cli.{_name}").register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,100 @@
+"""Settings: one class, prefix ``GHGWATCH_``, nested groups (``GHGWATCH_DB__URL``, ...).
+
+Nothing here reads the environment or connects at import time: :func:`build_settings` is called by the
+entry points and the result is passed down.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    EMBEDDED = "embedded"
+    CLUSTER = "cluster"
+
+
+class DbSettings(BaseModel):
+    url: str = ""
+    """SQLAlchemy async URL. Empty: SQLite in the data folder (embedded mode only)."""
+    echo: bool = False
+    pool_size: int = 10
+
+
+class BusSettings(BaseModel):
+    url: str = "embedded:"
+    """``embedded:`` (a log under the data folder), ``embedded:/path`` or ``kafka://host:port``."""
+    topic_prefix: str = ""
+
+
+class MqttSettings(BaseModel):
+    url: str = ""
+    """``mqtt://user:pass@host:port`` of a broker; empty: embedded broker in ``up``."""
+    embedded_port: int = 18830
+
+
+class SecuritySettings(BaseModel):
+    jwt_secret: SecretStr | None = None
+    """HS256 key. Required in cluster mode; generated and kept in the data folder in embedded mode."""
+    jwt_ttl_s: int = 3600
+    signature_max_age_s: int = 300
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GHGWATCH_", env_nested_delimiter="__", extra="ignore")
+
+    mode: Mode = Mode.EMBEDDED
+    data_dir: Path = Path("./ghgwatch-data")
+    db: DbSettings = Field(default_factory=DbSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @property
+    def database_url(self) -> str:
+        if self.db.url:
+            return self.db.url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'ghgwatch.db').resolve()}"
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot be used as given (a missing secret outside embedded mode, ...)."""
+
+
+def build_settings(**overrides: object) -> Settings:
+    """Read the environment (and overrides) into a :class:`Settings`, checked for the chosen mode."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.mode is Mode.CLUSTER:
+        if settings.security.jwt_secret is None:
+            raise ConfigurationError("GHGWATCH_SECURITY__JWT_SECRET must be set in cluster mode")
+        if not settings.db.url:
+            raise ConfigurationError("GHGWATCH_DB__URL must be set in cluster mode")
+    return settings
+
+
+def jwt_secret(settings: Settings) -> str:
+    """The JWT key: the configured one, or in embedded mode a random key kept in the data folder."""
+    if settings.security.jwt_secret is not None:
+        return settings.security.jwt_secret.get_secret_value()
+    if settings.mode is not Mode.EMBEDDED:
+        raise ConfigurationError("no JWT secret configured")
+    path = settings.data_dir / "jwt.secret"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
