@@ -21,6 +21,7 @@ app = typer.Typer(
 _COMMAND_MODULES = (
     "server",
     "admin",
+    "data",
     "calc",
     "detect",
     "analytics",

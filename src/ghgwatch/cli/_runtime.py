@@ -1,0 +1,68 @@
+"""What every CLI command needs: settings, an upgraded database, an event loop, an error exit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from ghgwatch.kit.problems import Problem
+from ghgwatch.settings import ConfigurationError, Settings, build_settings
+from ghgwatch.store import Database, open_database
+from ghgwatch.store.migrate import upgrade
+
+T = TypeVar("T")
+console = Console()
+err_console = Console(stderr=True)
+
+DataDir = typer.Option(None, "--data-dir", help="Data folder (default: $GHGWATCH_DATA_DIR or ./ghgwatch-data)")
+
+
+def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
+    try:
+        if data_dir is not None:
+            overrides["data_dir"] = data_dir
+        settings = build_settings(**overrides)
+    except ConfigurationError as exc:
+        fail(str(exc))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def run(coro: Awaitable[T]) -> T:
+    async def main() -> T:
+        return await coro
+
+    try:
+        return asyncio.run(main())
+    except Problem as exc:
+        detail = exc.detail or exc.title
+        if exc.errors:
+            detail += "; " + "; ".join(f"{'.'.join(map(str, e.get('loc', [])))}: {e.get('msg')}" for e in exc.errors)
+        fail(detail)
+        raise  # unreachable: fail raises
+
+
+async def migrate(settings: Settings) -> None:
+    await asyncio.to_thread(upgrade, settings.database_url)
+
+
+@asynccontextmanager
+async def database(settings: Settings, *, auto_upgrade: bool = True) -> AsyncIterator[Database]:
+    if auto_upgrade:
+        await migrate(settings)
+    db = open_database(settings.database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()

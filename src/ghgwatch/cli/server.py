@@ -1,0 +1,81 @@
+"""``ghgwatch up``, ``ghgwatch serve`` and ``ghgwatch db``."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from ghgwatch.cli._runtime import DataDir, console, migrate, run, settings_for
+from ghgwatch.settings import Mode
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+class Role(StrEnum):
+    ALL = "all"
+    API = "api"
+    PIPELINE = "pipeline"
+    MQTT = "mqtt"
+    ANALYTICS = "analytics"
+    UI = "ui"
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: Path | None = DataDir, revision: str = typer.Option("head")) -> None:
+    """Apply the migrations shipped with ghgwatch to the configured database."""
+    from ghgwatch.store.migrate import current, upgrade
+
+    settings = settings_for(data_dir)
+    upgrade(settings.database_url, revision)
+    console.print(f"database at revision [bold]{current(settings.database_url)}[/bold]")
+
+
+def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) -> None:
+    import uvicorn
+
+    from ghgwatch.roles import build_role_app
+
+    settings = settings_for(data_dir, api={"host": host, "port": port})
+    if settings.mode is Mode.EMBEDDED:
+        run(migrate(settings))
+    app = build_role_app(settings, role.value, demo=demo)
+    url = f"http://{host}:{port}"
+    console.print(f"ghgwatch {role.value} on [bold]{url}[/bold]  (API docs {url}/docs, health {url}/healthz)")
+    console.print(f"data folder: {settings.data_dir.resolve()}")
+    if demo:
+        console.print(f"demo credentials: {(settings.data_dir / 'demo-credentials.json').resolve()}")
+    uvicorn.run(app, host=host, port=port, log_level="warning", loop="auto", http="auto", lifespan="on")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+
+    @app.command()
+    def up(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+        port: int = typer.Option(8000, help="Port to listen on"),
+        data_dir: Path | None = DataDir,
+        demo: bool = typer.Option(False, "--demo", help="Load a demo Kuzbass mine and stream simulated data"),
+    ) -> None:
+        """Run every role in one process (embedded mode: SQLite and the embedded bus by default)."""
+        _serve(Role.ALL, host, port, data_dir, demo)
+
+    @app.command()
+    def serve(
+        role: Role = typer.Option(Role.ALL, help="Which part of ghgwatch to run"),
+        host: str = typer.Option("0.0.0.0", help="Address to listen on"),  # noqa: S104 (containers)
+        port: int = typer.Option(8000),
+        data_dir: Path | None = DataDir,
+    ) -> None:
+        """Run one role (cluster mode: one process per role)."""
+        _serve(role, host, port, data_dir, demo=False)
+
+    @app.command()
+    def version() -> None:
+        """Print the version."""
+        from ghgwatch import __version__
+
+        console.print(json.dumps({"version": __version__}))

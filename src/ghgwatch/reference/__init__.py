@@ -1,0 +1,1 @@
+"""Reference data shipped in the package (GEM coal-mine data, CC BY 4.0)."""

@@ -1,0 +1,116 @@
+"""Login, users and devices."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from ghgwatch.kit.problems import unauthorized
+from ghgwatch.security import service
+from ghgwatch.security.models import Role, User
+from ghgwatch.security.tokens import Claims, issue_jwt
+from ghgwatch.web.deps import CurrentPrincipal, Ctx, Session
+
+router = APIRouter(tags=["security"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=8, max_length=200)
+    role: Role
+    organization_id: int | None = None
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    username: str
+    role: Role
+    organization_id: int | None
+    active: bool
+    created_at: datetime
+
+
+class DeviceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    organization_id: int
+    name: str = Field(min_length=1, max_length=200)
+    require_signature: bool = False
+
+
+class DeviceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    organization_id: int
+    name: str
+    require_signature: bool
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+
+class DeviceIssued(DeviceOut):
+    token: str
+    hmac_secret: str
+
+
+@router.post("/auth/token", response_model=TokenOut, summary="OAuth2 password login")
+async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Session, ctx: Ctx) -> TokenOut:
+    user = await service.authenticate_user(session, form.username, form.password)
+    if user is None:
+        raise unauthorized("wrong username or password")
+    ttl = ctx.settings.security.jwt_ttl_s
+    token = issue_jwt(Claims(user.id, user.username, user.role.value, user.organization_id), ctx.jwt_key, ttl)
+    return TokenOut(access_token=token, expires_in=ttl)
+
+
+@router.get("/me", response_model=UserOut)
+async def me(session: Session, actor: CurrentPrincipal) -> User:
+    user = await session.get(User, actor.user_id)
+    if user is None:
+        raise unauthorized("user no longer exists")
+    return user
+
+
+@router.get("/users", response_model=list[UserOut])
+async def list_users(session: Session, actor: CurrentPrincipal) -> list[User]:
+    actor.require_role(frozenset({Role.ADMIN, Role.AUDITOR}))
+    stmt = select(User).order_by(User.id)
+    if (scope := actor.org_filter()) is not None:
+        stmt = stmt.where(User.organization_id == scope)
+    return list((await session.execute(stmt)).scalars())
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+async def create_user(body: UserIn, session: Session, actor: CurrentPrincipal) -> User:
+    return await service.create_user(session, actor, username=body.username, password=body.password,
+                                     role=body.role, organization_id=body.organization_id)
+
+
+@router.get("/devices", response_model=list[DeviceOut])
+async def list_devices(session: Session, actor: CurrentPrincipal, organization_id: int | None = None) -> list[object]:
+    return list(await service.list_devices(session, actor, organization_id))
+
+
+@router.post("/devices", response_model=DeviceIssued, status_code=201,
+             description="The token and HMAC secret are shown only in this answer.")
+async def create_device(body: DeviceIn, session: Session, actor: CurrentPrincipal) -> DeviceIssued:
+    issued = await service.create_device(session, actor, organization_id=body.organization_id, name=body.name,
+                                         require_signature=body.require_signature)
+    out = DeviceOut.model_validate(issued.device)
+    return DeviceIssued(**out.model_dump(), token=issued.token, hmac_secret=issued.device.hmac_secret)
+
+
+@router.post("/devices/{device_id}/revoke", response_model=DeviceOut)
+async def revoke_device(device_id: int, session: Session, actor: CurrentPrincipal) -> object:
+    return await service.revoke_device(session, actor, device_id)

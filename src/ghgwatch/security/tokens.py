@@ -1,0 +1,73 @@
+"""JWT access tokens for users and opaque bearer tokens for devices."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+
+from ghgwatch.kit.timeutil import utcnow
+
+ALGORITHM = "HS256"
+DEVICE_PREFIX = "gwd"
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: int
+    username: str
+    role: str
+    organization_id: int | None
+
+
+def issue_jwt(claims: Claims, key: str, ttl_s: int) -> str:
+    now = utcnow()
+    payload = {
+        "sub": str(claims.user_id),
+        "name": claims.username,
+        "role": claims.role,
+        "org": claims.organization_id,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl_s),
+    }
+    return jwt.encode(payload, key, algorithm=ALGORITHM)
+
+
+def decode_jwt(token: str, key: str) -> Claims | None:
+    try:
+        data = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError:
+        return None
+    return Claims(int(data["sub"]), str(data.get("name", "")), str(data["role"]), data.get("org"))
+
+
+@dataclass(frozen=True)
+class DeviceToken:
+    device_id: int
+    secret: str
+
+    def __str__(self) -> str:
+        return f"{DEVICE_PREFIX}_{self.device_id}_{self.secret}"
+
+
+def new_device_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def parse_device_token(token: str) -> DeviceToken | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != DEVICE_PREFIX or not parts[1].isdigit():
+        return None
+    return DeviceToken(int(parts[1]), parts[2])
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, expected_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), expected_hash)

@@ -1,0 +1,36 @@
+"""The database handle built at start-up and passed down (never created at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ghgwatch.store.dialect import create_engine
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits on success, rolls back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def open_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
+    engine = create_engine(url, echo=echo, pool_size=pool_size)
+    return Database(url=url, engine=engine, sessions=async_sessionmaker(engine, expire_on_commit=False))

@@ -1,0 +1,7 @@
+"""Imports every ORM model so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from ghgwatch.audit import models as audit_models
+from ghgwatch.registry import models as registry_models
+from ghgwatch.security import models as security_models
+
+__all__ = ["audit_models", "registry_models", "security_models"]

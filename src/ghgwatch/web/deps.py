@@ -1,0 +1,36 @@
+"""Request dependencies: a unit of work per request and the calling principal."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ghgwatch.kit.problems import unauthorized
+from ghgwatch.security.models import Role
+from ghgwatch.security.principal import Principal
+from ghgwatch.security.tokens import decode_jwt
+from ghgwatch.web.context import AppContext, context
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed when the handler returns without error."""
+    async with context(request).db.transaction() as s:
+        yield s
+
+
+def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+    if not token:
+        raise unauthorized()
+    claims = decode_jwt(token, context(request).jwt_key)
+    if claims is None:
+        raise unauthorized("invalid or expired token")
+    return Principal(claims.user_id, claims.username, Role(claims.role), claims.organization_id)
+
+
+Session = Annotated[AsyncSession, Depends(session)]
+CurrentPrincipal = Annotated[Principal, Depends(principal)]
+Ctx = Annotated[AppContext, Depends(context)]
