@@ -1,0 +1,242 @@
+"""Multivariate direct forecasting of a target column (e.g. methane in the outgoing air of a longwall).
+
+Features at time ``t``: every numeric column, the target included, at lags ``0..lags`` (air flow,
+degasification flows and concentrations, pressure drop, ...). One direct model per step ahead
+``h = 1..horizon`` predicts ``target[t + h]``, so no future inputs are needed. Linear regression fits all
+steps at once (multi-output least squares); gradient-boosted trees fit one model per step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from ghgwatch import __version__
+from ghgwatch.analytics import metrics
+from ghgwatch.analytics._frequency import infer_frequency
+
+MODEL_FORMAT = "ghgwatch.analytics.multivariate/1"
+KINDS = ("linear", "gbdt")
+
+
+class MultivariateForecaster:
+    """Direct multi-step forecaster of ``target`` from lagged columns of a time-indexed table.
+
+    ``fit`` holds out the last ``test_fraction`` of rows, scores each kind there (``metrics_``), picks the
+    kind (``auto``: smallest MAE at the last step), computes permutation importance on the held-out rows
+    (``feature_importance_``) and refits the chosen kind on all rows.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        kind: str = "auto",
+        horizon: int = 6,
+        lags: int = 3,
+        test_fraction: float = 0.2,
+        max_train_rows: int = 50_000,
+        max_iter: int = 200,
+        n_repeats: int = 5,
+        random_state: int = 0,
+    ) -> None:
+        self.target = target
+        self.kind = kind
+        self.horizon = horizon
+        self.lags = lags
+        self.test_fraction = test_fraction
+        self.max_train_rows = max_train_rows
+        self.max_iter = max_iter
+        self.n_repeats = n_repeats
+        self.random_state = random_state
+
+    # -- features ----------------------------------------------------------------------------
+    def _features(self, table: pd.DataFrame) -> pd.DataFrame:
+        cols = {f"{c}_lag{lag}": table[c].shift(lag) for c in self.columns_ for lag in range(self.lags + 1)}
+        return pd.DataFrame(cols, index=table.index)
+
+    def _targets(self, table: pd.DataFrame, horizon: int) -> np.ndarray:
+        y = table[self.target]
+        return np.column_stack([y.shift(-h).to_numpy(dtype=float) for h in range(1, horizon + 1)])
+
+    def _fit_kind(self, kind: str, X: np.ndarray, Y: np.ndarray) -> Any:
+        if kind == "linear":
+            from sklearn.linear_model import LinearRegression
+
+            return LinearRegression().fit(X, Y)
+        if kind != "gbdt":
+            raise ValueError(f"unknown model kind {kind!r}; expected linear, gbdt or auto")
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        rows = np.arange(len(X))
+        if len(rows) > self.max_train_rows:
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(rows, self.max_train_rows, replace=False))
+        return [
+            HistGradientBoostingRegressor(
+                max_iter=self.max_iter, early_stopping=False, random_state=self.random_state
+            ).fit(X[rows], Y[rows, h])
+            for h in range(Y.shape[1])
+        ]
+
+    @staticmethod
+    def _apply(est: Any, X: np.ndarray) -> np.ndarray:
+        if isinstance(est, list):
+            return np.column_stack([e.predict(X) for e in est])
+        out = np.asarray(est.predict(X), dtype=float)
+        return out.reshape(len(X), -1)
+
+    # -- fit ---------------------------------------------------------------------------------
+    def fit(self, table: pd.DataFrame) -> Self:
+        """Fit on a table indexed by time; ``target`` and the inputs are its numeric columns."""
+        from sklearn.inspection import permutation_importance
+
+        if self.target not in table.columns:
+            raise ValueError(f"target column {self.target!r} is not in the table")
+        numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+        self.columns_ = [self.target, *[c for c in numeric if c != self.target]]
+        F = self._features(table)
+        Y = self._targets(table, self.horizon)
+        ok = np.isfinite(F.to_numpy()).all(axis=1) & np.isfinite(Y).all(axis=1)
+        X, Y = F.to_numpy()[ok], Y[ok]
+        n_test = int(len(X) * self.test_fraction)
+        if len(X) - n_test < max(20, 2 * X.shape[1]) or n_test < 5:
+            raise ValueError(f"too few complete rows ({len(X)}) for {X.shape[1]} features and a test period")
+        split = len(X) - n_test
+        kinds = KINDS if self.kind == "auto" else (self.kind,)
+        self.metrics_: dict[str, dict[str, float]] = {}
+        fitted: dict[str, Any] = {}
+        Yt = Y[split:]
+        naive = np.repeat(X[split:, [0]], self.horizon, axis=1)  # target_lag0: persistence
+        for kind in (*kinds, "persistence"):
+            if kind == "persistence":
+                pred = naive
+            else:
+                fitted[kind] = self._fit_kind(kind, X[:split], Y[:split])
+                pred = self._apply(fitted[kind], X[split:])
+            self.metrics_[kind] = {
+                "mae": metrics.mae(Yt[:, -1], pred[:, -1]),
+                "rmse": metrics.rmse(Yt[:, -1], pred[:, -1]),
+                "mape": metrics.mape(Yt[:, -1], pred[:, -1]),
+                "mae_all_steps": metrics.mae(Yt, pred),
+            }
+        self.kind_ = min(kinds, key=lambda k: self.metrics_[k]["mae"])
+        last = fitted[self.kind_]
+        # OLS is separable by output, so a single-output refit equals the last column of the joint fit.
+        last_step = last[-1] if isinstance(last, list) else self._fit_kind("linear", X[:split], Y[:split, -1])
+        imp = permutation_importance(
+            last_step, X[split:], Yt[:, -1], scoring="neg_mean_absolute_error",
+            n_repeats=self.n_repeats, random_state=self.random_state,
+        )
+        feat = pd.DataFrame(
+            {"feature": F.columns, "importance": imp.importances_mean, "std": imp.importances_std}
+        )
+        feat["column"] = [name.rsplit("_lag", 1)[0] for name in feat["feature"]]
+        self.feature_importance_ = feat.sort_values("importance", ascending=False, ignore_index=True)
+        self.column_importance_ = (
+            feat.groupby("column", sort=False)["importance"].sum().sort_values(ascending=False)
+        )
+        self.estimator_ = self._fit_kind(self.kind_, X, Y)
+        index = table.index
+        self.frequency_ = infer_frequency(index) if isinstance(index, pd.DatetimeIndex) else None
+        self.data_window_ = {"start": str(index[0]), "end": str(index[-1]), "rows": len(table)}
+        self.test_window_start_ = str(F.index[ok][split])
+        return self
+
+    # -- use ---------------------------------------------------------------------------------
+    def _check_table(self, table: pd.DataFrame, horizon: int | None) -> int:
+        missing = [c for c in self.columns_ if c not in table.columns]
+        if missing:
+            raise ValueError(f"the table lacks the model's columns: {', '.join(missing)}")
+        h = self.horizon if horizon is None else horizon
+        if not 1 <= h <= self.horizon:
+            raise ValueError(f"horizon must be between 1 and {self.horizon} (the horizon the model was fitted for)")
+        return h
+
+    def predict(self, table: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+        """Forecast steps ``1..horizon`` after the last row of ``table`` (its last rows must be complete)."""
+        h = self._check_table(table, horizon)
+        F = self._features(table).to_numpy()[-1:]
+        if not np.isfinite(F).all():
+            raise ValueError(f"the last {self.lags + 1} rows must have every model column filled")
+        point = self._apply(self.estimator_, F)[0, :h]
+        last = table.index[-1]
+        if self.frequency_ is not None and isinstance(last, pd.Timestamp):
+            index: pd.Index = self.frequency_.future(last, h)
+            index.name = "timestamp"
+        else:
+            index = pd.RangeIndex(1, h + 1, name="step")
+        return pd.DataFrame({"forecast": point}, index=index)
+
+    def evaluate(self, table: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+        """``timestamp, target, forecast, error_pct``: each row's target against its ``h``-step forecast.
+
+        ``error_pct = 100 (forecast - target) / target`` (NaN where the target is 0).
+        """
+        h = self._check_table(table, horizon)
+        F = self._features(table).to_numpy()
+        ok = np.isfinite(F).all(axis=1)
+        fc = np.full(len(table), np.nan)
+        if ok.any():
+            fc[ok] = self._apply(self.estimator_, F[ok])[:, h - 1]
+        forecast = pd.Series(fc, index=table.index).shift(h)
+        target = table[self.target]
+        out = pd.DataFrame({"target": target, "forecast": forecast})
+        out = out[out["forecast"].notna() & out["target"].notna()]
+        t = out["target"].to_numpy()
+        err = np.divide(100 * (out["forecast"].to_numpy() - t), t, out=np.full(len(t), np.nan), where=t != 0)
+        out["error_pct"] = err
+        out.index.name = "timestamp"
+        return out
+
+    def metadata(self) -> dict[str, Any]:
+        """What a model registry stores with the model."""
+        import sklearn
+
+        from ghgwatch.kit.timeutil import utcnow
+
+        return {
+            "format": MODEL_FORMAT,
+            "ghgwatch_version": __version__,
+            "sklearn_version": sklearn.__version__,
+            "created_at": utcnow().isoformat(),
+            "target": self.target,
+            "inputs": self.columns_[1:],
+            "kind": self.kind_,
+            "params": {k: getattr(self, k) for k in (
+                "kind", "horizon", "lags", "test_fraction", "max_train_rows", "max_iter", "n_repeats", "random_state"
+            )},
+            "data_window": self.data_window_,
+            "test_window_start": self.test_window_start_,
+            "frequency": str(self.frequency_.step) if self.frequency_ is not None else None,
+            "metrics": self.metrics_,
+            "column_importance": {str(k): float(v) for k, v in self.column_importance_.items()},
+        }
+
+
+def save_model(model: MultivariateForecaster, path: str | Path) -> dict[str, Any]:
+    """Write ``{"metadata", "model"}`` with joblib; returns the metadata."""
+    import joblib
+
+    meta = model.metadata()
+    joblib.dump({"metadata": meta, "model": model}, Path(path))
+    return meta
+
+
+def load_model(path: str | Path) -> tuple[MultivariateForecaster, dict[str, Any]]:
+    """Load a model written by :func:`save_model`.
+
+    Caveat: joblib files are pickles and can run code when loaded; load only files you trust.
+    """
+    import joblib
+
+    obj = joblib.load(Path(path))
+    if not isinstance(obj, dict) or obj.get("metadata", {}).get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path}: not a ghgwatch multivariate model file")
+    model = obj["model"]
+    if not isinstance(model, MultivariateForecaster):
+        raise ValueError(f"{path}: not a ghgwatch multivariate model file")
+    return model, dict(obj["metadata"])
