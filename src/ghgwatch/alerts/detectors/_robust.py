@@ -32,8 +32,9 @@ def robust_stats_py(window: list[float], min_scale: float) -> tuple[float, float
     return med, max(scale, float(scale_floor(med, min_scale)))
 
 
-def robust_scores(history: FloatArray, x: FloatArray, learned: FloatArray | np.ndarray, window: int,
-                  min_scale: float) -> FloatArray:
+def robust_scores(
+    history: FloatArray, x: FloatArray, learned: FloatArray | np.ndarray, window: int, min_scale: float
+) -> FloatArray:
     """Robust z-scores of ``x`` against the last ``window`` learned values before each point.
 
     ``history`` holds the values learned before the block (only its last ``window`` matter);

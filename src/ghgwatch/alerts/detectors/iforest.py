@@ -41,8 +41,9 @@ class IsolationForestDetector:
             raise RuntimeError("fit the detector first")
         return np.asarray(-self.model_.score_samples(_as_2d(table)), dtype=np.float64)
 
-    def score_past_only(self, table: FloatArray, window: int = 2000, refit_every: int = 500,
-                        min_rows: int = 200) -> FloatArray:
+    def score_past_only(
+        self, table: FloatArray, window: int = 2000, refit_every: int = 500, min_rows: int = 200
+    ) -> FloatArray:
         """Score each row with a model fitted on up to ``window`` rows before it (refitted every
         ``refit_every`` rows): the streaming-like use in ``ghgwatch detect``. Warm-up rows score 0."""
         x = _as_2d(table)

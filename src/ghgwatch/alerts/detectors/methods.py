@@ -28,8 +28,9 @@ def median_interval(timestamps: FloatArray) -> float:
     return float(np.median(d)) if d.size else 60.0
 
 
-def make_detector(method: str, threshold: float | None = None, *, interval_s: float = 60.0,
-                  max_skip: int = 60) -> AnomalyFilter:
+def make_detector(
+    method: str, threshold: float | None = None, *, interval_s: float = 60.0, max_skip: int = 60
+) -> AnomalyFilter:
     """A filtered streaming detector for ``method``; ``interval_s`` sizes the seasonal buckets."""
     thr = DEFAULT_THRESHOLDS[method] if threshold is None else threshold
     if method == "robust_z":

@@ -27,8 +27,14 @@ class SeasonalBaseline:
     mine is UTC+7, offset 25200). A bucket scores 0 until it holds ``per_bucket`` values.
     """
 
-    def __init__(self, bucket_s: int = 3600, weekly: bool = False, per_bucket: int = 120,
-                 utc_offset_s: int = 0, min_scale: float = 1e-9) -> None:
+    def __init__(
+        self,
+        bucket_s: int = 3600,
+        weekly: bool = False,
+        per_bucket: int = 120,
+        utc_offset_s: int = 0,
+        min_scale: float = 1e-9,
+    ) -> None:
         if bucket_s <= 0 or _DAY % bucket_s or per_bucket < 3:
             raise ValueError("bucket_s must divide a day and per_bucket must be >= 3")
         self.bucket_s = bucket_s
