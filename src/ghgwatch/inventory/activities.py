@@ -1,0 +1,198 @@
+"""Input models: one pydantic model per activity type, a discriminated union on ``type``.
+
+Every quantity is non-negative; unknown fields are refused so that a misspelt factor override
+(``ef_m3_per_ton``) is an error rather than silently ignored. Optional ``*_m3_per_t``, ``density_kg_m3``,
+``efficiency`` ... fields override the methodology default and are recorded with source "user input".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+GasReference = Literal["0C", "20C"]
+NonNeg = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    facility: str | None = None
+    note: str | None = None
+
+
+class _GasVolume(_Base):
+    # None → the methodology default (20C for ipcc2006 and ru371; see docs/inventory.md).
+    gas_reference: GasReference | None = None
+    density_kg_m3: Annotated[float, Field(gt=0)] | None = None
+
+
+class CoalMiningUnderground(_GasVolume):
+    type: Literal["coal_mining_underground"]
+    coal_t: NonNeg
+    depth_m: NonNeg | None = None
+    ef_m3_per_t: NonNeg | None = None
+
+
+class CoalPostMiningUnderground(_GasVolume):
+    type: Literal["coal_post_mining_underground"]
+    coal_t: NonNeg
+    depth_m: NonNeg | None = None
+    ef_m3_per_t: NonNeg | None = None
+
+
+class CoalMiningSurface(_GasVolume):
+    type: Literal["coal_mining_surface"]
+    coal_t: NonNeg
+    overburden_m: NonNeg | None = None
+    ef_m3_per_t: NonNeg | None = None
+
+
+class CoalPostMiningSurface(_GasVolume):
+    type: Literal["coal_post_mining_surface"]
+    coal_t: NonNeg
+    overburden_m: NonNeg | None = None
+    ef_m3_per_t: NonNeg | None = None
+
+
+class CoalMineMeasured(_GasVolume):
+    """Tier 3: measured ventilation and drainage CH4 volumes (pure CH4 m3 at ``gas_reference``)."""
+
+    type: Literal["coal_mine_measured"]
+    ventilation_ch4_m3: NonNeg
+    drainage_ch4_m3: NonNeg = 0.0
+    utilized_ch4_m3: NonNeg = 0.0
+    flared_ch4_m3: NonNeg = 0.0
+    efficiency: Fraction | None = None
+    coal_t: NonNeg | None = None
+    depth_m: NonNeg | None = None
+    post_mining_ef_m3_per_t: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _recovered_not_above_liberated(self) -> CoalMineMeasured:
+        if self.utilized_ch4_m3 + self.flared_ch4_m3 > self.ventilation_ch4_m3 + self.drainage_ch4_m3:
+            raise ValueError(
+                "utilized_ch4_m3 + flared_ch4_m3 exceeds the liberated methane "
+                "(ventilation_ch4_m3 + drainage_ch4_m3)"
+            )
+        return self
+
+
+class AbandonedMines(_GasVolume):
+    """Tier 1 (``N × fraction_gassy × EF × CF``) or Tier 2 decline curve (``E0 × (1 + a·T)^b``)."""
+
+    type: Literal["abandoned_mines"]
+    tier: Literal[1, 2] = 1
+    # Tier 1
+    mines: Annotated[int, Field(ge=0)] | None = None
+    closure_period: Literal["1901-1925", "1926-1950", "1951-1975", "1976-2000", "2001-present"] | None = None
+    # Required: the IPCC default fraction of gassy mines could not be verified (METHODOLOGY §1.4 [?]).
+    fraction_gassy: Fraction | None = None
+    ef_m3_per_mine: NonNeg | None = None
+    # Tier 2
+    initial_emission_m3: NonNeg | None = None
+    years_since_closure: NonNeg | None = None
+    coal_rank: Literal["anthracite", "bituminous", "sub_bituminous"] | None = None
+    decline_a: float | None = None
+    decline_b: float | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_tier(self) -> AbandonedMines:
+        need = (
+            ("mines", "closure_period", "fraction_gassy")
+            if self.tier == 1
+            else ("initial_emission_m3", "years_since_closure", "coal_rank")
+        )
+        missing = [n for n in need if getattr(self, n) is None]
+        if self.tier == 2 and "coal_rank" in missing and None not in (self.decline_a, self.decline_b):
+            missing.remove("coal_rank")
+        if missing:
+            raise ValueError(f"tier {self.tier} requires field(s): {', '.join(missing)}")
+        return self
+
+
+class StationaryCombustion(_Base):
+    type: Literal["stationary_combustion"]
+    fuel: str = Field(min_length=1)
+    quantity: NonNeg
+    unit: Literal["t", "kt", "m3", "thousand_m3", "TJ", "GJ"]
+    sector: Literal["manufacturing", "energy"] = "manufacturing"
+    ncv_tj_per_unit: NonNeg | None = None
+    ef_co2_t_per_tj: NonNeg | None = None
+    ef_ch4_kg_per_tj: NonNeg | None = None
+    ef_n2o_kg_per_tj: NonNeg | None = None
+    oxidation_factor: Fraction | None = None
+
+
+class Flaring(_GasVolume):
+    type: Literal["flaring"]
+    ch4_m3: NonNeg
+    efficiency: Fraction | None = None
+
+
+class VentedGas(_GasVolume):
+    """Order 371 formula 3.1: E_i = FC × W_i × ρ_i × 10⁻² for CH4 and CO2 in a vented mixture."""
+
+    type: Literal["vented_gas"]
+    volume_m3: NonNeg
+    ch4_percent: Percent = 0.0
+    co2_percent: Percent = 0.0
+    co2_density_kg_m3: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _composition(self) -> VentedGas:
+        if self.ch4_percent + self.co2_percent > 100:
+            raise ValueError("ch4_percent + co2_percent exceeds 100")
+        return self
+
+
+Activity = Annotated[
+    CoalMiningUnderground
+    | CoalPostMiningUnderground
+    | CoalMiningSurface
+    | CoalPostMiningSurface
+    | CoalMineMeasured
+    | AbandonedMines
+    | StationaryCombustion
+    | Flaring
+    | VentedGas,
+    Field(discriminator="type"),
+]
+
+ACTIVITY_TYPES: tuple[str, ...] = (
+    "coal_mining_underground",
+    "coal_post_mining_underground",
+    "coal_mining_surface",
+    "coal_post_mining_surface",
+    "coal_mine_measured",
+    "abandoned_mines",
+    "stationary_combustion",
+    "flaring",
+    "vented_gas",
+)
+
+
+class CalcInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    methodology: Literal["ipcc2006", "ru371"]
+    gwp: str | None = None
+    year: Annotated[int, Field(ge=1990, le=2100)]
+    organization: str = ""
+    # Extra factor sets applied on top of the methodology defaults, in order: a built-in name
+    # ("kuzbass") or a path to a user JSON set (relative to the input file).
+    factor_sets: list[str] = Field(default_factory=list)
+    activities: list[Activity]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CalcInput:
+        counts = Counter(a.id for a in self.activities)
+        dups = sorted(i for i, n in counts.items() if n > 1)
+        if dups:
+            raise ValueError(f"duplicate activity id(s): {', '.join(dups)}")
+        return self
