@@ -93,7 +93,7 @@ class ConformalForecaster:
         self.frequency_: Frequency | None = infer_frequency(index) if index is not None else None
         self.last_timestamp_: pd.Timestamp | None = index[-1] if index is not None else None
         if self.seasonal_periods is not None:
-            periods = [float(p) for p in self.seasonal_periods if 2 <= p and n >= 2 * p]
+            periods = [float(p) for p in self.seasonal_periods if p >= 2 and n >= 2 * p]
         elif self.frequency_ is not None:
             periods = candidate_periods(self.frequency_.step, n)
         else:

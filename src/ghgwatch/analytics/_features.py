@@ -53,4 +53,4 @@ class FeatureSpec:
         return np.hstack([lagged, self.time_features(rows)])
 
     def n_features(self) -> int:
-        return len(self.lags) + self.time_features(np.zeros(1)).shape[1]
+        return len(self.lags) + int(self.time_features(np.zeros(1)).shape[1])

@@ -85,13 +85,13 @@ def primary_period(values: np.ndarray, periods: list[float]) -> int:
     t = np.arange(len(y), dtype=float)
     ok = np.isfinite(y)
     if ok.sum() < 3:
-        return int(round(periods[0]))
+        return round(periods[0])
     coef = np.polyfit(t[ok], y[ok], 1)
     r = np.where(ok, y - np.polyval(coef, t), 0.0)
     denom = float(np.dot(r, r)) or 1.0
-    best, best_acf = int(round(periods[0])), -np.inf
+    best, best_acf = round(periods[0]), -np.inf
     for p in periods:
-        lag = int(round(p))
+        lag = round(p)
         if lag >= len(r):
             continue
         acf = float(np.dot(r[lag:], r[:-lag])) / denom

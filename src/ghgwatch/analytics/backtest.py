@@ -106,7 +106,9 @@ def backtest(
             scores[name] = ModelScore(name, nan, nan, nan, nan, folds=[], error=error)
             continue
         mean = {k: float(np.mean([fd[k] for fd in folds])) for k in ("mae", "smape", "mase", "coverage")}
-        scores[name] = ModelScore(name, folds=folds, **mean)
+        scores[name] = ModelScore(
+            name, mean["mae"], mean["smape"], mean["mase"], mean["coverage"], folds=folds
+        )
     ranked = [s for s in scores.values() if np.isfinite(s.mase)]
     best = min(ranked, key=lambda s: s.mase).model if ranked else None
     return BacktestReport(horizon, interval, origins, season, scores, best)

@@ -33,7 +33,11 @@ def _three(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     a, b = a[ok], b[ok]
     out: dict[str, float] = {"n": float(len(a))}
     constant = len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0
-    for name, fn in (("pearson", stats.pearsonr), ("spearman", stats.spearmanr), ("kendall", stats.kendalltau)):
+    for name, fn in (
+        ("pearson", stats.pearsonr),
+        ("spearman", stats.spearmanr),
+        ("kendall", stats.kendalltau),
+    ):
         if constant:
             out[name], out[f"{name}_p"] = float("nan"), float("nan")
             continue
@@ -81,4 +85,9 @@ def correlate(table: pd.DataFrame, target: str, max_lag: int = 0) -> dict[str, A
         row["best"] = {k: v for k, v in at_best.items()}
         results.append(row)
     results.sort(key=lambda r: -abs(r["best"]["pearson"]) if np.isfinite(r["best"]["pearson"]) else 0.0)
-    return {"target": target, "max_lag": max_lag, "lag_convention": "column leads target by lag", "columns": results}
+    return {
+        "target": target,
+        "max_lag": max_lag,
+        "lag_convention": "column leads target by lag",
+        "columns": results,
+    }

@@ -32,7 +32,7 @@ class SeasonalNaiveForecaster(ConformalForecaster):
         h = np.arange(horizon)
         back = m * (h // m + 1)
         idx = origins[:, None] + h[None, :] - back[None, :]
-        return values[idx]
+        return np.asarray(values[idx], dtype=float)
 
 
 class _RegressionForecaster(ConformalForecaster):
@@ -62,7 +62,7 @@ class _RegressionForecaster(ConformalForecaster):
         n = len(values)
         lags = set(range(1, max(0, min(self.n_lags, n // 4)) + 1))
         if self.seasonal_lags:
-            lags.update(int(round(p)) for p in self.periods_ if 3 * p <= n and p <= _MAX_SEASONAL_LAG)
+            lags.update(round(p) for p in self.periods_ if 3 * p <= n and p <= _MAX_SEASONAL_LAG)
         self.spec_ = FeatureSpec(
             lags=tuple(sorted(lags)),
             periods=tuple(self.periods_),
@@ -106,7 +106,8 @@ class _RegressionForecaster(ConformalForecaster):
             X = np.hstack([*parts, spec.time_features(pos)])
             buf[:, L + h] = self.estimator_.predict(X)
         steps = origins[:, None] + np.arange(horizon)[None, :]
-        return buf[:, L:] + self._trend(steps.ravel().astype(float)).reshape(steps.shape)
+        out = buf[:, L:] + self._trend(steps.ravel().astype(float)).reshape(steps.shape)
+        return np.asarray(out, dtype=float)
 
 
 class LinearForecaster(_RegressionForecaster):

@@ -23,7 +23,7 @@ _ALL_METHODS = (*GAP_METHODS, "nearest")
 def _positions(table: pd.DataFrame) -> np.ndarray:
     if isinstance(table.index, pd.DatetimeIndex):
         ns = table.index.as_unit("ns").asi8
-        return (ns - ns[0]) / 1e9
+        return np.asarray((ns - ns[0]) / 1e9, dtype=float)
     return np.arange(len(table), dtype=float)
 
 
@@ -93,7 +93,9 @@ def regression_fill(table: pd.DataFrame, column: str = "value") -> np.ndarray:
     return np.where(ok, y, model.predict(X))
 
 
-def knn_fill(table: pd.DataFrame, column: str = "value", n_neighbors: int = 5, neighbourhood: float = 12.0) -> np.ndarray:
+def knn_fill(
+    table: pd.DataFrame, column: str = "value", n_neighbors: int = 5, neighbourhood: float = 12.0
+) -> np.ndarray:
     """KNN local-global method: a global regression plus a KNN correction of its residuals.
 
     Global part: :func:`regression_fill`'s model. Local part: a distance-weighted k-nearest-neighbours
@@ -141,14 +143,16 @@ def fill_values(table: pd.DataFrame, method: str, column: str = "value") -> np.n
     return _FILLERS[method](table, column)
 
 
-def hide_mask(observed: np.ndarray, fraction: float, block_length: int, rng: np.random.Generator) -> np.ndarray:
+def hide_mask(
+    observed: np.ndarray, fraction: float, block_length: int, rng: np.random.Generator
+) -> np.ndarray:
     """Choose known values to hide: non-overlapping blocks of ``block_length`` fully known values."""
     if not 0 < fraction < 1:
         raise ValueError("fraction must be between 0 and 1")
     if block_length < 1:
         raise ValueError("block length must be at least 1")
     n = len(observed)
-    target = max(block_length, int(round(fraction * observed.sum())))
+    target = max(block_length, round(fraction * observed.sum()))
     run = np.convolve(observed.astype(int), np.ones(block_length, dtype=int), mode="valid")
     starts = rng.permutation(np.flatnonzero(run == block_length))
     hidden = np.zeros(n, dtype=bool)
@@ -201,7 +205,9 @@ def evaluate_gaps(
     }
 
 
-def fill_gaps(table: pd.DataFrame, method: str = "auto", column: str = "value", seed: int = 1) -> pd.DataFrame:
+def fill_gaps(
+    table: pd.DataFrame, method: str = "auto", column: str = "value", seed: int = 1
+) -> pd.DataFrame:
     """Fill ``column``: returns ``value``, ``filled`` (0/1) and ``method`` ("" for original values).
 
     ``auto`` evaluates the four methods on 10 % of the known values hidden as single points and uses the

@@ -18,7 +18,12 @@ class InputError(ValueError):
     """Bad input data; ``str()`` reads ``file: row R, column 'C': message`` (row = line in the file)."""
 
     def __init__(
-        self, message: str, *, path: str | Path | None = None, row: int | None = None, column: str | None = None
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
     ) -> None:
         self.path, self.row, self.column, self.reason = path, row, column, message
         where = [str(path)] if path is not None else []
@@ -55,7 +60,10 @@ def _parse_timestamps(raw: pd.Series, path: Path, column: str) -> pd.DatetimeInd
     if ts.isna().any():
         pos = int(np.flatnonzero(ts.isna().to_numpy())[0])
         raise InputError(
-            f"{raw.iloc[pos]!r} is not a timestamp (ISO 8601 expected)", path=path, row=_line(pos), column=column
+            f"{raw.iloc[pos]!r} is not a timestamp (ISO 8601 expected)",
+            path=path,
+            row=_line(pos),
+            column=column,
         )
     index = pd.DatetimeIndex(ts, name=column)
     dup = index.duplicated()

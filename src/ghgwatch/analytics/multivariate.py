@@ -128,8 +128,12 @@ class MultivariateForecaster:
         # OLS is separable by output, so a single-output refit equals the last column of the joint fit.
         last_step = last[-1] if isinstance(last, list) else self._fit_kind("linear", X[:split], Y[:split, -1])
         imp = permutation_importance(
-            last_step, X[split:], Yt[:, -1], scoring="neg_mean_absolute_error",
-            n_repeats=self.n_repeats, random_state=self.random_state,
+            last_step,
+            X[split:],
+            Yt[:, -1],
+            scoring="neg_mean_absolute_error",
+            n_repeats=self.n_repeats,
+            random_state=self.random_state,
         )
         feat = pd.DataFrame(
             {"feature": F.columns, "importance": imp.importances_mean, "std": imp.importances_std}
@@ -153,7 +157,9 @@ class MultivariateForecaster:
             raise ValueError(f"the table lacks the model's columns: {', '.join(missing)}")
         h = self.horizon if horizon is None else horizon
         if not 1 <= h <= self.horizon:
-            raise ValueError(f"horizon must be between 1 and {self.horizon} (the horizon the model was fitted for)")
+            raise ValueError(
+                f"horizon must be between 1 and {self.horizon} (the horizon the model was fitted for)"
+            )
         return h
 
     def predict(self, table: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
@@ -206,9 +212,19 @@ class MultivariateForecaster:
             "target": self.target,
             "inputs": self.columns_[1:],
             "kind": self.kind_,
-            "params": {k: getattr(self, k) for k in (
-                "kind", "horizon", "lags", "test_fraction", "max_train_rows", "max_iter", "n_repeats", "random_state"
-            )},
+            "params": {
+                k: getattr(self, k)
+                for k in (
+                    "kind",
+                    "horizon",
+                    "lags",
+                    "test_fraction",
+                    "max_train_rows",
+                    "max_iter",
+                    "n_repeats",
+                    "random_state",
+                )
+            },
             "data_window": self.data_window_,
             "test_window_start": self.test_window_start_,
             "frequency": str(self.frequency_.step) if self.frequency_ is not None else None,
@@ -219,7 +235,7 @@ class MultivariateForecaster:
 
 def save_model(model: MultivariateForecaster, path: str | Path) -> dict[str, Any]:
     """Write ``{"metadata", "model"}`` with joblib; returns the metadata."""
-    import joblib
+    import joblib  # type: ignore[import-untyped]
 
     meta = model.metadata()
     joblib.dump({"metadata": meta, "model": model}, Path(path))

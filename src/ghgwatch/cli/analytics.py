@@ -1,7 +1,266 @@
-"""Placeholder: this command group is being written; it registers nothing yet."""
+"""File-in / file-out analytics commands: ``forecast``, ``correlate``, ``gaps …`` and ``model …``.
+
+Heavy libraries are imported inside the commands so that ``ghgwatch --help`` stays fast. Bad input
+(missing file or column, non-numeric cell, too short a series) prints one line naming the file, row or
+column and exits with code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 
+gaps_app = typer.Typer(
+    help="Fill gaps in a series and evaluate the gap-filling methods.", no_args_is_help=True
+)
+model_app = typer.Typer(
+    help="Multivariate model of a target column (e.g. methane in outgoing air).", no_args_is_help=True
+)
+
+InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Input CSV file.")]
+OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Output file.")]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@contextmanager
+def _guard(path: Path) -> Iterator[None]:
+    """Turn input and data errors into a one-line message naming the file, and exit code 2."""
+    from ghgwatch.analytics.io import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        _fail(str(exc))
+    except (ValueError, KeyError) as exc:
+        _fail(f"{path}: {exc}")
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def step(what: str) -> None:
+            bar.update(task, advance=1, description=f"{label}: {what}")
+
+        yield step
+
+
+def forecast(
+    input: InputOpt,
+    horizon: Annotated[int, typer.Option(min=1, help="Steps to forecast after the last row.")],
+    output: OutputOpt,
+    method: Annotated[str, typer.Option(help="auto, linear, gbdt or naive.")] = "auto",
+    interval: Annotated[float, typer.Option(min=0.01, max=0.99, help="Nominal interval coverage.")] = 0.9,
+    backtest: Annotated[Path | None, typer.Option(help="Write the rolling-origin backtest (JSON).")] = None,
+    folds: Annotated[int, typer.Option(min=1, help="Backtest folds.")] = 3,
+) -> None:
+    """Forecast a `timestamp,value` series with prediction intervals."""
+    from ghgwatch.analytics.backtest import forecast_auto
+    from ghgwatch.analytics.forecast import MODEL_NAMES
+    from ghgwatch.analytics.gaps import interpolate_fill
+    from ghgwatch.analytics.io import read_table, write_json
+
+    if method not in (*MODEL_NAMES, "auto"):
+        _fail(f"unknown method {method!r}; expected auto, linear, gbdt or naive")
+    with _guard(input):
+        table = read_table(input, required=("value",))
+        n_gaps = int(table["value"].isna().sum())
+        if n_gaps:
+            typer.echo(
+                f"{input}: {n_gaps} empty values filled by linear interpolation before fitting", err=True
+            )
+            table["value"] = interpolate_fill(table, "value")
+        n_models = 3 if method == "auto" else (2 if method != "naive" else 1)
+        steps = (n_models * folds if method == "auto" or backtest else 0) + 1
+        with _progress(steps, "forecast") as step:
+            fc, used, report = forecast_auto(
+                table["value"],
+                horizon,
+                method=method,
+                interval=interval,
+                n_folds=folds,
+                with_backtest=backtest is not None,
+                progress=step,
+            )
+    fc.index.name = "timestamp"
+    fc.to_csv(output, date_format="%Y-%m-%dT%H:%M:%S", float_format="%.6g")
+    if backtest is not None and report is not None:
+        write_json(backtest, {**report.to_dict(), "chosen": used})
+    typer.echo(f"{used}: {horizon} steps written to {output}")
+
+
+def correlate(
+    input: InputOpt,
+    target: Annotated[str, typer.Option(help="Target column.")],
+    output: OutputOpt,
+    max_lag: Annotated[int, typer.Option(min=0, help="Search lags -N..N for the best one.")] = 0,
+) -> None:
+    """Pearson, Spearman and Kendall correlations of a target with every other numeric column."""
+    from ghgwatch.analytics.correlation import correlate as run
+    from ghgwatch.analytics.io import read_table, write_json
+
+    with _guard(input):
+        table = read_table(input, required=(target,), timestamp=None)
+        table = table.drop(columns=[c for c in ("timestamp",) if c in table.columns])
+        result = run(table, target, max_lag)
+    write_json(output, result)
+    typer.echo(f"{len(result['columns'])} columns correlated with {target}; written to {output}")
+
+
+@gaps_app.command("fill")
+def gaps_fill(
+    input: InputOpt,
+    output: OutputOpt,
+    method: Annotated[
+        str, typer.Option(help="mean, interpolate, nearest, regression, knn or auto.")
+    ] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of the evaluation used by auto.")] = 1,
+) -> None:
+    """Fill empty values; output `timestamp,value,filled,method`."""
+    from ghgwatch.analytics.gaps import fill_gaps
+    from ghgwatch.analytics.io import read_table
+
+    with _guard(input):
+        table = read_table(input, required=("value",))
+        out = fill_gaps(table, method, "value", seed=seed)
+    out.index.name = "timestamp"
+    out.to_csv(output, date_format="%Y-%m-%dT%H:%M:%S")
+    typer.echo(f"{int(out['filled'].sum())} gaps filled by {out.attrs['chosen']}; written to {output}")
+
+
+@gaps_app.command("evaluate")
+def gaps_evaluate(
+    input: InputOpt,
+    output: OutputOpt,
+    fraction: Annotated[float, typer.Option(min=0.001, max=0.9, help="Share of known values to hide.")] = 0.1,
+    block_length: Annotated[int, typer.Option(min=1, help="Hide blocks of this many values.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """Hide known values at random and report MAE, RMSE and MAPE of each method (JSON)."""
+    from ghgwatch.analytics.gaps import GAP_METHODS, evaluate_gaps
+    from ghgwatch.analytics.io import read_table, write_json
+
+    with _guard(input):
+        table = read_table(input, required=("value",))
+        with _progress(len(GAP_METHODS), "gaps") as step:
+            report = evaluate_gaps(
+                table, "value", fraction=fraction, block_length=block_length, seed=seed, progress=step
+            )
+    write_json(output, report)
+    typer.echo(f"best: {report['best']} (MAE); written to {output}")
+
+
+@model_app.command("fit")
+def model_fit(
+    input: InputOpt,
+    target: Annotated[str, typer.Option(help="Target column, e.g. ch4_outgoing.")],
+    output: OutputOpt,
+    kind: Annotated[str, typer.Option(help="auto, linear or gbdt.")] = "auto",
+    horizon: Annotated[int, typer.Option(min=1, help="Largest step ahead the model forecasts.")] = 6,
+    lags: Annotated[int, typer.Option(min=0, help="Lags 0..N of every column as features.")] = 3,
+) -> None:
+    """Fit, score on the last 20 % of rows, rank features and save the model with its metadata."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ghgwatch.analytics.io import read_table
+    from ghgwatch.analytics.multivariate import MultivariateForecaster, save_model
+
+    with _guard(input):
+        table = read_table(input, required=(target,))
+        with _progress(1, "model fit") as step:
+            model = MultivariateForecaster(target, kind=kind, horizon=horizon, lags=lags).fit(table)
+            step("done")
+    meta = save_model(model, output)
+    view = Table(title=f"{target}: {meta['kind']} (test MAE at step {horizon})")
+    view.add_column("model")
+    view.add_column("MAE", justify="right")
+    for name, scores in meta["metrics"].items():
+        view.add_row(name, f"{scores['mae']:.4g}")
+    Console().print(view)
+    top = ", ".join(f"{k} {v:.3g}" for k, v in list(meta["column_importance"].items())[:5])
+    typer.echo(f"importance: {top}\nmodel written to {output}")
+
+
+def _load(path: Path) -> object:
+    from ghgwatch.analytics.multivariate import load_model
+
+    try:
+        return load_model(path)[0]
+    except FileNotFoundError:
+        _fail(f"{path}: file not found")
+    except (ValueError, EOFError, ImportError, AttributeError) as exc:
+        _fail(f"{path}: cannot load model ({exc})")
+
+
+@model_app.command("predict")
+def model_predict(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model file from `model fit`.")],
+    input: InputOpt,
+    output: OutputOpt,
+    horizon: Annotated[int | None, typer.Option(min=1, help="Steps ahead (default: the model's).")] = None,
+) -> None:
+    """Forecast the target after the last row of the input table (CSV `timestamp,forecast`)."""
+    from ghgwatch.analytics.io import read_table
+    from ghgwatch.analytics.multivariate import MultivariateForecaster
+
+    fitted = _load(model)
+    assert isinstance(fitted, MultivariateForecaster)
+    with _guard(input):
+        pred = fitted.predict(read_table(input, required=tuple(fitted.columns_)), horizon)
+    pred.to_csv(output, date_format="%Y-%m-%dT%H:%M:%S", float_format="%.6g")
+    typer.echo(f"{len(pred)} steps written to {output}")
+
+
+@model_app.command("evaluate")
+def model_evaluate(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model file from `model fit`.")],
+    input: InputOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv or .json.")],
+    horizon: Annotated[int | None, typer.Option(min=1, help="Steps ahead (default: the model's).")] = None,
+) -> None:
+    """Table `timestamp,target,forecast,error_pct` over the input period, plus summary metrics in JSON."""
+    from ghgwatch.analytics import metrics
+    from ghgwatch.analytics.io import read_table, write_json
+    from ghgwatch.analytics.multivariate import MultivariateForecaster
+
+    fitted = _load(model)
+    assert isinstance(fitted, MultivariateForecaster)
+    with _guard(input):
+        table = fitted.evaluate(read_table(input, required=tuple(fitted.columns_)), horizon)
+    if table.empty:
+        _fail(f"{input}: no rows with a forecast to compare (too few rows for the model's lags)")
+    t, f = table["target"].to_numpy(), table["forecast"].to_numpy()
+    summary = {
+        "mae": metrics.mae(t, f),
+        "rmse": metrics.rmse(t, f),
+        "mape": metrics.mape(t, f),
+        "rows": len(t),
+    }
+    if output.suffix.lower() == ".json":
+        rows = [
+            {"timestamp": ts.isoformat(), **vals}
+            for ts, vals in zip(table.index, table.to_dict("records"), strict=False)
+        ]
+        write_json(output, {"target": fitted.target, "metrics": summary, "rows": rows})
+    else:
+        table.to_csv(output, date_format="%Y-%m-%dT%H:%M:%S", float_format="%.6g")
+    typer.echo(f"MAE {summary['mae']:.4g}, MAPE {summary['mape']:.3g} %; written to {output}")
+
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.command("forecast")(forecast)
+    app.command("correlate")(correlate)
+    app.add_typer(gaps_app, name="gaps")
+    app.add_typer(model_app, name="model")
