@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from ghgwatch.inventory import activities as act
 from ghgwatch.inventory import formulas as fx
@@ -24,6 +24,7 @@ from ghgwatch.inventory.factors import (
 from ghgwatch.inventory.fz296 import Fz296Status, check_296fz
 from ghgwatch.inventory.gwp import GwpSet, get_gwp_set, gwp_sets
 from ghgwatch.inventory.methodology import (
+    METHODOLOGIES,
     FactorNotFoundError,
     FactorResolver,
     Methodology,
@@ -283,12 +284,41 @@ def _extra_sets(
     return sets, raw_user, errors
 
 
+_ACTIVITY = TypeAdapter(act.Activity)
+
+
+def _errors_of_valid_items(data: Mapping[str, Any], base_dir: Path | None) -> list[InputErrorItem]:
+    """Calculation-time errors (unknown fuel, wrong unit ...) of the activities that did validate, so
+    that one run reports every problem, not only the schema ones."""
+    meth_name, year, raw_acts = data.get("methodology"), data.get("year"), data.get("activities")
+    if meth_name not in METHODOLOGIES or not isinstance(year, int) or not isinstance(raw_acts, list):
+        return []
+    names = data.get("factor_sets") or []
+    extra = _extra_sets(names, base_dir)[0] if isinstance(names, list) else []
+    meth = METHODOLOGIES[meth_name]
+    ctx = _Ctx(resolver_for(meth, extra, year), meth, year)
+    out: list[InputErrorItem] = []
+    for i, raw in enumerate(raw_acts):
+        try:
+            a = _ACTIVITY.validate_python(raw)
+            _dispatch(ctx, a)
+        except ValidationError:
+            continue
+        except _ActivityError as exc:
+            out.append(InputErrorItem(str(exc), exc.field, a.id, i))
+        except FactorNotFoundError as exc:
+            out.append(InputErrorItem(str(exc), "", a.id, i))
+    return out
+
+
 def calculate(data: Mapping[str, Any], *, base_dir: Path | None = None) -> CalcResult:
     """Validate and calculate an inventory input document; raises InventoryInputError with all errors."""
     try:
         inp = act.CalcInput.model_validate(data)
     except ValidationError as exc:
-        raise InventoryInputError(from_validation_error(exc, data)) from None
+        items = from_validation_error(exc, data) + _errors_of_valid_items(data, base_dir)
+        items.sort(key=lambda e: -1 if e.index is None else e.index)
+        raise InventoryInputError(items) from None
     extra, raw_user, errors = _extra_sets(inp.factor_sets, base_dir)
     gwp_name = inp.gwp or get_methodology(inp.methodology).default_gwp
     gwp: GwpSet | None = None
