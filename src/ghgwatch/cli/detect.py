@@ -1,7 +1,53 @@
-"""Placeholder: this command group is being written; it registers nothing yet."""
+"""``ghgwatch detect``: anomaly flags for a ``timestamp,value`` CSV file, without a database."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+class Method(StrEnum):
+    AUTO = "auto"
+    ROBUST_Z = "robust_z"
+    EWMA = "ewma"
+    SEASONAL = "seasonal"
+    IFOREST = "iforest"
+
+
+def detect(
+    input: Annotated[Path, typer.Option("--input", "-i", help="CSV with header timestamp,value")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV: timestamp,value,score,is_anomaly")],
+    method: Annotated[
+        Method, typer.Option(help="auto: seasonal for ≥4 days with a daily pattern, else robust_z")
+    ] = Method.AUTO,
+    threshold: Annotated[float | None, typer.Option(help="score above which a point is flagged")] = None,
+) -> None:
+    """Score each point with past data only (as in streaming) and flag anomalies."""
+    from ghgwatch.alerts.detectors.series_file import SeriesError, read_series, write_flags
+    from ghgwatch.alerts.detectors.series_file import detect as run
+
+    if threshold is not None and threshold <= 0:
+        typer.echo("error: --threshold must be > 0", err=True)
+        raise typer.Exit(2)
+    try:
+        series = read_series(input)
+    except SeriesError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    result = run(series, method.value, threshold)
+    try:
+        write_flags(output, series, result)
+    except OSError as exc:
+        typer.echo(f"error: {output}: cannot write ({exc.strerror})", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"{int(result.flags.sum())} of {result.flags.size} points flagged "
+        f"(method {result.method}, threshold {result.threshold:g}) -> {output}"
+    )
+
+
 def register(app: typer.Typer) -> None:
-    del app
+    app.command("detect")(detect)
