@@ -26,6 +26,20 @@ class Frequency:
         return pd.DatetimeIndex([last + self.step * k for k in range(1, horizon + 1)])
 
 
+def _infer_alias(index: pd.DatetimeIndex) -> str | None:
+    """``pd.infer_freq`` as a string; pandas 3 warns unless the offset-returning behaviour is chosen."""
+    try:
+        with pd.option_context("future.infer_freq_returns_offset", True):
+            found: object = pd.infer_freq(index)
+    except (pd.errors.OptionError, KeyError):  # pandas < 3 has no such option and returns a string
+        found = pd.infer_freq(index)
+    except (TypeError, ValueError):
+        return None
+    if found is None:
+        return None
+    return str(getattr(found, "freqstr", found))
+
+
 def infer_frequency(index: pd.DatetimeIndex) -> Frequency:
     """Infer the step with :func:`pandas.infer_freq`, falling back to the median difference.
 
@@ -36,10 +50,7 @@ def infer_frequency(index: pd.DatetimeIndex) -> Frequency:
         raise ValueError("at least two timestamps are needed to infer the sampling step")
     alias: str | None = None
     if len(index) >= 3:
-        try:
-            alias = pd.infer_freq(index)
-        except (TypeError, ValueError):
-            alias = None
+        alias = _infer_alias(index)
     diffs = np.diff(index.as_unit("ns").asi8)
     step = pd.Timedelta(int(np.median(diffs)), unit="ns")
     if step <= pd.Timedelta(0):

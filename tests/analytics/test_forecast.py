@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ghgwatch.analytics import metrics
+from ghgwatch.analytics.backtest import backtest, forecast_auto
+from ghgwatch.analytics.forecast import GBDTForecaster, LinearForecaster, SeasonalNaiveForecaster
+from tests.analytics.conftest import seasonal_series
+
+
+@pytest.fixture(scope="module")
+def trend_season() -> pd.Series:
+    return seasonal_series(24 * 35, slope=0.02, noise=0.5, seed=3)
+
+
+def test_models_beat_seasonal_naive_where_structure_exists(trend_season: pd.Series) -> None:
+    report = backtest(trend_season, 24, n_folds=3, params={"max_iter": 100})
+    naive = report.scores["naive"]
+    assert report.season == 24
+    for name in ("linear", "gbdt"):
+        score = report.scores[name]
+        assert score.error is None
+        assert score.mase < 0.8 * naive.mase, (name, score.mase, naive.mase)
+        assert score.mae < naive.mae
+    assert report.best in ("linear", "gbdt")
+
+
+@pytest.mark.parametrize("model", [LinearForecaster(max_horizon=12), GBDTForecaster(max_horizon=12, max_iter=60)])
+def test_conformal_intervals_cover_close_to_nominal(model: LinearForecaster | GBDTForecaster) -> None:
+    y = seasonal_series(24 * 80, slope=0.005, noise=1.0, seed=11)
+    n_fit, H = 24 * 50, 12
+    model.fit(y.iloc[:n_fit])
+    values = y.to_numpy()
+    origins = np.arange(n_fit, len(values) - H, 6)
+    paths = model._paths(values, origins, H)
+    actual = values[origins[:, None] + np.arange(H)]
+    q = model.half_widths(H)
+    cov = metrics.coverage(actual, paths - q, paths + q)
+    assert 0.8 <= cov <= 0.97, cov
+    assert np.all(np.diff(q) >= 0)
+
+
+def test_forecast_continues_the_timestamps_and_intervals_contain_the_point() -> None:
+    y = seasonal_series(24 * 20, noise=0.2)
+    fc = LinearForecaster(max_horizon=5).fit(y).predict(5, interval=0.8)
+    assert list(fc.columns) == ["forecast", "lower", "upper"]
+    assert fc.index[0] == y.index[-1] + pd.Timedelta(hours=1)
+    assert len(fc) == 5
+    assert (fc["lower"] < fc["forecast"]).all()
+    assert (fc["forecast"] < fc["upper"]).all()
+    wider = LinearForecaster(max_horizon=5).fit(y).predict(5, interval=0.98)
+    assert (wider["upper"] - wider["lower"] > fc["upper"] - fc["lower"]).all()
+
+
+def test_seasonal_naive_repeats_the_last_season_exactly() -> None:
+    season = np.array([1.0, 5.0, 2.0, 7.0])
+    y = pd.Series(np.tile(season, 10))
+    fc = SeasonalNaiveForecaster(seasonal_periods=[4], max_horizon=6).fit(y).predict(6)
+    np.testing.assert_allclose(fc["forecast"], np.r_[season, season[:2]])
+    np.testing.assert_allclose(fc["upper"] - fc["lower"], 0.0)
+
+
+def test_linear_model_is_exact_on_a_noiseless_line_and_extrapolates_the_trend() -> None:
+    y = pd.Series(3.0 + 0.5 * np.arange(60), index=pd.date_range("2024-01-01", periods=60, freq="D"))
+    fc = LinearForecaster(max_horizon=10).fit(y).predict(10)
+    np.testing.assert_allclose(fc["forecast"], 3.0 + 0.5 * np.arange(60, 70), atol=1e-6)
+
+
+def test_short_series_gives_a_clear_error_and_tiny_monthly_series_still_forecast() -> None:
+    with pytest.raises(ValueError, match="too short"):
+        LinearForecaster().fit(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0]))
+    monthly = pd.Series(
+        np.arange(30, dtype=float) + np.tile([0.0, 1.0, 3.0], 10),
+        index=pd.date_range("2020-01-01", periods=30, freq="MS"),
+    )
+    fc, used, _ = forecast_auto(monthly, 3, method="naive")
+    assert used == "naive"
+    assert fc.index[0] == pd.Timestamp("2022-07-01")
+
+
+def test_missing_values_are_refused() -> None:
+    with pytest.raises(ValueError, match="fill the gaps"):
+        LinearForecaster().fit(pd.Series([1.0, np.nan] * 30))
+
+
+def test_auto_uses_the_backtest_winner(trend_season: pd.Series) -> None:
+    fc, used, report = forecast_auto(trend_season, 12, method="auto", n_folds=2, params={"max_iter": 50})
+    assert report is not None
+    assert used == report.best
+    assert set(report.scores) == {"linear", "gbdt", "naive"}
+    assert len(fc) == 12
