@@ -1,0 +1,190 @@
+"""Shared helpers for the deployment tests: repository paths, tools, and a live Prometheus.
+
+The scrape target of the live tests is started by :func:`target_command`; that is the one place to
+change when the app itself (``ghgwatch up``) should be scraped instead of the synthetic endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+
+#: Path at which the target serves metrics (``ghgwatch up`` mounts the same app at ``/metrics``).
+METRICS_PATH = "/metrics"
+
+
+def target_command(port: int, workdir: Path) -> list[str]:
+    """Command that serves ghgwatch metrics on 127.0.0.1:``port`` until killed (bounded anyway).
+
+    To scrape the real app later, return e.g.
+    ``[sys.executable, "-m", "ghgwatch", "up", "--demo", "--port", str(port), "--data-dir", str(workdir)]``.
+    """
+    del workdir  # the synthetic endpoint keeps no state
+    return [
+        sys.executable, "-m", "ghgwatch.observability.serve_metrics",
+        "--port", str(port), "--max-seconds", "900",
+    ]  # fmt: skip
+
+
+def require_tool(name: str) -> str:
+    """Path of a tool; skipped locally if absent, but a failure in CI (the test command provisions it)."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} not found; run scripts/provision/prometheus.sh (CI provisions it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def load_yaml_documents(path: Path) -> list[Any]:
+    with path.open(encoding="utf-8") as handle:
+        return [doc for doc in yaml.safe_load_all(handle) if doc is not None]
+
+
+def wait_until(predicate: Any, *, timeout: float, what: str, interval: float = 0.25) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+@dataclass(frozen=True)
+class Target:
+    address: str  # host:port
+    metrics_path: str
+
+
+@dataclass(frozen=True)
+class PrometheusServer:
+    url: str
+    log: Path
+
+    def api(self, path: str, **params: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/api/v1/{path}", params=params, timeout=10.0)
+        body: dict[str, Any] = response.json()
+        return body
+
+    def metric_names(self) -> set[str]:
+        return set(self.api("label/__name__/values")["data"])
+
+
+@pytest.fixture(scope="session")
+def metrics_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    workdir = tmp_path_factory.mktemp("target")
+    port = free_port()
+    log = (workdir / "target.log").open("wb")
+    proc = subprocess.Popen(target_command(port, workdir), stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    try:
+        url = f"http://127.0.0.1:{port}{METRICS_PATH}"
+        wait_until(lambda: proc.poll() is None and _http_ok(url), timeout=60, what=f"metrics at {url}")
+        yield Target(f"127.0.0.1:{port}", METRICS_PATH)
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _rules_with_interval(src: Path, dest: Path, interval: str) -> Path:
+    """A copy of a rule file whose groups are evaluated every ``interval`` (fast recorded series)."""
+    doc = yaml.safe_load(src.read_text(encoding="utf-8"))
+    for group in doc["groups"]:
+        group["interval"] = interval
+    dest.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def prometheus(
+    tmp_path_factory: pytest.TempPathFactory, metrics_target: Target
+) -> Iterator[PrometheusServer]:
+    binary = require_tool("prometheus")
+    workdir = tmp_path_factory.mktemp("prometheus")
+    rules = [
+        _rules_with_interval(DEPLOY / "prometheus" / "rules" / name, workdir / name, "1s")
+        for name in ("recording.yml", "alerts.yml")
+    ]
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(p) for p in rules],
+        "scrape_configs": [
+            {
+                "job_name": "ghgwatch",
+                "metrics_path": metrics_target.metrics_path,
+                "static_configs": [{"targets": [metrics_target.address]}],
+            }
+        ],
+    }
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    port = free_port()
+    log_path = workdir / "prometheus.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=1h",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = PrometheusServer(f"http://127.0.0.1:{port}", log_path)
+    try:
+        wait_until(
+            lambda: proc.poll() is None and _http_ok(f"{server.url}/-/ready"),
+            timeout=60,
+            what="Prometheus ready",
+        )
+
+        def scraped() -> bool:
+            targets = server.api("targets")["data"]["activeTargets"]
+            return (
+                any(t["health"] == "up" for t in targets) and "ghgwatch_build_info" in server.metric_names()
+            )
+
+        wait_until(scraped, timeout=90, what="the first successful scrape of ghgwatch")
+        yield server
+    finally:
+        _stop(proc)
+        log.close()
