@@ -31,8 +31,13 @@ def longwall_table(n: int = 1500, seed: int = 0) -> pd.DataFrame:
     ch4 = 100 * free / air + rng.normal(0, 0.003, n)
     idx = pd.date_range("2024-01-01", periods=n, freq="10min", name="timestamp")
     return pd.DataFrame(
-        {"ch4_outgoing": ch4, "air_flow": air, "gas_release": release, "drainage": drainage,
-         "noise": rng.normal(size=n)},
+        {
+            "ch4_outgoing": ch4,
+            "air_flow": air,
+            "gas_release": release,
+            "drainage": drainage,
+            "noise": rng.normal(size=n),
+        },
         index=idx,
     )
 

@@ -36,7 +36,8 @@ def test_median_step_survives_missing_rows_and_future_follows_month_ends() -> No
     assert freq.step == pd.Timedelta(hours=1)
     monthly = infer_frequency(pd.date_range("2023-01-01", periods=24, freq="MS"))
     assert list(monthly.future(pd.Timestamp("2024-12-01"), 2)) == [
-        pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01"),
+        pd.Timestamp("2025-01-01"),
+        pd.Timestamp("2025-02-01"),
     ]
 
 
