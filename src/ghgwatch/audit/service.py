@@ -77,7 +77,7 @@ async def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (it commits or rolls back with the change)."""
     stmt = select(AuditHead).where(AuditHead.id == 1)
-    if supports_for_update(session.bind.dialect.name):
+    if supports_for_update(session.get_bind().dialect.name):
         stmt = stmt.with_for_update()
     head = (await session.execute(stmt)).scalar_one_or_none()
     if head is None:

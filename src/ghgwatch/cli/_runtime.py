@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -34,7 +34,7 @@ def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
     return settings
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code)
 
@@ -50,7 +50,6 @@ def run(coro: Awaitable[T]) -> T:
         if exc.errors:
             detail += "; " + "; ".join(f"{'.'.join(map(str, e.get('loc', [])))}: {e.get('msg')}" for e in exc.errors)
         fail(detail)
-        raise  # unreachable: fail raises
 
 
 async def migrate(settings: Settings) -> None:

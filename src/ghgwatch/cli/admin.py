@@ -35,7 +35,7 @@ def org_create(name: str, inn: str | None = None, data_dir: Path | None = DataDi
             row = await service.create(s, cli_actor(), ORGANIZATIONS, OrganizationIn(name=name, inn=inn))
             return int(row.id)  # type: ignore[attr-defined]
 
-    console.print(json.dumps({"id": run(go()), "name": name}))
+    typer.echo(json.dumps({"id": run(go()), "name": name}))
 
 
 @user_app.command("create")
@@ -56,7 +56,7 @@ def user_create(
                                              organization_id=organization)
             return user.id
 
-    console.print(json.dumps({"id": run(go()), "username": username, "role": role.value}))
+    typer.echo(json.dumps({"id": run(go()), "username": username, "role": role.value}))
 
 
 @device_app.command("create")
@@ -123,7 +123,7 @@ def device_revoke(device_id: int, data_dir: Path | None = DataDir) -> None:
             device = await service.revoke_device(s, cli_actor(), device_id)
             return device.revoked_at.isoformat() if device.revoked_at else ""
 
-    console.print(json.dumps({"id": device_id, "revoked_at": run(go())}))
+    typer.echo(json.dumps({"id": device_id, "revoked_at": run(go())}))
 
 
 def register(app: typer.Typer) -> None:

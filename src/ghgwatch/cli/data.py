@@ -36,7 +36,7 @@ def import_gem(
             return await gem.import_mines(s, cli_actor(), organization, mines)
 
     summary = run(go())
-    console.print(json.dumps({"facilities_created": summary.facilities_created,
+    typer.echo(json.dumps({"facilities_created": summary.facilities_created,
                               "facilities_skipped": summary.facilities_skipped,
                               "sources_created": summary.sources_created, "credit": gem.CREDIT}))
 

@@ -78,4 +78,4 @@ def register(app: typer.Typer) -> None:
         """Print the version."""
         from ghgwatch import __version__
 
-        console.print(json.dumps({"version": __version__}))
+        typer.echo(json.dumps({"version": __version__}))

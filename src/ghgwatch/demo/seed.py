@@ -120,7 +120,7 @@ async def seed_demo(db: Database, settings: Settings, *, api_url: str) -> dict[s
         rows = (await session.execute(
             select(Sensor, EmissionSource.name).join(EmissionSource, Sensor.source_id == EmissionSource.id)
             .where(Sensor.organization_id == org_id).order_by(Sensor.id)
-        )).tuples().all()
+        )).all()
     credentials = {
         "api": api_url,
         **previous,

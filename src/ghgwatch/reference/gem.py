@@ -141,7 +141,7 @@ async def import_mines(
     existing = dict((await session.execute(
         select(Facility.gem_mine_id, Facility.id).where(Facility.organization_id == organization_id,
                                                         Facility.gem_mine_id.is_not(None))
-    )).tuples().all())
+    )).all())
     for mine in mines:
         if mine.id in existing:
             summary.facilities_skipped += 1

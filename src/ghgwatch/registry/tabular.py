@@ -7,9 +7,11 @@ nothing when any row is bad. A row with an ``id`` updates that row; without one 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum, StrEnum
@@ -82,7 +84,7 @@ def read_table(data: bytes, fmt: TableFormat) -> list[dict[str, Any]]:
 
         sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         rows = list(sheet.iter_rows(values_only=True))
-    except (UnicodeDecodeError, csv.Error, OSError, ValueError, KeyError) as exc:
+    except (UnicodeDecodeError, csv.Error, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise Problem(400, "Unreadable file", f"cannot read the {fmt.value} file: {exc}", type_="bad-file") from exc
     if not rows:
         return []
@@ -121,10 +123,8 @@ def _decode(schema: type[BaseModel], raw: dict[str, Any]) -> dict[str, Any]:
     out = dict(raw)
     for name, info in schema.model_fields.items():
         if name in out and isinstance(out[name], str) and "dict" in str(info.annotation):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):  # left as text: validation reports the field
                 out[name] = json.loads(out[name])
-            except json.JSONDecodeError:
-                pass  # left as text: validation reports the field
     return out
 
 

@@ -12,14 +12,14 @@ from ghgwatch.kit.problems import unauthorized
 from ghgwatch.security import service
 from ghgwatch.security.models import Role, User
 from ghgwatch.security.tokens import Claims, issue_jwt
-from ghgwatch.web.deps import CurrentPrincipal, Ctx, Session
+from ghgwatch.web.deps import Ctx, CurrentPrincipal, Session
 
 router = APIRouter(tags=["security"])
 
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 (OAuth2 token type, not a secret)
     expires_in: int
 
 

@@ -1,0 +1,105 @@
+"""The administrative CLI end to end on a data folder (SQLite) and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ghgwatch.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def cli_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {"GHGWATCH_DATA_DIR": str(tmp_path / "data")}
+    if request.param != "postgres":
+        yield env
+        return
+    # An empty database of its own: the CLI migrates it like production does.
+    from tests.support import postgres
+
+    admin: str = request.getfixturevalue("pg_admin_url")
+    name = f"ghgwatch_cli_{uuid.uuid4().hex[:8]}"
+    env["GHGWATCH_DB__URL"] = postgres.asyncpg_url(postgres.create_database(admin, name))
+    yield env
+    postgres.drop_database(admin, name)
+
+
+def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_admin_workflow(cli_env: dict[str, str], tmp_path: Path) -> None:
+    code, out, _ = invoke(cli_env, "db", "upgrade")
+    assert code == 0, out
+    code, out, _ = invoke(cli_env, "org", "create", "Kuzbass Coal")
+    assert code == 0
+    org = json.loads(out)["id"]
+
+    code, out, _ = invoke(cli_env, "import", "gem", "--organization", str(org), "--mine", "M0836")
+    assert code == 0, out
+    first = json.loads(out)
+    assert first["facilities_created"] == 1 and first["sources_created"] >= 5
+    code, out, _ = invoke(cli_env, "import", "gem", "--organization", str(org), "--mine", "M0836")
+    assert json.loads(out)["facilities_skipped"] == 1
+
+    code, out, _ = invoke(cli_env, "device", "create", "gateway", "--organization", str(org), "--json")
+    assert code == 0
+    device = json.loads(out)
+    assert device["token"].startswith(f"gwd_{device['id']}_")
+    code, out, _ = invoke(cli_env, "device", "list", "--json")
+    assert [d["id"] for d in json.loads(out)] == [device["id"]]
+    code, out, _ = invoke(cli_env, "device", "revoke", str(device["id"]))
+    assert code == 0
+    code, out, _ = invoke(cli_env, "device", "list", "--json")
+    assert json.loads(out)[0]["revoked_at"]
+
+    code, out, err = invoke({**cli_env, "GHGWATCH_NEW_PASSWORD": "s3cret-pass"}, "user", "create", "alice",
+                            "--role", "engineer", "--organization", str(org))
+    assert code == 0, err
+    code, out, err = invoke({**cli_env, "GHGWATCH_NEW_PASSWORD": "s3cret-pass"}, "user", "create", "alice",
+                            "--role", "engineer", "--organization", str(org))
+    assert code == 2 and "exists" in err
+
+    code, out, _ = invoke(cli_env, "audit", "verify")
+    assert code == 0 and "intact" in out
+
+
+def test_import_table_reports_bad_rows(cli_env: dict[str, str], tmp_path: Path) -> None:
+    invoke(cli_env, "org", "create", "Org")
+    file = tmp_path / "facilities.csv"
+    file.write_text("organization_id,name,type\n1,Good,other\n1,Bad,volcano\n")
+    code, out, err = invoke(cli_env, "import", "table", "facilities", str(file))
+    assert code == 1
+    assert json.loads(out)["created"] == 1
+    assert "row 3" in err and "type" in err
+    code, out, _ = invoke(cli_env, "import", "table", "facilities", str(file), "--mode", "atomic")
+    assert code == 1 and json.loads(out)["written"] is False
+
+
+def test_audit_verify_fails_on_tampering(tmp_path: Path) -> None:
+    env = {"GHGWATCH_DATA_DIR": str(tmp_path / "data")}
+    for name in ("A", "B", "C"):
+        assert invoke(env, "org", "create", name)[0] == 0
+    with sqlite3.connect(tmp_path / "data" / "ghgwatch.db") as conn:
+        conn.execute("UPDATE audit_log SET after = json_set(after, '$.name', 'Z') WHERE id = 2")
+    code, _, err = invoke(env, "audit", "verify")
+    assert code == 1
+    assert "entry 2" in err
+
+
+def test_cluster_mode_refuses_default_secret(tmp_path: Path) -> None:
+    code, _, err = invoke({"GHGWATCH_MODE": "cluster", "GHGWATCH_DB__URL": "sqlite+aiosqlite:///x.db"},
+                          "db", "upgrade")
+    assert code == 2
+    assert "JWT_SECRET" in err

@@ -1,0 +1,86 @@
+"""A real PostgreSQL for the tests: the server on 127.0.0.1:5432 when there is one (trust auth, user
+postgres), else a throwaway cluster started from the Debian binaries (INFRA.md §2a)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+
+def _listening(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pg_bin() -> Path | None:
+    for root in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (root / "initdb").exists():
+            return root
+    return None
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield a libpq URL of a PostgreSQL server (admin database ``postgres``)."""
+    if url := os.environ.get("GHGWATCH_TEST_PG_ADMIN_URL"):
+        yield url
+        return
+    if _listening("127.0.0.1", 5432):
+        url = "postgresql://postgres@127.0.0.1:5432/postgres"
+        try:
+            psycopg.connect(url, connect_timeout=3).close()
+            yield url
+            return
+        except psycopg.Error:
+            pass
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        raise RuntimeError("no PostgreSQL server on 127.0.0.1:5432 and no initdb in /usr/lib/postgresql")
+    tmp = Path(tempfile.mkdtemp(prefix="ghgwatch-pg-"))
+    port = _free_port()
+    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if run_as:
+        shutil.chown(tmp, "postgres")
+    data = tmp / "data"
+    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+    subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w", "-o",
+                    f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp} -c fsync=off -c synchronous_commit=off "
+                    "-c full_page_writes=off", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       check=False, capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def create_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def asyncpg_url(libpq_url: str) -> str:
+    return libpq_url.replace("postgresql://", "postgresql+asyncpg://", 1)
