@@ -1,0 +1,199 @@
+"""Annual GHG report (structure of the 296-FZ report form) and inventory detail, from a calc result.
+
+Both builders take the plain JSON form of a calculation (``CalcResult.to_dict()``, the output of
+``ghgwatch calc``), so the API can pass a stored result without re-running anything.
+The section order follows the report of Government Decree No. 707 of 20.04.2022 (organisation and
+period, emissions by gas, by source category, total, methodologies, status) [V: S22; exact form layout M].
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from ghgwatch.inventory.categories import CATEGORIES
+from ghgwatch.reports.document import Cell, Chart, Lang, ReportDocument, Section
+from ghgwatch.reports.i18n import t, yes_no
+
+_MAX_CHART_BARS = 25
+
+
+def _header(result: dict[str, Any], lang: Lang) -> list[tuple[str, str]]:
+    m, g = result["methodology"], result["gwp"]
+    return [
+        (t("org", lang), str(result.get("organization") or "—")),
+        (t("year", lang), str(result.get("year", "—"))),
+        (t("methodology", lang), f"{m['name']} v{m['version']}"),
+        (t("gwp_set", lang), f"{g['name']} ({g['version']})"),
+        (t("sha", lang), result["inputs_sha256"]),
+    ]
+
+
+def _category_name(code: str, lang: Lang) -> str:
+    for cat in CATEGORIES.values():
+        if cat.code == code:
+            return cat.ru if lang == "ru" else cat.en
+    return code
+
+
+def _fz_note(result: dict[str, Any], lang: Lang) -> str:
+    if lang == "en":
+        return str(result.get("fz296", {}).get("note", ""))
+    total, thr = result["totals"]["co2e_t"], result["threshold_t_co2e"]
+    art = str(result.get("fz296", {}).get("article", "")).replace("Art.", "ст.")
+    if result["regulated_296fz"]:
+        deadline = result.get("fz296", {}).get("report_deadline")
+        return (
+            f"Выбросы {total:,.0f} т CO2-экв. ≥ {thr:,.0f} т CO2-экв. ({art}): отчет о выбросах "
+            f"за {result['year']} год представляется до {deadline}."
+        ).replace(",", " ")
+    return (
+        f"Выбросы {total:,.0f} т CO2-экв. < {thr:,.0f} т CO2-экв. ({art}): по критерию объема выбросов "
+        "отчет не требуется."
+    ).replace(",", " ")
+
+
+def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocument:
+    totals, gwp = result["totals"], result["gwp"]
+    g_ch4, g_n2o = float(gwp["ch4_applied"]), float(gwp["values"]["n2o"])
+    gas_rows: list[list[Cell]] = [
+        [t("carbon_dioxide", lang), totals["co2_t"], 1.0, totals["co2_t"]],
+        [t("methane", lang), totals["ch4_t"], g_ch4, totals["ch4_t"] * g_ch4],
+        [t("nitrous_oxide", lang), totals["n2o_t"], g_n2o, totals["n2o_t"] * g_n2o],
+    ]
+    by_cat: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for a in result["activities"]:
+        acc = by_cat[a.get("category", a["type"])]
+        for i, k in enumerate(("co2_t", "ch4_t", "n2o_t", "co2e_t")):
+            acc[i] += a[k]
+    cat_rows: list[list[Cell]] = [[code, _category_name(code, lang), *vals] for code, vals in sorted(by_cat.items())]
+    m = result["methodology"]
+    meth_rows: list[list[Cell]] = [
+        [t("methodology", lang), f"{m['name']} v{m['version']}: {m.get('title', '')}"],
+        [t("factor_sets", lang), ", ".join(f"{s['name']} v{s['version']}" for s in m.get("factor_sets", []))],
+        [t("gwp_set", lang), f"{gwp['name']} ({gwp['version']}): CH4 {g_ch4:g}, N2O {g_n2o:g}"],
+        [t("source", lang), str(gwp["source"])],
+    ]
+    fz_rows: list[list[Cell]] = [
+        [
+            row["threshold_t_co2e"],
+            str(row["article"]).replace("Art.", "ст." if lang == "ru" else "Art."),
+            row["reports_from"],
+            yes_no(bool(row["applies"]), lang),
+            yes_no(bool(row["reached"]), lang),
+        ]
+        for row in result["thresholds"]
+    ]
+    deadline = result.get("fz296", {}).get("report_deadline") or t("none", lang)
+    sections = [
+        Section(
+            "organisation",
+            t("sec_org", lang),
+            [t("item", lang), t("value", lang)],
+            [[k, v] for k, v in _header(result, lang)],
+        ),
+        Section(
+            "by_gas",
+            t("sec_gas", lang),
+            [t("gas", lang), t("mass_t", lang), t("gwp", lang), t("co2e_t", lang)],
+            gas_rows,
+        ),
+        Section(
+            "by_category",
+            t("sec_cat", lang),
+            [
+                t("code", lang),
+                t("category", lang),
+                t("co2_t", lang),
+                t("ch4_t", lang),
+                t("n2o_t", lang),
+                t("co2e_t", lang),
+            ],
+            cat_rows,
+        ),
+        Section(
+            "total",
+            t("sec_total", lang),
+            [t("item", lang), t("value", lang)],
+            [
+                [t("total_co2e", lang), totals["co2e_t"]],
+                [t("co2_t", lang), totals["co2_t"]],
+                [t("ch4_t", lang), totals["ch4_t"]],
+                [t("n2o_t", lang), totals["n2o_t"]],
+            ],
+        ),
+        Section("methodology", t("sec_meth", lang), [t("item", lang), t("value", lang)], meth_rows),
+        Section(
+            "fz296",
+            t("sec_fz", lang),
+            [t("threshold", lang), t("article", lang), t("reports_from", lang), t("applies", lang), t("reached", lang)],
+            fz_rows,
+            note=f"{t('regulated', lang)}: {yes_no(bool(result['regulated_296fz']), lang)}. "
+            f"{t('deadline', lang)}: {deadline}. {_fz_note(result, lang)}",
+        ),
+    ]
+    return ReportDocument(
+        "annual",
+        lang,
+        t("annual_title", lang),
+        _header(result, lang),
+        sections,
+        result["inputs_sha256"],
+        _chart(result, lang),
+    )
+
+
+def _chart(result: dict[str, Any], lang: Lang) -> Chart | None:
+    acts = sorted(result["activities"], key=lambda a: -a["co2e_t"])[:_MAX_CHART_BARS]
+    if not acts:
+        return None
+    return Chart(t("chart_acts", lang), [a["id"] for a in acts], [a["co2e_t"] for a in acts], t("co2e_t", lang))
+
+
+def build_detail_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocument:
+    acts: list[list[Cell]] = [
+        [a["id"], a["type"], a.get("category", ""), a["co2_t"], a["ch4_t"], a["n2o_t"], a["co2e_t"]]
+        for a in result["activities"]
+    ]
+    factors: list[list[Cell]] = [
+        [a["id"], f["name"], f["value"], f["unit"], f["source"]] for a in result["activities"] for f in a["factors"]
+    ]
+    sections = [
+        Section(
+            "activities",
+            t("sec_acts", lang),
+            [
+                t("id", lang),
+                t("type", lang),
+                t("code", lang),
+                t("co2_t", lang),
+                t("ch4_t", lang),
+                t("n2o_t", lang),
+                t("co2e_t", lang),
+            ],
+            acts,
+            sheet="Detail",
+        ),
+        Section(
+            "factors",
+            t("sec_factors", lang),
+            [t("id", lang), t("factor", lang), t("value", lang), t("unit", lang), t("source", lang)],
+            factors,
+            sheet="Factors",
+        ),
+        Section(
+            "total",
+            t("sec_total", lang),
+            [t("item", lang), t("value", lang)],
+            [[t(k, lang), result["totals"][k]] for k in ("co2e_t", "co2_t", "ch4_t", "n2o_t")],
+        ),
+    ]
+    return ReportDocument(
+        "detail",
+        lang,
+        t("detail_title", lang),
+        _header(result, lang),
+        sections,
+        result["inputs_sha256"],
+        _chart(result, lang),
+    )

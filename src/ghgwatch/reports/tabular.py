@@ -1,0 +1,68 @@
+"""JSON, CSV and XLSX renderers of a :class:`ReportDocument`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from ghgwatch.reports.document import ReportDocument
+
+CSV_COLUMNS = ("section", "row", "column", "value")
+
+
+def render_json(doc: ReportDocument, path: Path) -> None:
+    path.write_text(json.dumps(doc.to_dict(), ensure_ascii=False, indent=2) + "\n", "utf-8")
+
+
+def render_csv(doc: ReportDocument, path: Path) -> None:
+    """Tidy CSV: one line per cell (section key, row number, column title, value), meta rows first.
+
+    Sections have different columns, so a long format is the one CSV that round-trips all of them.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    w.writerow(["meta", 0, "inputs_sha256", doc.inputs_sha256])
+    for label, value in doc.meta:
+        w.writerow(["meta", 0, label, value])
+    for sec in doc.sections:
+        for i, row in enumerate(sec.rows, start=1):
+            for col, cell in zip(sec.columns, row, strict=True):
+                w.writerow([sec.key, i, col, "" if cell is None else cell])
+    path.write_text(buf.getvalue(), "utf-8")
+
+
+def render_xlsx(doc: ReportDocument, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    first = wb.active
+    assert first is not None
+    first.title = "Summary"
+    bold = Font(bold=True)
+    first.append([doc.title])
+    first["A1"].font = Font(bold=True, size=14)
+    for label, value in doc.meta:
+        first.append([label, value])
+    first.append([])
+    for sec in doc.sections:
+        ws = wb[sec.sheet] if sec.sheet in wb.sheetnames else wb.create_sheet(sec.sheet)
+        if ws.max_row > 1 or ws["A1"].value is not None:
+            ws.append([])
+        ws.append([sec.title])
+        ws.cell(ws.max_row, 1).font = bold
+        ws.append(sec.columns)
+        for c in ws[ws.max_row]:
+            c.font = bold
+        for row in sec.rows:
+            ws.append(list(row))
+        if sec.note:
+            ws.append([sec.note])
+    for ws in wb.worksheets:
+        ws.column_dimensions["A"].width = 34
+        for col in "BCDEFG":
+            ws.column_dimensions[col].width = 20
+    wb.save(path)
