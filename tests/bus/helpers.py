@@ -10,9 +10,7 @@ def records(n: int, *, keys: int = 5, prefix: str = "v") -> list[Record]:
     return [Record(key=f"sensor-{i % keys}".encode(), value=f"{prefix}{i}".encode()) for i in range(n)]
 
 
-async def drain(
-    consumer: Consumer, expected: int, *, deadline_s: float = 20.0, batch: int = 500
-) -> list[Message]:
+async def drain(consumer: Consumer, expected: int, *, deadline_s: float = 20.0, batch: int = 500) -> list[Message]:
     """Poll until ``expected`` messages arrived (or the deadline passed), then make sure no more come."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + deadline_s

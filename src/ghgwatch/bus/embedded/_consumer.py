@@ -62,7 +62,9 @@ class EmbeddedConsumer:
                 self._event.clear()  # before looking: a publish after the look sets it again
                 ready = [(tp, log) for tp, log in self._logs if log.high_watermark > self._positions[tp]]
                 if ready:
-                    messages = await asyncio.to_thread(self._read, ready, max_records)
+                    # Read in a thread, advance positions here: a cancelled poll then loses nothing.
+                    messages, positions = await asyncio.to_thread(self._read, ready, max_records)
+                    self._positions.update(positions)
                     if messages:
                         return messages
                 remaining = deadline - loop.time()
@@ -73,18 +75,21 @@ class EmbeddedConsumer:
                 except TimeoutError:
                     return []
 
-    def _read(self, ready: list[tuple[TopicPartition, PartitionLog]], max_records: int) -> list[Message]:
+    def _read(
+        self, ready: list[tuple[TopicPartition, PartitionLog]], max_records: int
+    ) -> tuple[list[Message], dict[TopicPartition, int]]:
         # Rotate the starting partition so that one partition's backlog cannot starve the others.
         self._rotation = (self._rotation + 1) % len(ready)
         out: list[Message] = []
+        positions: dict[TopicPartition, int] = {}
         for tp, log in ready[self._rotation :] + ready[: self._rotation]:
             got = log.read(self._positions[tp], max_records - len(out))
             if got:
-                self._positions[tp] = got[-1].offset + 1
+                positions[tp] = got[-1].offset + 1
                 out += got
             if len(out) >= max_records:
                 break
-        return out
+        return out, positions
 
     async def commit(self, offsets: Iterable[Message] | Mapping[TopicPartition, int]) -> None:
         store = self._running()
