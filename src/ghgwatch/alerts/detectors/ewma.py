@@ -18,12 +18,20 @@ from ghgwatch.alerts.detectors.base import BoolArray, FloatArray, score_then_lea
 
 
 class EWMA:
-    """EWMA control chart; ``alpha`` is the smoothing factor (span ≈ 2/alpha - 1 points)."""
+    """EWMA control chart; ``alpha`` smooths the mean (span ≈ 2/alpha - 1 points), ``beta`` the
+    variance (default ``alpha``, West's recurrence). A ``beta`` well below ``alpha`` keeps the spread
+    from inflating while a slow drift is being learned, so drifts stand out (our choice for
+    ``ghgwatch detect``)."""
 
-    def __init__(self, alpha: float = 0.05, min_periods: int = 30, min_scale: float = 1e-9) -> None:
+    def __init__(
+        self, alpha: float = 0.05, min_periods: int = 30, min_scale: float = 1e-9, beta: float | None = None
+    ) -> None:
         if not 0.0 < alpha < 1.0 or min_periods < 1:
             raise ValueError("alpha must be in (0, 1) and min_periods >= 1")
         self.alpha = alpha
+        self.beta = alpha if beta is None else beta
+        if not 0.0 < self.beta < 1.0:
+            raise ValueError("beta must be in (0, 1)")
         self.min_periods = min_periods
         self.min_scale = min_scale
         self.n_ = 0
@@ -36,7 +44,7 @@ class EWMA:
         else:
             d = float(x) - self.mean_
             self.mean_ += self.alpha * d
-            self.var_ = (1.0 - self.alpha) * (self.var_ + self.alpha * d * d)
+            self.var_ = (1.0 - self.beta) * (self.var_ + self.beta * d * d)
         self.n_ += 1
 
     def score_one(self, x: float, ts: float) -> float:
@@ -65,7 +73,8 @@ class EWMA:
         means = lfilter([a], [1.0, -(1.0 - a)], c, zi=[(1.0 - a) * m0])[0]
         prev = np.concatenate(([m0], means[:-1]))
         d2 = (c - prev) ** 2
-        variances = lfilter([(1.0 - a) * a], [1.0, -(1.0 - a)], d2, zi=[(1.0 - a) * v0])[0]
+        b = self.beta
+        variances = lfilter([(1.0 - b) * b], [1.0, -(1.0 - b)], d2, zi=[(1.0 - b) * v0])[0]
         return (np.concatenate((head_m, means)), np.concatenate((head_v, variances)), n0)
 
     def score_block(self, values: FloatArray, timestamps: FloatArray, learned: BoolArray) -> FloatArray:

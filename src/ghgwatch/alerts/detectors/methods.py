@@ -16,7 +16,7 @@ METHODS: Final = ("robust_z", "ewma", "seasonal", "iforest")
 # Default thresholds, chosen on the generated series of tests/alerts/test_detection_quality.py so the
 # false-alarm rate stays under 1 % while every injected spike is found (our calibration, see
 # docs/detection.md). Streaming scores are in robust sigmas; Isolation Forest scores are in (0, 1].
-DEFAULT_THRESHOLDS: Final[dict[str, float]] = {"robust_z": 6.0, "ewma": 6.0, "seasonal": 6.0, "iforest": 0.7}
+DEFAULT_THRESHOLDS: Final[dict[str, float]] = {"robust_z": 4.5, "ewma": 5.0, "seasonal": 5.0, "iforest": 0.7}
 
 _MIN_SEASONAL_SPAN_S: Final = 4 * 86400
 _MIN_DAILY_SHARE: Final = 0.3
@@ -32,16 +32,16 @@ def make_detector(
     method: str, threshold: float | None = None, *, interval_s: float = 60.0, max_skip: int = 60
 ) -> AnomalyFilter:
     """A filtered streaming detector for ``method``; ``interval_s`` sizes the seasonal buckets."""
+    if method not in DEFAULT_THRESHOLDS or method == "iforest":
+        raise ValueError(f"unknown streaming method {method!r}; expected one of robust_z, ewma, seasonal")
     thr = DEFAULT_THRESHOLDS[method] if threshold is None else threshold
     if method == "robust_z":
         return AnomalyFilter(RobustZScore(window=60), thr, max_skip=max_skip)
     if method == "ewma":
         return AnomalyFilter(EWMA(alpha=0.05, min_periods=30), thr, max_skip=max_skip)
-    if method == "seasonal":
-        # Two days' worth of values per hourly bucket, at least 10 and at most 240 (our choice).
-        per_bucket = int(np.clip(round(2 * 3600 / max(interval_s, 1.0)), 10, 240))
-        return AnomalyFilter(SeasonalBaseline(bucket_s=3600, per_bucket=per_bucket), thr, max_skip=max_skip)
-    raise ValueError(f"unknown streaming method {method!r}; expected one of robust_z, ewma, seasonal")
+    # seasonal: two days' worth of values per hourly bucket, at least 10 and at most 240 (our choice).
+    per_bucket = int(np.clip(round(2 * 3600 / max(interval_s, 1.0)), 10, 240))
+    return AnomalyFilter(SeasonalBaseline(bucket_s=3600, per_bucket=per_bucket), thr, max_skip=max_skip)
 
 
 def daily_share(timestamps: FloatArray, values: FloatArray) -> float:
