@@ -160,7 +160,11 @@ class RuleEngine:
         for n, lane in enumerate(self._lanes):
             zs = lane.z(values, sc, idx)
             lv = lane.levels(zs, idx)
-            hot = np.flatnonzero((lv > 0) | lane.has_open[idx])
+            exceeding = lv > 0
+            # Readings of a sensor whose alert opens inside this batch must be followed too.
+            opening = np.zeros(lane.has_open.shape[0], dtype=np.bool_)
+            opening[idx[exceeding]] = True
+            hot = np.flatnonzero(exceeding | lane.has_open[idx] | opening[idx])
             work.extend(
                 zip(hot.tolist(), [n] * hot.shape[0], zs[hot].tolist(), lv[hot].tolist(), strict=True)
             )
