@@ -134,9 +134,7 @@ def _rules_with_interval(src: Path, dest: Path, interval: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def prometheus(
-    tmp_path_factory: pytest.TempPathFactory, metrics_target: Target
-) -> Iterator[PrometheusServer]:
+def prometheus(tmp_path_factory: pytest.TempPathFactory, metrics_target: Target) -> Iterator[PrometheusServer]:
     binary = require_tool("prometheus")
     workdir = tmp_path_factory.mktemp("prometheus")
     rules = [
@@ -179,9 +177,7 @@ def prometheus(
 
         def scraped() -> bool:
             targets = server.api("targets")["data"]["activeTargets"]
-            return (
-                any(t["health"] == "up" for t in targets) and "ghgwatch_build_info" in server.metric_names()
-            )
+            return any(t["health"] == "up" for t in targets) and "ghgwatch_build_info" in server.metric_names()
 
         wait_until(scraped, timeout=90, what="the first successful scrape of ghgwatch")
         yield server

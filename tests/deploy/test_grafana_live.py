@@ -58,9 +58,7 @@ def test_every_dashboard_query_is_valid(prometheus: PrometheusServer) -> None:
     for where, expr in all_queries():
         metric = _label_values_metric(expr)
         if metric is not None:
-            body = prometheus.api(
-                "label/" + expr.split(",")[1].strip(" )") + "/values", **{"match[]": metric}
-            )
+            body = prometheus.api("label/" + expr.split(",")[1].strip(" )") + "/values", **{"match[]": metric})
             if body["status"] != "success" or not body["data"]:
                 failures.append(f"{where}: no values for {expr}")
             continue
@@ -76,10 +74,7 @@ def test_every_dashboard_query_is_valid(prometheus: PrometheusServer) -> None:
 
 def test_a_broken_query_is_reported(prometheus: PrometheusServer) -> None:
     """The check above can fail: Prometheus refuses bad PromQL, and unknown names are caught."""
-    assert (
-        prometheus.api("query", query="sum(rate(ghgwatch_ingest_readings_accepted_total[1m])")["status"]
-        == "error"
-    )
+    assert prometheus.api("query", query="sum(rate(ghgwatch_ingest_readings_accepted_total[1m])")["status"] == "error"
     assert "ghgwatch_no_such_metric" not in prometheus.metric_names()
 
 
