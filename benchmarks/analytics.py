@@ -56,7 +56,7 @@ def run_model(name: str, series: pd.Series, horizon: int, runs: int) -> dict[str
         predict_times.append(time.perf_counter() - t0)
     assert model is not None
     origins = np.arange(n_train, N - horizon + 1, 60)
-    paths = model._paths(values, origins, horizon)
+    paths = model.predict_paths(values, origins, horizon)
     actual = values[origins[:, None] + np.arange(horizon)]
     q = model.half_widths(horizon)
     return {

@@ -85,9 +85,7 @@ def test_gaps_fill_and_evaluate(tmp_path: Path) -> None:
         + "".join(f"2024-01-01T{h:02d}:00:00,{'' if h in (3, 7, 8) else 2 * h + 1}\n" for h in range(24))
     )
     out = tmp_path / "filled.csv"
-    result = runner.invoke(
-        app, ["gaps", "fill", "--input", str(path), "--method", "interpolate", "--output", str(out)]
-    )
+    result = runner.invoke(app, ["gaps", "fill", "--input", str(path), "--method", "interpolate", "--output", str(out)])
     assert result.exit_code == 0, result.output
     filled = pd.read_csv(out, keep_default_na=False)
     assert list(filled.columns) == ["timestamp", "value", "filled", "method"]

@@ -27,16 +27,14 @@ def test_models_beat_seasonal_naive_where_structure_exists(trend_season: pd.Seri
     assert report.best in ("linear", "gbdt")
 
 
-@pytest.mark.parametrize(
-    "model", [LinearForecaster(max_horizon=12), GBDTForecaster(max_horizon=12, max_iter=60)]
-)
+@pytest.mark.parametrize("model", [LinearForecaster(max_horizon=12), GBDTForecaster(max_horizon=12, max_iter=60)])
 def test_conformal_intervals_cover_close_to_nominal(model: LinearForecaster | GBDTForecaster) -> None:
     y = seasonal_series(24 * 80, slope=0.005, noise=1.0, seed=11)
     n_fit, H = 24 * 50, 12
     model.fit(y.iloc[:n_fit])
     values = y.to_numpy()
     origins = np.arange(n_fit, len(values) - H, 6)
-    paths = model._paths(values, origins, H)
+    paths = model.predict_paths(values, origins, H)
     actual = values[origins[:, None] + np.arange(H)]
     q = model.half_widths(H)
     cov = metrics.coverage(actual, paths - q, paths + q)

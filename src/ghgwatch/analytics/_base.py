@@ -145,6 +145,14 @@ class ConformalForecaster:
         q = pd.Series(q).ffill().to_numpy()
         return np.maximum.accumulate(q)
 
+    def predict_paths(self, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """Point forecasts ``(len(origins), horizon)`` of the fitted model from ``values[:origin]``.
+
+        For evaluation on later data without refitting; positions continue the training positions, so
+        ``values`` must start where the training series started.
+        """
+        return self._paths(np.asarray(values, dtype=float), np.asarray(origins, dtype=int), horizon)
+
     def predict(self, horizon: int, interval: float | None = None) -> pd.DataFrame:
         """Forecast ``horizon`` steps after the training data: columns ``forecast, lower, upper``."""
         if horizon < 1:

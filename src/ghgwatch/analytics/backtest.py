@@ -106,9 +106,7 @@ def backtest(
             scores[name] = ModelScore(name, nan, nan, nan, nan, folds=[], error=error)
             continue
         mean = {k: float(np.mean([fd[k] for fd in folds])) for k in ("mae", "smape", "mase", "coverage")}
-        scores[name] = ModelScore(
-            name, mean["mae"], mean["smape"], mean["mase"], mean["coverage"], folds=folds
-        )
+        scores[name] = ModelScore(name, mean["mae"], mean["smape"], mean["mase"], mean["coverage"], folds=folds)
     ranked = [s for s in scores.values() if np.isfinite(s.mase)]
     best = min(ranked, key=lambda s: s.mase).model if ranked else None
     return BacktestReport(horizon, interval, origins, season, scores, best)
@@ -134,9 +132,7 @@ def forecast_auto(
     name = method
     if method == "auto" or with_backtest:
         models = MODEL_NAMES if method == "auto" else tuple(dict.fromkeys([method, "naive"]))
-        report = backtest(
-            y, horizon, models, n_folds=n_folds, interval=interval, params=params, progress=progress
-        )
+        report = backtest(y, horizon, models, n_folds=n_folds, interval=interval, params=params, progress=progress)
         if method == "auto":
             if report.best is None:
                 raise ValueError("no model could be backtested on this series; it is too short")

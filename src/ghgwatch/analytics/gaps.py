@@ -143,9 +143,7 @@ def fill_values(table: pd.DataFrame, method: str, column: str = "value") -> np.n
     return _FILLERS[method](table, column)
 
 
-def hide_mask(
-    observed: np.ndarray, fraction: float, block_length: int, rng: np.random.Generator
-) -> np.ndarray:
+def hide_mask(observed: np.ndarray, fraction: float, block_length: int, rng: np.random.Generator) -> np.ndarray:
     """Choose known values to hide: non-overlapping blocks of ``block_length`` fully known values."""
     if not 0 < fraction < 1:
         raise ValueError("fraction must be between 0 and 1")
@@ -205,9 +203,7 @@ def evaluate_gaps(
     }
 
 
-def fill_gaps(
-    table: pd.DataFrame, method: str = "auto", column: str = "value", seed: int = 1
-) -> pd.DataFrame:
+def fill_gaps(table: pd.DataFrame, method: str = "auto", column: str = "value", seed: int = 1) -> pd.DataFrame:
     """Fill ``column``: returns ``value``, ``filled`` (0/1) and ``method`` ("" for original values).
 
     ``auto`` evaluates the four methods on 10 % of the known values hidden as single points and uses the

@@ -135,14 +135,10 @@ class MultivariateForecaster:
             n_repeats=self.n_repeats,
             random_state=self.random_state,
         )
-        feat = pd.DataFrame(
-            {"feature": F.columns, "importance": imp.importances_mean, "std": imp.importances_std}
-        )
+        feat = pd.DataFrame({"feature": F.columns, "importance": imp.importances_mean, "std": imp.importances_std})
         feat["column"] = [name.rsplit("_lag", 1)[0] for name in feat["feature"]]
         self.feature_importance_ = feat.sort_values("importance", ascending=False, ignore_index=True)
-        self.column_importance_ = (
-            feat.groupby("column", sort=False)["importance"].sum().sort_values(ascending=False)
-        )
+        self.column_importance_ = feat.groupby("column", sort=False)["importance"].sum().sort_values(ascending=False)
         self.estimator_ = self._fit_kind(self.kind_, X, Y)
         index = table.index
         self.frequency_ = infer_frequency(index) if isinstance(index, pd.DatetimeIndex) else None
@@ -157,9 +153,7 @@ class MultivariateForecaster:
             raise ValueError(f"the table lacks the model's columns: {', '.join(missing)}")
         h = self.horizon if horizon is None else horizon
         if not 1 <= h <= self.horizon:
-            raise ValueError(
-                f"horizon must be between 1 and {self.horizon} (the horizon the model was fitted for)"
-            )
+            raise ValueError(f"horizon must be between 1 and {self.horizon} (the horizon the model was fitted for)")
         return h
 
     def predict(self, table: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:

@@ -14,9 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-gaps_app = typer.Typer(
-    help="Fill gaps in a series and evaluate the gap-filling methods.", no_args_is_help=True
-)
+gaps_app = typer.Typer(help="Fill gaps in a series and evaluate the gap-filling methods.", no_args_is_help=True)
 model_app = typer.Typer(
     help="Multivariate model of a target column (e.g. methane in outgoing air).", no_args_is_help=True
 )
@@ -77,9 +75,7 @@ def forecast(
         table = read_table(input, required=("value",))
         n_gaps = int(table["value"].isna().sum())
         if n_gaps:
-            typer.echo(
-                f"{input}: {n_gaps} empty values filled by linear interpolation before fitting", err=True
-            )
+            typer.echo(f"{input}: {n_gaps} empty values filled by linear interpolation before fitting", err=True)
             table["value"] = interpolate_fill(table, "value")
         n_models = 3 if method == "auto" else (2 if method != "naive" else 1)
         steps = (n_models * folds if method == "auto" or backtest else 0) + 1
@@ -122,9 +118,7 @@ def correlate(
 def gaps_fill(
     input: InputOpt,
     output: OutputOpt,
-    method: Annotated[
-        str, typer.Option(help="mean, interpolate, nearest, regression, knn or auto.")
-    ] = "auto",
+    method: Annotated[str, typer.Option(help="mean, interpolate, nearest, regression, knn or auto.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the evaluation used by auto.")] = 1,
 ) -> None:
     """Fill empty values; output `timestamp,value,filled,method`."""
