@@ -77,8 +77,7 @@ class CoalMineMeasured(_GasVolume):
     def _recovered_not_above_liberated(self) -> CoalMineMeasured:
         if self.utilized_ch4_m3 + self.flared_ch4_m3 > self.ventilation_ch4_m3 + self.drainage_ch4_m3:
             raise ValueError(
-                "utilized_ch4_m3 + flared_ch4_m3 exceeds the liberated methane "
-                "(ventilation_ch4_m3 + drainage_ch4_m3)"
+                "utilized_ch4_m3 + flared_ch4_m3 exceeds the liberated methane (ventilation_ch4_m3 + drainage_ch4_m3)"
             )
         return self
 

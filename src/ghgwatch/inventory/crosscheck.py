@@ -45,8 +45,6 @@ def ff1_ventilation_ch4_t(
     )
 
 
-def ff1_annual_t(
-    flow_acfm: float, ch4_percent: float, quarter_days: tuple[float, ...] = (90, 91, 92, 92)
-) -> float:
+def ff1_annual_t(flow_acfm: float, ch4_percent: float, quarter_days: tuple[float, ...] = (90, 91, 92, 92)) -> float:
     """Eq. FF-2 style sum of four quarterly FF-1 values with constant flow and concentration."""
     return sum(ff1_ventilation_ch4_t(flow_acfm, ch4_percent, n) for n in quarter_days)

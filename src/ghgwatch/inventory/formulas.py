@@ -40,9 +40,7 @@ def tier1_ch4_t(coal_t: float, ef_m3_per_t: float, density_kg_m3: float) -> floa
     return coal_t * ef_m3_per_t * density_kg_m3 / 1000.0
 
 
-def flare_t(
-    ch4_m3: float, density_kg_m3: float, efficiency: float, co2_per_ch4: float
-) -> tuple[float, float]:
+def flare_t(ch4_m3: float, density_kg_m3: float, efficiency: float, co2_per_ch4: float) -> tuple[float, float]:
     """(CO2, CH4 slip) in t: CO2 = eff × V × ρ × 2.75; slip = (1 − eff) × V × ρ.
 
     IPCC 2006 Vol.2 Ch.4 §4.1.3.2 methane recovery and flaring, METHODOLOGY §1.3 [M]; 0.98 [V: S5c].

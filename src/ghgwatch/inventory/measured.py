@@ -106,12 +106,7 @@ def integrate_ch4(
     if t1 <= t0:
         raise ValueError("end must be after start")
     ts = _seconds_array(timestamps)
-    rate = (
-        np.asarray(air_flow_m3_min, dtype=np.float64)
-        * np.asarray(ch4_percent, dtype=np.float64)
-        / 100.0
-        / 60.0
-    )
+    rate = np.asarray(air_flow_m3_min, dtype=np.float64) * np.asarray(ch4_percent, dtype=np.float64) / 100.0 / 60.0
     if ts.shape != rate.shape:
         raise ValueError("timestamps, air_flow_m3_min and ch4_percent must have the same length")
     keep = np.isfinite(ts) & np.isfinite(rate) & (ts >= t0) & (ts < t1)

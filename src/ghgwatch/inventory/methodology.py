@@ -96,9 +96,7 @@ class FactorResolver:
                 # Several versions valid in the same year: the one that started last wins.
                 f = max(hits, key=lambda x: x.valid_from.toordinal() if x.valid_from else 0)
                 status = "" if f.status == "V" else f" [{f.status}]"
-                used = UsedFactor(
-                    f.name, f.value, f.unit, f"{fset.name} v{fset.version}: {f.source.text()}{status}"
-                )
+                used = UsedFactor(f.name, f.value, f.unit, f"{fset.name} v{fset.version}: {f.source.text()}{status}")
                 found = (idx, used)
                 break
         self._cache[name] = found
