@@ -50,18 +50,14 @@ def test_rejected_reason_and_transport_are_bounded_by_enums() -> None:
 def test_known_reason_is_kept() -> None:
     before = sample("ghgwatch_ingest_readings_rejected_total", transport="http", reason="signature")
     m.observe_rejected(m.RejectReason.SIGNATURE, m.Transport.HTTP)
-    assert (
-        sample("ghgwatch_ingest_readings_rejected_total", transport="http", reason="signature") == before + 1
-    )
+    assert sample("ghgwatch_ingest_readings_rejected_total", transport="http", reason="signature") == before + 1
 
 
 def test_init_metrics_creates_every_enum_series_at_zero() -> None:
     m.init_metrics(role="api", mode="cluster", max_sensor_series=5)
     for transport in m.Transport:
         assert (
-            REGISTRY.get_sample_value(
-                "ghgwatch_ingest_readings_accepted_total", {"transport": transport.value}
-            )
+            REGISTRY.get_sample_value("ghgwatch_ingest_readings_accepted_total", {"transport": transport.value})
             is not None
         )
         for reason in m.RejectReason:
@@ -71,10 +67,7 @@ def test_init_metrics_creates_every_enum_series_at_zero() -> None:
         REGISTRY.get_sample_value("ghgwatch_notifications_total", {"channel": "email", "outcome": "failure"})
         is not None
     )
-    assert (
-        REGISTRY.get_sample_value("ghgwatch_store_write_duration_seconds_count", {"table": "readings"})
-        is not None
-    )
+    assert REGISTRY.get_sample_value("ghgwatch_store_write_duration_seconds_count", {"table": "readings"}) is not None
     assert sample("ghgwatch_build_info", version=m._version(), role="api", mode="cluster") == 1
     assert sample("ghgwatch_sensor_series_limit") == 5
 

@@ -9,9 +9,7 @@ from ghgwatch.observability.sensors import SensorSeries
 
 
 def value(sensor: str, kind: str, facility: str) -> float | None:
-    return REGISTRY.get_sample_value(
-        "ghgwatch_sensor_value", {"sensor": sensor, "kind": kind, "facility": facility}
-    )
+    return REGISTRY.get_sample_value("ghgwatch_sensor_value", {"sensor": sensor, "kind": kind, "facility": facility})
 
 
 def dropped() -> float:
