@@ -272,8 +272,7 @@ EMISSIONS = Dashboard(
             "Methane emission rate by source (kg/h)",
             (
                 q(
-                    "sum by (facility, source) "
-                    f'(ghgwatch_emission_rate_kg_per_hour{{gas="methane", {FACILITY}}})',
+                    f'sum by (facility, source) (ghgwatch_emission_rate_kg_per_hour{{gas="methane", {FACILITY}}})',
                     "{{facility}} {{source}}",
                 ),
             ),
@@ -283,8 +282,7 @@ EMISSIONS = Dashboard(
             "CO2 emission rate by source (kg/h)",
             (
                 q(
-                    "sum by (facility, source) "
-                    f'(ghgwatch_emission_rate_kg_per_hour{{gas="co2", {FACILITY}}})',
+                    f'sum by (facility, source) (ghgwatch_emission_rate_kg_per_hour{{gas="co2", {FACILITY}}})',
                     "{{facility}} {{source}}",
                 ),
             ),

@@ -115,9 +115,7 @@ BUILD_INFO = Gauge(
 )
 START_TIME = Gauge("ghgwatch_start_time_seconds", "Unix time at which this process initialised metrics.")
 
-INGEST_ACCEPTED = Counter(
-    "ghgwatch_ingest_readings_accepted", "Readings acknowledged to a sender.", ["transport"]
-)
+INGEST_ACCEPTED = Counter("ghgwatch_ingest_readings_accepted", "Readings acknowledged to a sender.", ["transport"])
 INGEST_REJECTED = Counter(
     "ghgwatch_ingest_readings_rejected",
     "Readings refused at ingest or dead-lettered by the pipeline, by reason.",
@@ -162,9 +160,7 @@ STORE_QUERY_DURATION = Histogram(
 )
 
 ALERTS_OPENED = Counter("ghgwatch_alerts_opened", "Alerts opened.", ["severity", "condition"])
-NOTIFICATIONS = Counter(
-    "ghgwatch_notifications", "Alert notification deliveries by outcome.", ["channel", "outcome"]
-)
+NOTIFICATIONS = Counter("ghgwatch_notifications", "Alert notification deliveries by outcome.", ["channel", "outcome"])
 
 # ``task``, not ``job``: a ``job`` label would clash with Prometheus's own target label.
 ANALYTICS_JOB_DURATION = Histogram(
@@ -296,9 +292,7 @@ def observe_accepted(transport: str, n: int = 1) -> None:
 
 
 def observe_rejected(reason: str, transport: str, n: int = 1) -> None:
-    INGEST_REJECTED.labels(
-        transport=_enum_value(Transport, transport), reason=_enum_value(RejectReason, reason)
-    ).inc(n)
+    INGEST_REJECTED.labels(transport=_enum_value(Transport, transport), reason=_enum_value(RejectReason, reason)).inc(n)
 
 
 def observe_ingest_request(transport: str, seconds: float) -> None:

@@ -43,9 +43,7 @@ def tracing_enabled() -> bool:
 
 
 @contextmanager
-def span(
-    name: str, *, parent: Mapping[str, str] | None = None, **attributes: str | int | float
-) -> Iterator[None]:
+def span(name: str, *, parent: Mapping[str, str] | None = None, **attributes: str | int | float) -> Iterator[None]:
     """A span around the block (no-op when off). ``parent``: headers from :func:`inject_context`."""
     tracer = _state["tracer"]
     if tracer is None:
