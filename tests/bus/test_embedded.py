@@ -240,3 +240,30 @@ async def test_stopped_bus_refuses_work(tmp_path: Path) -> None:
     await bus.stop()
     with pytest.raises(BusError, match="not running"):
         await consumer.poll(1, 0.1)
+
+
+async def test_age_rolls_the_active_segment_and_retention_removes_consumed_old_ones(tmp_path: Path) -> None:
+    bus = EmbeddedBus(tmp_path, LogConfig(partitions=1, segment_s=0.0, retention_s=0.0))
+    await bus.start()
+    try:
+        await bus.publish(TOPIC, records(5, keys=1))
+        consumer = bus.consumer("g", [TOPIC])
+        await consumer.start()
+        await consumer.commit(await consumer.poll(3, 1.0))
+        await asyncio.to_thread(bus.enforce_retention)  # seals segment 0; 3 < 5 so it stays
+        directory = tmp_path / "topics" / TOPIC / "0"
+        assert sorted(p.name[:20] for p in directory.glob("*.log")) == [f"{0:020d}", f"{5:020d}"]
+        await consumer.commit(await consumer.poll(10, 1.0))
+        await asyncio.to_thread(bus.enforce_retention)
+        assert sorted(p.name[:20] for p in directory.glob("*.log")) == [f"{5:020d}"]
+        await bus.publish(TOPIC, records(1, keys=1, prefix="new"))
+        assert [m.offset for m in await consumer.poll(10, 1.0)] == [5]
+        await consumer.stop()
+    finally:
+        await bus.stop()
+    await bus.start()  # the same object restarts cleanly
+    consumer = bus.consumer("g", [TOPIC])
+    await consumer.start()
+    assert await consumer.lag() == {TopicPartition(TOPIC, 0): 1}
+    await consumer.stop()
+    await bus.stop()

@@ -77,6 +77,8 @@ class EmbeddedBus:
                 store.close()
             for event in self._waiters:  # wake pollers so they see the bus is gone
                 event.set()
+            self._waiters.clear()
+            self._active_groups.clear()
 
     def _running_store(self) -> LogStore:
         if self._store is None:

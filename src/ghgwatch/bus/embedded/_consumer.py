@@ -30,9 +30,7 @@ class EmbeddedConsumer:
         if self._store is not None:
             raise BusError("consumer already started")
         logs = [
-            (TopicPartition(t, log.partition), log)
-            for t in self.topics
-            for log in await self._bus.partitions_of(t)
+            (TopicPartition(t, log.partition), log) for t in self.topics for log in await self._bus.partitions_of(t)
         ]
         store = self._bus.attach(self.group, self._event)
         committed = store.committed(self.group)

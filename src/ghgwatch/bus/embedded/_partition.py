@@ -47,9 +47,7 @@ class PartitionLog:
                 segment = Segment.recover(path, int(path.stem), interval, tail=i == len(paths) - 1)
                 if self._segments and segment.base != self._segments[-1].next_offset:
                     segment.close()
-                    raise BusError(
-                        f"offset gap before {path}: expected base {self._segments[-1].next_offset}"
-                    )
+                    raise BusError(f"offset gap before {path}: expected base {self._segments[-1].next_offset}")
                 self._segments.append(segment)
             if not self._segments:
                 self._segments.append(Segment.create(self.directory, 0, interval))

@@ -103,9 +103,7 @@ class Segment:
             if not tail:
                 os.close(fd)
                 raise BusError(f"corrupt frame at byte {pos} of sealed segment {path}")
-            log.warning(
-                "bus: truncating torn tail of %s at byte %d (%d bytes dropped)", path, pos, size - pos
-            )
+            log.warning("bus: truncating torn tail of %s at byte %d (%d bytes dropped)", path, pos, size - pos)
             os.ftruncate(fd, pos)
             os.fsync(fd)
         segment.size = pos

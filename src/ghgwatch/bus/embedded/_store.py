@@ -60,9 +60,7 @@ class LogStore:
             for path in sorted((self.root / "groups").glob("*.json")):
                 raw: dict[str, dict[str, int]] = json.loads(path.read_bytes())
                 self._groups[path.stem] = {
-                    TopicPartition(topic, int(p)): int(o)
-                    for topic, parts in raw.items()
-                    for p, o in parts.items()
+                    TopicPartition(topic, int(p)): int(o) for topic, parts in raw.items() for p, o in parts.items()
                 }
         except BaseException:
             self.close()
@@ -84,10 +82,7 @@ class LogStore:
         self._lock_fd = fd
 
     def _open_topic(self, name: str, partitions: int) -> list[PartitionLog]:
-        logs = [
-            PartitionLog(self.root / "topics" / name / str(p), name, p, self.config)
-            for p in range(partitions)
-        ]
+        logs = [PartitionLog(self.root / "topics" / name / str(p), name, p, self.config) for p in range(partitions)]
         try:
             for log in logs:
                 log.open()

@@ -118,9 +118,7 @@ class GroupCommitWriter:
             log.error("bus: fsync failed, embedded log disabled until restart: %s", exc)
             self._broken = exc
         if self._broken is not None:
-            results = [
-                (f, e or PublishError(f"embedded log fsync failed: {self._broken}")) for f, e in results
-            ]
+            results = [(f, e or PublishError(f"embedded log fsync failed: {self._broken}")) for f, e in results]
         else:
             for partition_log in dirty.values():
                 partition_log.publish_visible()

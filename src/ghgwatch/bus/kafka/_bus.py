@@ -59,9 +59,7 @@ class _Delivery:
         if self._future.done():
             return
         if self._errors:
-            self._future.set_exception(
-                PublishError(f"{self._errors} record(s) not delivered: {self._first_error}")
-            )
+            self._future.set_exception(PublishError(f"{self._errors} record(s) not delivered: {self._first_error}"))
         else:
             self._future.set_result(None)
 
@@ -134,9 +132,7 @@ class KafkaBus:
 
     async def ensure_topics(self, topics: Sequence[str], *, partitions: int | None = None) -> None:
         count = partitions or self.partitions
-        new = [
-            NewTopic(check_name(t), num_partitions=count, replication_factor=self.replication) for t in topics
-        ]
+        new = [NewTopic(check_name(t), num_partitions=count, replication_factor=self.replication) for t in topics]
         if new:
             await asyncio.to_thread(self._create_topics, new)
 
