@@ -60,8 +60,11 @@ def test_peak_updates_are_rate_limited() -> None:
 
 
 def test_deadband_keeps_alert_open_near_level() -> None:
-    extra = {"m1": {"methane_limit": ThresholdRule(id="methane_limit", warning=0.8, alarm=1.0, deadband=0.1,
-                                                   clear_after_s=0)}}
+    extra = {
+        "m1": {
+            "methane_limit": ThresholdRule(id="methane_limit", warning=0.8, alarm=1.0, deadband=0.1, clear_after_s=0)
+        }
+    }
     e = engine(extra=extra)
     ev = feed(e, [(0, 0.85), (10, 0.75), (20, 0.69)])
     assert ev == [(0, "opened", 1), (20, "resolved", 1)]
@@ -106,8 +109,11 @@ def test_stuck_sensor() -> None:
 
 
 def test_rate_of_change() -> None:
-    extra = {"m1": {"roc": RateOfChangeRule(id="roc", warning_per_min=0.05, alarm_per_min=0.2, window_s=120,
-                                            clear_after_s=0)}}
+    extra = {
+        "m1": {
+            "roc": RateOfChangeRule(id="roc", warning_per_min=0.05, alarm_per_min=0.2, window_s=120, clear_after_s=0)
+        }
+    }
     e = engine(extra=extra)
     steady = [(t, 0.3) for t in range(0, 200, 20)]
     rising = [(200 + 20 * i, 0.3 + 0.03 * (i + 1)) for i in range(6)]  # 0.09 %/min
@@ -122,8 +128,14 @@ def test_rate_of_change() -> None:
 def test_anomaly_score_rule_and_missing_score_ignored() -> None:
     extra = {"m1": {"anom": AnomalyRule(id="anom", warning=5.0, alarm=10.0, clear_after_s=0)}}
     e = engine(extra=extra)
-    ev = e.evaluate([Reading("m1", 0, 0.3, 6.0), Reading("m1", 10, 0.3, None), Reading("m1", 20, 0.3, 12.0),
-                     Reading("m1", 30, 0.3, 1.0)])
+    ev = e.evaluate(
+        [
+            Reading("m1", 0, 0.3, 6.0),
+            Reading("m1", 10, 0.3, None),
+            Reading("m1", 20, 0.3, 12.0),
+            Reading("m1", 30, 0.3, 1.0),
+        ]
+    )
     assert [(x.kind.value, int(x.severity)) for x in ev] == [("opened", 1), ("escalated", 2), ("resolved", 2)]
 
 
@@ -165,8 +177,10 @@ def test_unknown_sensors_counted_and_skipped() -> None:
 
 def test_batch_over_many_sensors_equals_one_by_one() -> None:
     rng = np.random.default_rng(3)
-    sensors = [SensorSpec(id=f"s{i}", kind="methane", unit="%", location=list(Location)[i % 6],
-                          expected_interval_s=10) for i in range(50)]
+    sensors = [
+        SensorSpec(id=f"s{i}", kind="methane", unit="%", location=list(Location)[i % 6], expected_interval_s=10)
+        for i in range(50)
+    ]
     ids = [f"s{i}" for i in rng.integers(0, 50, 5000)]
     ts = np.sort(rng.uniform(0, 5000, 5000))
     vs = np.abs(rng.normal(0.6, 0.6, 5000))

@@ -56,7 +56,10 @@ def test_drainage_pipeline_needs_configuration_then_alarms_below() -> None:
 def test_precedence_sensor_over_source_type_over_kind() -> None:
     base = default_ruleset()
     rs = RuleSet(
-        by_kind={**base.by_kind, "methane": {**base.by_kind["methane"], "stuck": StuckRule(id="stuck", duration_s=100)}},
+        by_kind={
+            **base.by_kind,
+            "methane": {**base.by_kind["methane"], "stuck": StuckRule(id="stuck", duration_s=100)},
+        },
         by_kind_location=base.by_kind_location,
         by_source_type={"ventilation_shaft": {"stuck": StuckRule(id="stuck", duration_s=200)}},
         by_sensor={"m1": {"stuck": StuckRule(id="stuck", duration_s=300)}, "m2": {"range": None}},
@@ -90,7 +93,9 @@ def test_units_are_converted_or_reported() -> None:
 
 
 def test_silent_needs_expected_interval_and_range_from_sensor() -> None:
-    eff = resolve_rules(SensorSpec(id="f1", kind="air_flow", unit="m3/s", range_low=0, range_high=50), default_ruleset())
+    eff = resolve_rules(
+        SensorSpec(id="f1", kind="air_flow", unit="m3/s", range_low=0, range_high=50), default_ruleset()
+    )
     assert any(p.startswith("silent") for p in eff.problems)
     (rng,) = [r for r in eff.rules if isinstance(r, RangeRule)]
     assert (rng.low, rng.high) == (0, 50)

@@ -39,8 +39,8 @@ def make_detector(
         return AnomalyFilter(RobustZScore(window=60), thr, max_skip=max_skip)
     if method == "ewma":
         return AnomalyFilter(EWMA(alpha=0.05, min_periods=30), thr, max_skip=max_skip)
-    # seasonal: two days' worth of values per hourly bucket, at least 10 and at most 240 (our choice).
-    per_bucket = int(np.clip(round(2 * 3600 / max(interval_s, 1.0)), 10, 240))
+    # seasonal: one day's worth of values per hourly bucket, at least 10 and at most 240 (our choice).
+    per_bucket = int(np.clip(round(3600 / max(interval_s, 1.0)), 10, 240))
     return AnomalyFilter(SeasonalBaseline(bucket_s=3600, per_bucket=per_bucket), thr, max_skip=max_skip)
 
 
