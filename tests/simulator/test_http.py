@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from ghgwatch.simulator import FatalError, HttpSender, RetryableError, SimulationStats, run_simulation
+from ghgwatch.simulator.delivery import Backoff, Delivery
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def _hmac(secret: str, timestamp: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def accept_all(requests: list[httpx.Request]) -> Handler:
+    def handle(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        n = len(json.loads(request.content)["readings"])
+        return httpx.Response(202, json={"accepted": n, "rejected": []})
+    return handle
+
+
+def _sender(handler: Handler, secret: str | None = None) -> HttpSender:
+    return HttpSender("http://sim.test/", "gwd_7_abc", secret=secret, transport=httpx.MockTransport(handler))
+
+
+READINGS = [{"sensor": 1, "ts": "2026-01-01T00:00:00.000+00:00", "value": 0.52, "unit": "%"},
+            {"sensor": 2, "ts": "2026-01-01T00:00:01.000+00:00", "value": 5012.0, "unit": "m3/min"}]
+
+
+async def test_http_sender_posts_the_ingest_body_with_the_token() -> None:
+    seen: list[httpx.Request] = []
+    sender = _sender(accept_all(seen))
+    result = await sender.send(READINGS)
+    await sender.aclose()
+    assert result.accepted == 2
+    (request,) = seen
+    assert request.method == "POST" and request.url.path == "/api/v1/readings"
+    assert request.headers["authorization"] == "Bearer gwd_7_abc"
+    assert request.headers["content-type"] == "application/json"
+    assert json.loads(request.content) == {"readings": READINGS}
+    assert "x-signature" not in request.headers
+
+
+async def test_http_sender_signs_timestamp_dot_raw_body() -> None:
+    seen: list[httpx.Request] = []
+    sender = _sender(accept_all(seen), secret="dev-secret")
+    await sender.send(READINGS)
+    await sender.aclose()
+    headers = seen[0].headers
+    assert abs(int(headers["x-timestamp"]) - datetime.now().timestamp()) < 5  # noqa: DTZ005 - Unix time
+    assert headers["x-signature"] == _hmac("dev-secret", headers["x-timestamp"], seen[0].content)
+    assert headers["x-signature"] != _hmac("other-secret", headers["x-timestamp"], seen[0].content)
+
+
+@pytest.mark.parametrize(("status", "error"), [(503, RetryableError), (429, RetryableError), (500, RetryableError),
+                                               (401, FatalError), (400, FatalError)])
+async def test_http_sender_classifies_failures(status: int, error: type[Exception]) -> None:
+    sender = _sender(lambda request: httpx.Response(status, headers={"Retry-After": "2"}))
+    with pytest.raises(error):
+        await sender.send(READINGS)
+    await sender.aclose()
+
+
+async def test_connection_refused_is_retryable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+    sender = _sender(refuse)
+    with pytest.raises(RetryableError, match="ConnectError"):
+        await sender.send(READINGS)
+    await sender.aclose()
+
+
+async def test_delivery_retries_503_until_accepted_and_counts_rejections() -> None:
+    answers = iter([httpx.Response(503), httpx.Response(503),
+                    httpx.Response(202, json={"accepted": 1, "rejected": [{"index": 1, "error": "out of range"}]})])
+    bodies: list[bytes] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return next(answers)
+
+    stats = SimulationStats()
+    delivery = Delivery(_sender(handle), stats, backoff=Backoff(first_s=0.01, max_s=0.05))
+    assert await delivery.deliver(READINGS)
+    assert len(bodies) == 3 and len(set(bodies)) == 1  # the same batch each time
+    assert (stats.retries, stats.requests, stats.sent, stats.accepted, stats.rejected) == (2, 1, 2, 1, 1)
+    assert stats.errors[-1] == "rejected #1: out of range"
+
+
+async def test_full_buffer_drops_the_oldest_and_counts_them() -> None:
+    stats = SimulationStats()
+    delivery = Delivery(_sender(accept_all([])), stats, batch_size=5, capacity=10)
+    delivery.put([{"sensor": 1, "ts": str(i), "value": i} for i in range(15)])
+    assert stats.dropped == 5 and len(delivery) == 10
+    delivery.close(drain_s=1.0)
+    await delivery.run()
+    assert stats.sent == 10 and len(delivery) == 0
+
+
+async def test_run_simulation_batches_at_the_given_rate(credentials: dict[str, Any]) -> None:
+    seen: list[httpx.Request] = []
+    stats = await run_simulation(credentials, rate=400, duration_s=0.5, events=(), dropout=0, batch_size=60,
+                                 sender=_sender(accept_all(seen)))
+    sizes = [len(json.loads(r.content)["readings"]) for r in seen]
+    assert stats.generated == stats.sent == stats.accepted == sum(sizes) == 200
+    assert max(sizes) <= 60 and len(sizes) >= 4
+    readings = [r for req in seen for r in json.loads(req.content)["readings"]]
+    ids = [s["id"] for s in credentials["sensors"]]
+    assert [r["sensor"] for r in readings[: len(ids)]] == ids  # each sensor in its turn
+    times = [datetime.fromisoformat(r["ts"]).timestamp() for r in readings]
+    assert times == sorted(times) and times[-1] - times[0] == pytest.approx(199 / 400, abs=0.002)
+    assert all(datetime.fromisoformat(r["ts"]).utcoffset() is not None for r in readings)
+
+
+async def test_backfill_sends_history_in_the_past(credentials: dict[str, Any]) -> None:
+    seen: list[httpx.Request] = []
+    before = datetime.now().timestamp()  # noqa: DTZ005 - Unix time
+    stats = await run_simulation(credentials, duration_s=0, backfill_hours=2, backfill_step_s=60, dropout=0,
+                                 batch_size=500, sender=_sender(accept_all(seen)))
+    readings = [r for req in seen for r in json.loads(req.content)["readings"]]
+    n = len(credentials["sensors"])
+    assert stats.backfilled == stats.accepted == len(readings) == 120 * n
+    times = [datetime.fromisoformat(r["ts"]).timestamp() for r in readings]
+    assert times == sorted(times)
+    assert before - 2 * 3600 - 1 < times[0] and times[-1] < before + 1
+    assert len(set(zip((r["sensor"] for r in readings), times, strict=True))) == len(readings)
+
+
+async def test_stop_event_ends_an_endless_run(credentials: dict[str, Any]) -> None:
+    import asyncio
+
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.5, stop.set)
+    stats = await run_simulation(credentials, rate=20, duration_s=None, stop=stop, dropout=0,
+                                 sender=_sender(accept_all([])))
+    assert 5 <= stats.accepted <= 20
+
+
+class _Ingest(BaseHTTPRequestHandler):
+    """A real HTTP server on loopback: fails the first request with 503, then accepts everything."""
+
+    calls: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).calls.append((dict(self.headers.items()), body))
+        if len(type(self).calls) == 1:
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        answer = json.dumps({"accepted": len(json.loads(body)["readings"]), "rejected": []}).encode()
+        self.send_response(202)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def ingest_server() -> Iterator[str]:
+    _Ingest.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ingest)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+async def test_signed_run_against_a_real_server(credentials: dict[str, Any], ingest_server: str) -> None:
+    credentials["api"] = ingest_server
+    stats = await run_simulation(credentials, rate=100, duration_s=0.6, sign=True, dropout=0, events=())
+    assert stats.retries >= 1 and stats.dropped == 0
+    assert stats.generated == stats.accepted == 60
+    for headers, body in _Ingest.calls:
+        assert headers["Authorization"] == f"Bearer {credentials['device_token']}"
+        assert headers["X-Signature"] == _hmac(credentials["device_hmac_secret"], headers["X-Timestamp"], body)
