@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 
@@ -29,8 +33,9 @@ def site_sensor_dicts() -> list[dict[str, Any]]:
     return out
 
 
-RANGES = {len_id + 1: (t.range_min, t.range_max)
-          for len_id, t in enumerate(t for _, templates in SITE for t in templates)}
+RANGES = {number: (t.range_min, t.range_max)
+          for number, t in enumerate((t for _, templates in SITE for t in templates), start=1)}
+"""Physical range of each sensor id, as the seed registers it."""
 
 
 @pytest.fixture
@@ -48,3 +53,40 @@ def credentials() -> dict[str, Any]:
 def pick(sensors: list[SensorSpec], kind: str, location: str | None = None, source: str | None = None) -> SensorSpec:
     return next(s for s in sensors if s.kind == kind and (location is None or s.location == location)
                 and (source is None or s.source == source))
+
+
+class Ingest(BaseHTTPRequestHandler):
+    """A real HTTP server on loopback: fails the first request with 503, then accepts everything."""
+
+    calls: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).calls.append((dict(self.headers.items()), body))
+        if len(type(self).calls) == 1:
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        answer = json.dumps({"accepted": len(json.loads(body)["readings"]), "rejected": []}).encode()
+        self.send_response(202)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def ingest_server() -> Iterator[str]:
+    Ingest.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)

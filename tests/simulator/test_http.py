@@ -1,19 +1,19 @@
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
 
 from ghgwatch.simulator import FatalError, HttpSender, RetryableError, SimulationStats, run_simulation
 from ghgwatch.simulator.delivery import Backoff, Delivery
+from tests.simulator.conftest import Ingest
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -138,8 +138,6 @@ async def test_backfill_sends_history_in_the_past(credentials: dict[str, Any]) -
 
 
 async def test_stop_event_ends_an_endless_run(credentials: dict[str, Any]) -> None:
-    import asyncio
-
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.5, stop.set)
     stats = await run_simulation(credentials, rate=20, duration_s=None, stop=stop, dropout=0,
@@ -147,48 +145,40 @@ async def test_stop_event_ends_an_endless_run(credentials: dict[str, Any]) -> No
     assert 5 <= stats.accepted <= 20
 
 
-class _Ingest(BaseHTTPRequestHandler):
-    """A real HTTP server on loopback: fails the first request with 503, then accepts everything."""
-
-    calls: ClassVar[list[tuple[dict[str, str], bytes]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).calls.append((dict(self.headers.items()), body))
-        if len(type(self).calls) == 1:
-            self.send_response(503)
-            self.send_header("Retry-After", "0")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        answer = json.dumps({"accepted": len(json.loads(body)["readings"]), "rejected": []}).encode()
-        self.send_response(202)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-@pytest.fixture
-def ingest_server() -> Iterator[str]:
-    _Ingest.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ingest)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
 async def test_signed_run_against_a_real_server(credentials: dict[str, Any], ingest_server: str) -> None:
     credentials["api"] = ingest_server
     stats = await run_simulation(credentials, rate=100, duration_s=0.6, sign=True, dropout=0, events=())
     assert stats.retries >= 1 and stats.dropped == 0
     assert stats.generated == stats.accepted == 60
-    for headers, body in _Ingest.calls:
+    for headers, body in Ingest.calls:
         assert headers["Authorization"] == f"Bearer {credentials['device_token']}"
         assert headers["X-Signature"] == _hmac(credentials["device_hmac_secret"], headers["X-Timestamp"], body)
+
+
+async def test_cancelling_the_task_closes_the_sender(credentials: dict[str, Any]) -> None:
+    class Recording(HttpSender):
+        closed = False
+
+        async def aclose(self) -> None:
+            type(self).closed = True
+            await super().aclose()
+
+    sender = Recording("http://sim.test", "gwd_7_abc", transport=httpx.MockTransport(accept_all([])))
+    task = asyncio.create_task(run_simulation(credentials, rate=20, sender=sender))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert Recording.closed
+
+
+async def test_stop_during_backfill_ends_quickly(credentials: dict[str, Any]) -> None:
+    stop = asyncio.Event()
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        stop.set()  # the first batch arrives, then the run is asked to stop
+        return accept_all(seen)(request)
+
+    stats = await run_simulation(credentials, backfill_hours=24, batch_size=100, stop=stop, sender=_sender(handle))
+    assert len(seen) == 1 and stats.backfilled == 100 - stats.skipped
