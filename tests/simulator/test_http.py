@@ -182,3 +182,22 @@ async def test_stop_during_backfill_ends_quickly(credentials: dict[str, Any]) ->
 
     stats = await run_simulation(credentials, backfill_hours=24, batch_size=100, stop=stop, sender=_sender(handle))
     assert len(seen) == 1 and stats.backfilled == 100 - stats.skipped
+
+
+async def test_a_retry_never_replays_a_signature() -> None:
+    # The server records a signature before it may answer 503; an identical retry would then be a replay (409).
+    seen: list[httpx.Request] = []
+    answers = iter([503, 503, 202])
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(next(answers), json={"accepted": 2, "rejected": []})
+
+    stats = SimulationStats()
+    delivery = Delivery(_sender(handle, secret="k"), stats, backoff=Backoff(first_s=0.001, max_s=0.002))
+    assert await delivery.deliver(READINGS)
+    signatures = [r.headers["x-signature"] for r in seen]
+    assert len(set(signatures)) == 3
+    for r in seen:
+        assert r.headers["x-signature"] == _hmac("k", r.headers["x-timestamp"], r.content)
+        assert abs(int(r.headers["x-timestamp"]) - datetime.now().timestamp()) < 5  # noqa: DTZ005 - Unix time

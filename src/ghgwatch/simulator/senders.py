@@ -59,6 +59,26 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+class Signer:
+    """Signs bodies with the device secret, never producing the same signature twice.
+
+    The server refuses a replayed signature (409), and a retry of the same batch within the same second
+    would repeat one, so such a retry is stamped one second later (the server allows 5 minutes of skew).
+    """
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self._last: tuple[int, bytes] | None = None
+
+    def sign(self, body: bytes) -> tuple[int, str]:
+        now = int(time.time())
+        digest = hashlib.sha256(body).digest()
+        if self._last is not None and self._last[1] == digest and now <= self._last[0]:
+            now = self._last[0] + 1
+        self._last = (now, digest)
+        return now, signature(self.secret, now, body)
+
+
 def device_id(token: str) -> int:
     """The device id inside a token ``gwd_<id>_<secret>``."""
     parts = token.split("_", 2)
@@ -79,17 +99,17 @@ class HttpSender:
 
     def __init__(self, api: str, token: str, *, secret: str | None = None, timeout: float = 30.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.secret = secret
+        self.signer = Signer(secret) if secret is not None else None
         self._client = httpx.AsyncClient(base_url=api.rstrip("/"), timeout=timeout, transport=transport,
                                          headers={"Authorization": f"Bearer {token}"})
 
     async def send(self, readings: Sequence[Reading]) -> SendResult:
         body = encode(readings)
         headers = {"Content-Type": "application/json"}
-        if self.secret is not None:
-            now = int(time.time())
+        if self.signer is not None:
+            now, signed = self.signer.sign(body)
             headers["X-Timestamp"] = str(now)
-            headers["X-Signature"] = signature(self.secret, now, body)
+            headers["X-Signature"] = signed
         try:
             response = await self._client.post("/api/v1/readings", content=body, headers=headers)
         except httpx.TransportError as exc:
@@ -125,7 +145,7 @@ class MqttSender:
         self.password = unquote(parts.password) if parts.password else None
         self.tls = parts.scheme == "mqtts"
         self.topic = f"ghgwatch/{organization_id}/{device}/readings"
-        self.secret = secret
+        self.signer = Signer(secret) if secret is not None else None
         self.timeout = timeout
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
@@ -142,10 +162,10 @@ class MqttSender:
 
     def payload(self, readings: Sequence[Reading]) -> bytes:
         body = encode(readings)
-        if self.secret is None:
+        if self.signer is None:
             return body
-        now = int(time.time())
-        envelope = {"timestamp": now, "signature": signature(self.secret, now, body), "payload": body.decode()}
+        now, signed = self.signer.sign(body)
+        envelope = {"timestamp": now, "signature": signed, "payload": body.decode()}
         return json.dumps(envelope, separators=(",", ":")).encode()
 
     async def send(self, readings: Sequence[Reading]) -> SendResult:
