@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "detect",
     "analytics",
     "report",
+    "simulate",
 )
 
 for _name in _COMMAND_MODULES:

@@ -38,6 +38,15 @@ def _filters(spec: EntitySpec, request: Request) -> dict[str, Any]:
     return out
 
 
+def _changed(request: Request) -> None:
+    """Registry rows changed: in-process caches (the sensor view of ingest and pipeline) reload now; other
+    processes reload within their cache age."""
+    cache = getattr(request.app.state, "ctx", None)
+    sensors = cache.extras.get("sensors") if cache is not None else None
+    if sensors is not None:
+        sensors.invalidate()
+
+
 def _sort_value(spec: EntitySpec, sort: str) -> str:
     if sort.lstrip("-") not in spec.read.model_fields:
         raise Problem(422, "Validation failed", f"cannot sort by {sort!r}", type_="validation",
@@ -68,9 +77,12 @@ def build_router(spec: EntitySpec) -> APIRouter:
         return {"items": [read.model_validate(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
     @router.post("", response_model=read, status_code=201, summary=f"Create a {spec.name}")
-    async def create(session: Session, actor: CurrentPrincipal,
+    async def create(request: Request, session: Session, actor: CurrentPrincipal,
                      body: Annotated[create_model, Body()]) -> BaseModel:  # type: ignore[valid-type]
-        return read.model_validate(await service.create(session, actor, spec, body))
+        row = read.model_validate(await service.create(session, actor, spec, body))
+        await session.commit()
+        _changed(request)
+        return row
 
     @router.get("/export", summary=f"Export {spec.path} as CSV or XLSX")
     async def export(request: Request, session: Session, actor: CurrentPrincipal, q: str | None = None,
@@ -83,7 +95,7 @@ def build_router(spec: EntitySpec) -> APIRouter:
     @router.post("/import", summary=f"Import {spec.path} from CSV or XLSX",
                  description="`mode=partial` keeps good rows and reports bad ones by row number (header = row 1); "
                              "`mode=atomic` writes nothing if any row is bad.")
-    async def import_(session: Session, actor: CurrentPrincipal, file: Annotated[UploadFile, File()],
+    async def import_(request: Request, session: Session, actor: CurrentPrincipal, file: Annotated[UploadFile, File()],
                       mode: tabular.ImportMode = tabular.ImportMode.PARTIAL,
                       format: tabular.TableFormat | None = None) -> dict[str, Any]:
         data = await file.read(MAX_IMPORT_BYTES + 1)
@@ -92,6 +104,8 @@ def build_router(spec: EntitySpec) -> APIRouter:
         fmt = format or (tabular.TableFormat.XLSX if (file.filename or "").endswith(".xlsx")
                          else tabular.TableFormat.CSV)
         report = await tabular.import_rows(session, actor, spec, tabular.read_table(data, fmt), mode)
+        await session.commit()
+        _changed(request)
         return report.as_dict()
 
     @router.get("/{key}", response_model=read, summary=f"Read a {spec.name}")
@@ -99,13 +113,18 @@ def build_router(spec: EntitySpec) -> APIRouter:
         return read.model_validate(await service.get(session, actor, spec, key))
 
     @router.patch("/{key}", response_model=read, summary=f"Update a {spec.name}")
-    async def patch(key: int, session: Session, actor: CurrentPrincipal,
+    async def patch(key: int, request: Request, session: Session, actor: CurrentPrincipal,
                     body: Annotated[patch_model, Body()]) -> BaseModel:  # type: ignore[valid-type]
-        return read.model_validate(await service.update(session, actor, spec, key, body))
+        row = read.model_validate(await service.update(session, actor, spec, key, body))
+        await session.commit()
+        _changed(request)
+        return row
 
     @router.delete("/{key}", status_code=204, summary=f"Delete a {spec.name}")
-    async def delete(key: int, session: Session, actor: CurrentPrincipal) -> Response:
+    async def delete(key: int, request: Request, session: Session, actor: CurrentPrincipal) -> Response:
         await service.delete(session, actor, spec, key)
+        await session.commit()
+        _changed(request)
         return Response(status_code=204)
 
     return router

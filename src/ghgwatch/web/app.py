@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 
 from ghgwatch import __version__
+from ghgwatch.observability import metrics
 from ghgwatch.settings import Settings, jwt_secret
 from ghgwatch.store import Database, open_database
 from ghgwatch.web import problems
@@ -19,6 +21,8 @@ Hook = Callable[[AppContext], Awaitable[None]]
 
 
 def api_router() -> APIRouter:
+    from ghgwatch.ingest.endpoints import router as ingest_router
+    from ghgwatch.readings.endpoints import router as readings_router
     from ghgwatch.reference.endpoints import router as reference_router
     from ghgwatch.registry.endpoints import routers as registry_routers
     from ghgwatch.security.endpoints import router as security_router
@@ -28,6 +32,8 @@ def api_router() -> APIRouter:
     for router in registry_routers():
         api.include_router(router)
     api.include_router(reference_router)
+    api.include_router(ingest_router)
+    api.include_router(readings_router)
     return api
 
 
@@ -37,6 +43,7 @@ def create_app(
     db: Database | None = None,
     on_start: list[Hook] | None = None,
     on_stop: list[Hook] | None = None,
+    role: str = "api",
 ) -> FastAPI:
     """Build the app. The database is opened in the lifespan unless one is passed (tests, ``up``)."""
 
@@ -66,6 +73,11 @@ def create_app(
     app.state.ready = False
     problems.install(app)
     app.include_router(api_router())
+    metrics.init_metrics(role=role, mode=settings.mode.value)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["health"], summary="200 when the process is ready")
     async def healthz() -> JSONResponse:

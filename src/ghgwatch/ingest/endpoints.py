@@ -1,0 +1,80 @@
+"""``POST /api/v1/readings``: readings from a device, answered 202 once they are durable on the bus."""
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+
+from ghgwatch.bus import PublishError
+from ghgwatch.ingest.auth import DeviceAuthenticator
+from ghgwatch.ingest.parse import parse_csv, parse_json
+from ghgwatch.ingest.service import Ingestor
+from ghgwatch.kit.problems import Problem, unauthorized
+from ghgwatch.observability import metrics
+from ghgwatch.web.context import context
+
+router = APIRouter(tags=["ingest"])
+MAX_BODY = 8 * 1024 * 1024
+
+
+def _parts(request: Request) -> tuple[Ingestor, DeviceAuthenticator]:
+    extras = context(request).extras
+    if "ingestor" not in extras:
+        raise Problem(503, "Ingest unavailable", "this process does not run the ingest path", type_="unavailable")
+    return extras["ingestor"], extras["device_auth"]
+
+
+@router.post(
+    "/readings",
+    status_code=202,
+    summary="Send readings (device token; optional HMAC signature)",
+    description='JSON `{"readings": [{"sensor", "ts", "value", "unit"}]}` or `text/csv` with the header '
+    "`sensor,ts,value,unit`; at most 10,000 readings. Answered only after the accepted readings are durable.",
+    responses={202: {"description": '`{"accepted": N, "rejected": [{"index": i, "error": "..."}]}`'}},
+)
+async def post_readings(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    x_timestamp: Annotated[str | None, Header()] = None,
+    x_signature: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    started = time.perf_counter()
+    ingestor, auth = _parts(request)
+    if not authorization or not authorization.lower().startswith("bearer "):
+        metrics.observe_rejected("auth", "http")
+        raise unauthorized("a device token is required: Authorization: Bearer <token>")
+    device = await auth.device(authorization[7:].strip())
+    body = await _read_body(request)
+    auth.check_signature(device, x_timestamp, x_signature, body)
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media in ("application/json", ""):
+        parsed = parse_json(body)
+    elif media in ("text/csv", "application/csv"):
+        parsed = parse_csv(body)
+    else:
+        raise Problem(415, "Unsupported media type", f"{media}: send application/json or text/csv",
+                      type_="unsupported-media-type")
+    try:
+        result = await ingestor.accept(parsed, organization_id=device.organization_id, device_id=device.id,
+                                       transport="http")
+    except PublishError as exc:
+        raise Problem(503, "Not stored", f"the readings could not be made durable, retry: {exc}",
+                      type_="unavailable", headers={"Retry-After": "1"}) from exc
+    metrics.observe_ingest_request("http", time.perf_counter() - started)
+    content: dict[str, Any] = result.body()
+    return JSONResponse(content, status_code=202)
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise Problem(413, "Body too large", f"at most {MAX_BODY} bytes", type_="too-large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Problem(413, "Body too large", f"at most {MAX_BODY} bytes", type_="too-large")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,69 @@
+"""Accept parsed readings from a device: check the sensors, group per sensor, publish durably."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghgwatch.bus import Bus, topics
+from ghgwatch.ingest.parse import Parsed
+from ghgwatch.ingest.wire import SensorBatch, encode
+from ghgwatch.observability import metrics
+from ghgwatch.registry.cache import SensorCache
+
+
+@dataclass
+class IngestResult:
+    accepted: int
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    ref: str = ""
+
+    def body(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "rejected": self.rejected}
+
+
+class Ingestor:
+    """Shared by the HTTP endpoint and the MQTT bridge."""
+
+    def __init__(self, bus: Bus, sensors: SensorCache) -> None:
+        self.bus = bus
+        self.sensors = sensors
+
+    async def accept(self, parsed: Parsed, *, organization_id: int, device_id: int, transport: str,
+                     flags: int = 0) -> IngestResult:
+        ref = uuid.uuid4().hex[:16]
+        rejected: list[tuple[int, str]] = [(i, msg) for i, _, msg in parsed.rejected]
+        reasons: dict[str, int] = {}
+        for _, reason, _ in parsed.rejected:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        known = await self.sensors.lookup(set(parsed.sensors))
+        groups: dict[tuple[int, str | None], tuple[list[int], list[float]]] = {}
+        accepted = 0
+        for sensor, ts, value, unit, index in zip(parsed.sensors, parsed.ts_us, parsed.values, parsed.units,
+                                                  parsed.indexes, strict=True):
+            meta = known.get(sensor)
+            if meta is None or meta.organization_id != organization_id:
+                rejected.append((index, f"unknown sensor {sensor}"))
+                reasons["unknown_sensor"] = reasons.get("unknown_sensor", 0) + 1
+                continue
+            bucket = groups.get((sensor, unit))
+            if bucket is None:
+                groups[(sensor, unit)] = bucket = ([], [])
+            bucket[0].append(ts)
+            bucket[1].append(value)
+            accepted += 1
+        if groups:
+            now_us = time.time_ns() // 1000
+            records = [encode(SensorBatch(sensor, unit, ts, values, organization_id, device_id, transport, now_us,
+                                          ref, flags))
+                       for (sensor, unit), (ts, values) in groups.items()]
+            started = time.perf_counter()
+            await self.bus.publish(topics.READINGS_RAW, records)
+            metrics.observe_publish(topics.READINGS_RAW, time.perf_counter() - started)
+        metrics.observe_accepted(transport, accepted)
+        for reason, n in reasons.items():
+            metrics.observe_rejected(reason, transport, n)
+        rejected.sort()
+        return IngestResult(accepted, [{"index": i, "error": e} for i, e in rejected], ref)

@@ -1,0 +1,1 @@
+"""The pipeline role: validate, normalise, deduplicate and store readings; compile rollups."""

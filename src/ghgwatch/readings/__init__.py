@@ -1,0 +1,1 @@
+"""Stored time series: readings, rollups, latest values, dead letters, and their queries."""

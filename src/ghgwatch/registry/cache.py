@@ -1,0 +1,71 @@
+"""An in-memory view of the sensors for the hot paths (ingest, pipeline), refreshed from the database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ghgwatch.registry.models import EmissionSource, Sensor
+from ghgwatch.store import Database
+
+
+@dataclass(frozen=True, slots=True)
+class SensorMeta:
+    id: int
+    organization_id: int
+    facility_id: int
+    source_id: int
+    source_type: str
+    kind: str
+    unit: str
+    range_min: float | None
+    range_max: float | None
+    warning_level: float | None
+    alarm_level: float | None
+    expected_interval_s: float
+    location: str | None
+    active: bool
+
+
+class SensorCache:
+    """Sensors by id. Reloads everything every ``max_age_s`` and, at most once a second, when asked for
+    an id it does not know (so a sensor created or fixed a moment ago is seen without a restart)."""
+
+    def __init__(self, db: Database, *, max_age_s: float = 5.0) -> None:
+        self._db = db
+        self._max_age_s = max_age_s
+        self._sensors: dict[int, SensorMeta] = {}
+        self._loaded_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        async with self._lock, self._db.sessions() as session:
+            rows = (await session.execute(
+                select(Sensor, EmissionSource.type).join(EmissionSource, Sensor.source_id == EmissionSource.id)
+            )).all()
+            self._sensors = {
+                s.id: SensorMeta(s.id, s.organization_id, s.facility_id, s.source_id, src_type.value, s.kind.value,
+                                 s.unit, s.range_min, s.range_max, s.warning_level, s.alarm_level,
+                                 s.expected_interval_s, s.location, s.active)
+                for s, src_type in rows
+            }
+            self._loaded_at = time.monotonic()
+
+    async def current(self) -> dict[int, SensorMeta]:
+        if time.monotonic() - self._loaded_at > self._max_age_s:
+            await self.refresh()
+        return self._sensors
+
+    async def lookup(self, ids: set[int]) -> dict[int, SensorMeta]:
+        """Sensors by id; reloads once (rate-limited) if some are unknown."""
+        sensors = await self.current()
+        if not ids <= sensors.keys() and time.monotonic() - self._loaded_at > 1.0:
+            await self.refresh()
+            sensors = self._sensors
+        return sensors
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")
