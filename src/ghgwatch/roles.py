@@ -1,7 +1,17 @@
-"""Which services run in a process. Every role serves ``/healthz`` and ``/metrics``; ``api`` serves the
-REST API and ingest; ``pipeline`` consumes the bus and stores readings; ``all`` runs everything."""
+"""Which services run in a process.
+
+Every role serves ``/healthz`` and ``/metrics`` (and the REST API); ``api`` also accepts readings over
+HTTP; ``pipeline`` consumes the bus and stores readings; ``all`` (``ghgwatch up``) runs everything. A
+service is a pair of ``start(ctx)``/``stop(ctx)`` coroutines named as ``"module:function"``; services start
+in the order of :data:`SERVICES` and stop in reverse.
+"""
 
 from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import cast
 
 from fastapi import FastAPI
 
@@ -10,65 +20,76 @@ from ghgwatch.web.app import Hook, create_app
 from ghgwatch.web.context import AppContext
 
 ROLES = ("all", "api", "pipeline", "mqtt", "analytics", "ui")
+EVERY_ROLE = frozenset(ROLES)
 
 
-def _wants(role: str, *names: str) -> bool:
-    return role == "all" or role in names
+@dataclass(frozen=True)
+class Service:
+    name: str
+    roles: frozenset[str]
+    start: str
+    stop: str | None = None
+    demo_only: bool = False
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("bus", EVERY_ROLE, "ghgwatch.roles:start_bus", "ghgwatch.roles:stop_bus"),
+    Service("ingest", frozenset({"api"}), "ghgwatch.roles:start_ingest"),
+    Service("pipeline", frozenset({"pipeline"}), "ghgwatch.roles:start_pipeline", "ghgwatch.roles:stop_pipeline"),
+    Service("demo", EVERY_ROLE, "ghgwatch.demo.service:start_demo", "ghgwatch.demo.service:stop_demo",
+            demo_only=True),
+)
+
+
+def _load(target: str) -> Hook:
+    module, _, name = target.partition(":")
+    return cast(Callable[[AppContext], Awaitable[None]], getattr(importlib.import_module(module), name))
+
+
+async def start_bus(ctx: AppContext) -> None:
+    from ghgwatch.bus import open_bus, topics
+    from ghgwatch.registry.cache import SensorCache
+
+    bus = open_bus(ctx.settings.bus.url, data_dir=ctx.settings.data_dir)
+    await bus.start()
+    await bus.ensure_topics(list(topics.ALL_TOPICS))
+    ctx.extras["bus"] = bus
+    ctx.extras["sensors"] = SensorCache(ctx.db)
+
+
+async def stop_bus(ctx: AppContext) -> None:
+    bus = ctx.extras.pop("bus", None)
+    if bus is not None:
+        await bus.stop()
+
+
+async def start_ingest(ctx: AppContext) -> None:
+    from ghgwatch.ingest.auth import DeviceAuthenticator
+    from ghgwatch.ingest.service import Ingestor
+
+    ctx.extras["ingestor"] = Ingestor(ctx.extras["bus"], ctx.extras["sensors"])
+    ctx.extras["device_auth"] = DeviceAuthenticator(ctx.db, max_age_s=float(ctx.settings.security.signature_max_age_s))
+
+
+async def start_pipeline(ctx: AppContext) -> None:
+    from ghgwatch.pipeline.runner import Pipeline
+
+    pipeline = Pipeline(ctx.extras["bus"], ctx.db, ctx.extras["sensors"], hooks=ctx.extras.get("stored_hooks"))
+    ctx.extras["pipeline"] = pipeline
+    pipeline.start()
+
+
+async def stop_pipeline(ctx: AppContext) -> None:
+    pipeline = ctx.extras.pop("pipeline", None)
+    if pipeline is not None:
+        await pipeline.stop()
 
 
 def build_role_app(settings: Settings, role: str, *, demo: bool = False) -> FastAPI:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
-    on_start: list[Hook] = []
-    on_stop: list[Hook] = []
-
-    async def start_bus(ctx: AppContext) -> None:
-        from ghgwatch.bus import open_bus, topics
-        from ghgwatch.registry.cache import SensorCache
-
-        bus = open_bus(settings.bus.url, data_dir=settings.data_dir)
-        await bus.start()
-        await bus.ensure_topics(list(topics.ALL_TOPICS))
-        ctx.extras["bus"] = bus
-        ctx.extras["sensors"] = SensorCache(ctx.db)
-
-    async def stop_bus(ctx: AppContext) -> None:
-        bus = ctx.extras.pop("bus", None)
-        if bus is not None:
-            await bus.stop()
-
-    on_start.append(start_bus)
-    on_stop.append(stop_bus)  # hooks stop in reverse order, so the bus stops last
-    if _wants(role, "api"):
-        async def start_ingest(ctx: AppContext) -> None:
-            from ghgwatch.ingest.auth import DeviceAuthenticator
-            from ghgwatch.ingest.service import Ingestor
-
-            ctx.extras["ingestor"] = Ingestor(ctx.extras["bus"], ctx.extras["sensors"])
-            ctx.extras["device_auth"] = DeviceAuthenticator(
-                ctx.db, max_age_s=float(settings.security.signature_max_age_s))
-
-        on_start.append(start_ingest)
-    if _wants(role, "pipeline"):
-        async def start_pipeline(ctx: AppContext) -> None:
-            from ghgwatch.pipeline.runner import Pipeline
-
-            pipeline = Pipeline(ctx.extras["bus"], ctx.db, ctx.extras["sensors"])
-            ctx.extras["pipeline"] = pipeline
-            pipeline.start()
-
-        async def stop_pipeline(ctx: AppContext) -> None:
-            pipeline = ctx.extras.pop("pipeline", None)
-            if pipeline is not None:
-                await pipeline.stop()
-
-        on_start.append(start_pipeline)
-        on_stop.append(stop_pipeline)
-    if demo:
-        async def seed(ctx: AppContext) -> None:
-            from ghgwatch.demo import seed_demo
-
-            await seed_demo(ctx.db, ctx.settings, api_url=f"http://{settings.api.host}:{settings.api.port}")
-
-        on_start.append(seed)
-    return create_app(settings, on_start=on_start, on_stop=on_stop, role=role)
+    chosen = [s for s in SERVICES if (role == "all" or role in s.roles) and (demo or not s.demo_only)]
+    on_start = [_load(s.start) for s in chosen]
+    on_stop = [_load(s.stop) for s in chosen if s.stop is not None]
+    settings_with_demo = settings.model_copy(update={"demo": demo})
+    return create_app(settings_with_demo, on_start=on_start, on_stop=on_stop, role=role)

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
 
     mode: Mode = Mode.EMBEDDED
     data_dir: Path = Path("./ghgwatch-data")
+    demo: bool = False
+    """Set by ``ghgwatch up --demo``: seed the demo site and stream simulated readings."""
     db: DbSettings = Field(default_factory=DbSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)

@@ -17,7 +17,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Upgrade the database at ``url`` (async URL) to ``revision``. Blocking: call it from a thread."""
     command.upgrade(alembic_config(url), revision)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -20,20 +21,23 @@ from ghgwatch.web.context import AppContext
 Hook = Callable[[AppContext], Awaitable[None]]
 
 
-def api_router() -> APIRouter:
-    from ghgwatch.ingest.endpoints import router as ingest_router
-    from ghgwatch.readings.endpoints import router as readings_router
-    from ghgwatch.reference.endpoints import router as reference_router
-    from ghgwatch.registry.endpoints import routers as registry_routers
-    from ghgwatch.security.endpoints import router as security_router
+# Every domain's routers, as "module:attribute" (an APIRouter, or a function returning a list of them).
+ROUTERS = (
+    "ghgwatch.security.endpoints:router",
+    "ghgwatch.registry.endpoints:routers",
+    "ghgwatch.reference.endpoints:router",
+    "ghgwatch.ingest.endpoints:router",
+    "ghgwatch.readings.endpoints:router",
+)
 
+
+def api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-    api.include_router(security_router)
-    for router in registry_routers():
-        api.include_router(router)
-    api.include_router(reference_router)
-    api.include_router(ingest_router)
-    api.include_router(readings_router)
+    for target in ROUTERS:
+        module, _, name = target.partition(":")
+        found = getattr(importlib.import_module(module), name)
+        for router in found() if callable(found) and not isinstance(found, APIRouter) else [found]:
+            api.include_router(router)
     return api
 
 

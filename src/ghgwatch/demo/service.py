@@ -1,0 +1,40 @@
+"""The demo as a service of ``ghgwatch up --demo``: seed the site, then stream simulated telemetry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from ghgwatch.web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+async def start_demo(ctx: AppContext) -> None:
+    from ghgwatch.demo.seed import seed_demo
+    from ghgwatch.simulator import run_simulation
+
+    settings = ctx.settings
+    credentials = await seed_demo(ctx.db, settings, api_url=f"http://{settings.api.host}:{settings.api.port}")
+    stop = asyncio.Event()
+
+    async def simulate() -> None:
+        # The API answers only after start-up, so wait for it; then backfill a day of history and stream.
+        await asyncio.sleep(1.0)
+        stats = await run_simulation(credentials, rate=50.0, backfill_hours=24.0, stop=stop, sign=False)
+        log.info("demo simulator stopped: %s", stats)
+
+    ctx.extras["demo_stop"] = stop
+    ctx.extras["demo_task"] = asyncio.create_task(simulate(), name="demo-simulator")
+
+
+async def stop_demo(ctx: AppContext) -> None:
+    stop: asyncio.Event | None = ctx.extras.pop("demo_stop", None)
+    task: asyncio.Task[None] | None = ctx.extras.pop("demo_task", None)
+    if stop is not None:
+        stop.set()
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
