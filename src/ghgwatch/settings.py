@@ -51,6 +51,33 @@ class ApiSettings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)
 
 
+class NotifySettings(BaseModel):
+    smtp_host: str = ""
+    """Empty: e-mail notifications are off."""
+    smtp_port: int = 25
+    smtp_from: str = "ghgwatch@localhost"
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    webhook_timeout_s: float = 5.0
+    webhook_max_attempts: int = 5
+
+
+class AnalyticsSettings(BaseModel):
+    schedule_interval_s: float = 900.0
+    """How often the analytics role forecasts, reports gaps and checks drift."""
+    forecast_horizon: int = 60
+
+
+class ObservabilitySettings(BaseModel):
+    max_sensor_series: int = 500
+    """Upper bound of per-sensor label sets exported to Prometheus."""
+    log_level: str = "INFO"
+    json_logs: bool | None = None
+    """None: JSON lines in cluster mode, readable lines in embedded mode."""
+    tracing: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GHGWATCH_", env_nested_delimiter="__", extra="ignore")
 
@@ -63,6 +90,9 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @property
     def database_url(self) -> str:
