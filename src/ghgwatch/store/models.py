@@ -1,8 +1,9 @@
 """Imports every ORM model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from ghgwatch.audit import models as audit_models
+from ghgwatch.inventory import models as inventory_models
 from ghgwatch.readings import models as readings_models
 from ghgwatch.registry import models as registry_models
 from ghgwatch.security import models as security_models
 
-__all__ = ["audit_models", "readings_models", "registry_models", "security_models"]
+__all__ = ["audit_models", "inventory_models", "readings_models", "registry_models", "security_models"]
