@@ -35,6 +35,8 @@ class Service:
 SERVICES: tuple[Service, ...] = (
     Service("bus", EVERY_ROLE, "ghgwatch.roles:start_bus", "ghgwatch.roles:stop_bus"),
     Service("ingest", frozenset({"api"}), "ghgwatch.roles:start_ingest"),
+    Service("observability", frozenset({"pipeline"}), "ghgwatch.observability.service:start_observability",
+            "ghgwatch.observability.service:stop_observability"),
     Service("pipeline", frozenset({"pipeline"}), "ghgwatch.roles:start_pipeline", "ghgwatch.roles:stop_pipeline"),
     Service("demo", EVERY_ROLE, "ghgwatch.demo.service:start_demo", "ghgwatch.demo.service:stop_demo",
             demo_only=True),

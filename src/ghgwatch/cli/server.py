@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from ghgwatch.cli._runtime import DataDir, console, migrate, run, settings_for
-from ghgwatch.settings import Mode
+from ghgwatch.settings import Mode, Settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -39,6 +40,7 @@ def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) 
     from ghgwatch.roles import build_role_app
 
     settings = settings_for(data_dir, api={"host": host, "port": port})
+    _observe(settings, role)
     if settings.mode is Mode.EMBEDDED:
         run(migrate(settings))
     app = build_role_app(settings, role.value, demo=demo)
@@ -47,7 +49,23 @@ def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) 
     console.print(f"data folder: {settings.data_dir.resolve()}")
     if demo:
         console.print(f"demo credentials: {(settings.data_dir / 'demo-credentials.json').resolve()}")
-    uvicorn.run(app, host=host, port=port, log_level="warning", loop="auto", http="auto", lifespan="on")
+    # Our handler on the root logger formats uvicorn's records too (log_config=None keeps uvicorn from
+    # installing its own); its access log is replaced by the one of RequestIdMiddleware, which has the ids.
+    uvicorn.run(app, host=host, port=port, log_level="warning", loop="auto", http="auto", lifespan="on",
+                log_config=None, access_log=False)
+
+
+def _observe(settings: Settings, role: Role) -> None:
+    """Logging and (optional) tracing for this process, from ``settings.observability``."""
+    from ghgwatch.observability.logging import configure_logging
+    from ghgwatch.observability.tracing import setup_tracing
+
+    obs = settings.observability
+    configure_logging(mode=settings.mode.value, level=obs.log_level.upper(), json_lines=obs.json_logs)
+    if setup_tracing(enabled=obs.tracing, service_name=f"ghgwatch-{role.value}"):
+        logging.getLogger(__name__).info("OpenTelemetry tracing on")
+    elif obs.tracing:
+        logging.getLogger(__name__).warning("tracing requested but opentelemetry is not installed; tracing off")
 
 
 def register(app: typer.Typer) -> None:

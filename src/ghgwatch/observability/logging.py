@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+import time
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ _request_id: ContextVar[str | None] = ContextVar("ghgwatch_request_id", default=
 # A sender-chosen id is echoed into logs and headers, so accept only a short, plain token.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HANDLER_NAME = "ghgwatch"
+#: One line per HTTP request, written by :class:`RequestIdMiddleware` (uvicorn's own access log is off).
+access_log = logging.getLogger("ghgwatch.access")
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -115,7 +118,11 @@ def _valid_or_new(raw: bytes | None) -> str:
 
 
 class RequestIdMiddleware:
-    """ASGI middleware: take ``X-Request-ID`` (if well-formed) or make one, bind it, echo it back."""
+    """ASGI middleware: take ``X-Request-ID`` (if well-formed) or make one, bind it, echo it back.
+
+    It also writes the access log (logger ``ghgwatch.access``, with the request id): server errors as
+    warnings, client errors as info, the rest at debug level so that a busy ingest does not flood the log.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -127,9 +134,13 @@ class RequestIdMiddleware:
         raw = next((v for k, v in scope.get("headers", []) if k == REQUEST_ID_HEADER.encode()), None)
         request_id = _valid_or_new(raw)
         token = _request_id.set(request_id)
+        started = time.perf_counter()
+        status = 500  # if the app raises before answering, the server answers 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = int(message["status"])
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER.encode()]
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message = {**message, "headers": headers}
@@ -138,4 +149,13 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if scope["type"] == "http":
+                _log_access(scope, status, time.perf_counter() - started)
             _request_id.reset(token)
+
+
+def _log_access(scope: Scope, status: int, seconds: float) -> None:
+    level = logging.WARNING if status >= 500 else logging.INFO if status >= 400 else logging.DEBUG
+    if access_log.isEnabledFor(level):
+        access_log.log(level, "%s %s %d %.1f ms", scope.get("method", "-"), scope.get("path", "-"), status,
+                       seconds * 1000, extra={"status": status, "duration_ms": round(seconds * 1000, 1)})

@@ -28,6 +28,7 @@ from ghgwatch.store import Database
 
 log = logging.getLogger(__name__)
 GROUP = "pipeline"
+LAG_REPORT_INTERVAL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,15 @@ class Pipeline:
     async def run(self) -> None:
         consumer = self.bus.consumer(GROUP, [topics.READINGS_RAW])
         await consumer.start()
+        lag_reported = 0.0
         try:
             while not self._stop.is_set():
                 messages = await consumer.poll(self.max_records, timeout_s=0.2)
-                if not messages:
+                # When idle the lag is (nearly) zero; while busy it is what operators watch, so report it too.
+                if not messages or time.monotonic() - lag_reported > LAG_REPORT_INTERVAL_S:
                     await self._report_lag(consumer)
+                    lag_reported = time.monotonic()
+                if not messages:
                     continue
                 started = time.perf_counter()
                 stored = await self._process_until_done(messages)

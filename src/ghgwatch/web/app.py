@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from ghgwatch import __version__
 from ghgwatch.observability import metrics
+from ghgwatch.observability.logging import RequestIdMiddleware
 from ghgwatch.settings import Settings, jwt_secret
 from ghgwatch.store import Database, open_database
 from ghgwatch.web import problems
@@ -75,6 +76,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ready = False
+    app.add_middleware(RequestIdMiddleware)
     problems.install(app)
     app.include_router(api_router())
     metrics.init_metrics(role=role, mode=settings.mode.value)

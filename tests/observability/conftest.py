@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from tests.ingest.conftest import platform
+
+__all__ = ["platform"]
