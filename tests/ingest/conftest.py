@@ -65,12 +65,17 @@ class Platform:
             await asyncio.sleep(0.05)
 
 
-async def _platform(tmp_path: Path, db_url: str, bus_url: str) -> AsyncIterator[Platform]:
-    from ghgwatch.roles import build_role_app
+async def _platform(tmp_path: Path, db_url: str, bus_url: str, *, mqtt_url: str | None = None,
+                    mqtt_port: int = 0) -> AsyncIterator[Platform]:
+    """The platform in one process; with ``mqtt_url`` (``""``: embedded broker on ``mqtt_port``) the MQTT
+    bridge runs too."""
+    from ghgwatch import roles
 
     settings = build_settings(data_dir=tmp_path / "data", db={"url": db_url}, bus={"url": bus_url},
+                              mqtt={"url": mqtt_url or "", "embedded_port": mqtt_port},
                               security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256"})
-    app = build_role_app(settings, "all")
+    services = roles.SERVICES if mqtt_url is not None else tuple(s for s in roles.SERVICES if s.name != "mqtt")
+    app = roles.build_role_app(settings, "all", services=services)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         db: Database = app.state.ctx.db

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ghgwatch.kit.problems import Problem, unauthorized
 from ghgwatch.security import service
+from ghgwatch.security.models import Device
 from ghgwatch.store import Database
 
 
@@ -56,6 +57,19 @@ class DeviceAuthenticator:
             self._tokens[token] = cached = (now + self._ttl_s, info)
         if cached[1] is None:
             raise unauthorized("unknown or revoked device token")
+        return cached[1]
+
+    async def device_by_id(self, device_id: int) -> DeviceInfo | None:
+        """For transports that authenticate elsewhere (the MQTT broker): the device, unless revoked."""
+        key = f"id:{device_id}"
+        now = time.monotonic()
+        cached = self._tokens.get(key)
+        if cached is None or cached[0] < now:
+            async with self._db.sessions() as session:
+                found = await session.get(Device, device_id)
+            info = None if found is None or found.revoked_at is not None else DeviceInfo(
+                found.id, found.organization_id, found.hmac_secret, found.require_signature)
+            self._tokens[key] = cached = (now + self._ttl_s, info)
         return cached[1]
 
     def check_signature(self, device: DeviceInfo, timestamp: str | None, signature: str | None,

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ghgwatch.bus import Bus, topics
+from ghgwatch.bus import Bus, Record, topics
 from ghgwatch.ingest.parse import Parsed
 from ghgwatch.ingest.wire import SensorBatch, encode
 from ghgwatch.observability import metrics
@@ -33,6 +33,22 @@ class Ingestor:
 
     async def accept(self, parsed: Parsed, *, organization_id: int, device_id: int, transport: str,
                      flags: int = 0) -> IngestResult:
+        """Check, group and publish; returns once the accepted readings are durable on the bus."""
+        records, result = await self.prepare(parsed, organization_id=organization_id, device_id=device_id,
+                                             transport=transport, flags=flags)
+        await self.publish(records)
+        return result
+
+    async def publish(self, records: list[Record]) -> None:
+        if not records:
+            return
+        started = time.perf_counter()
+        await self.bus.publish(topics.READINGS_RAW, records)
+        metrics.observe_publish(topics.READINGS_RAW, time.perf_counter() - started)
+
+    async def prepare(self, parsed: Parsed, *, organization_id: int, device_id: int, transport: str,
+                      flags: int = 0) -> tuple[list[Record], IngestResult]:
+        """The bus records of the accepted readings, and the answer for the sender (nothing published)."""
         ref = uuid.uuid4().hex[:16]
         rejected: list[tuple[int, str]] = [(i, msg) for i, _, msg in parsed.rejected]
         reasons: dict[str, int] = {}
@@ -54,16 +70,12 @@ class Ingestor:
             bucket[0].append(ts)
             bucket[1].append(value)
             accepted += 1
-        if groups:
-            now_us = time.time_ns() // 1000
-            records = [encode(SensorBatch(sensor, unit, ts, values, organization_id, device_id, transport, now_us,
-                                          ref, flags))
-                       for (sensor, unit), (ts, values) in groups.items()]
-            started = time.perf_counter()
-            await self.bus.publish(topics.READINGS_RAW, records)
-            metrics.observe_publish(topics.READINGS_RAW, time.perf_counter() - started)
+        now_us = time.time_ns() // 1000
+        records = [encode(SensorBatch(sensor, unit, ts, values, organization_id, device_id, transport, now_us,
+                                      ref, flags))
+                   for (sensor, unit), (ts, values) in groups.items()]
         metrics.observe_accepted(transport, accepted)
         for reason, n in reasons.items():
             metrics.observe_rejected(reason, transport, n)
         rejected.sort()
-        return IngestResult(accepted, [{"index": i, "error": e} for i, e in rejected], ref)
+        return records, IngestResult(accepted, [{"index": i, "error": e} for i, e in rejected], ref)

@@ -160,6 +160,12 @@ async def _insert_dead_letters(conn: AsyncConnection, rows: Sequence[DeadLetterR
                                "detail": r.detail[:500], "reading": r.reading} for r in rows])
 
 
+async def store_dead_letters(db: Database, rows: Sequence[DeadLetterRow]) -> None:
+    """Dead letters from outside the pipeline (the MQTT bridge), idempotent by ``ref``."""
+    async with db.engine.begin() as conn:
+        await _insert_dead_letters(conn, rows)
+
+
 async def write_batch(db: Database, batches: Sequence[SensorRows], dead: Sequence[DeadLetterRow]) -> int:
     """Store one pipeline batch in one transaction; returns the number of readings offered."""
     rows: list[tuple[int, int, float, int]] = []

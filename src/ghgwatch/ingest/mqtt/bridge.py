@@ -1,0 +1,153 @@
+"""The MQTT bridge (role ``mqtt``): device messages → bus, acknowledged only once durable.
+
+It subscribes to ``ghgwatch/+/+/readings`` with QoS 1 in a persistent session and turns off the client
+library's automatic PUBACK: a message is acknowledged to the broker only after its readings are durable on
+the bus (or after it was dead-lettered), so a bridge killed mid-batch gets the unacknowledged messages again
+from the broker. Messages that arrive together are handled as one batch with one durable publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from urllib.parse import unquote, urlsplit
+
+import msgspec
+
+from ghgwatch.bus import Bus, Record, topics
+from ghgwatch.ingest.auth import DeviceAuthenticator
+from ghgwatch.ingest.mqtt.payload import SUBSCRIPTION, Rejected, read_message, topic_ids
+from ghgwatch.ingest.service import Ingestor
+from ghgwatch.observability import metrics
+from ghgwatch.readings.writer import DeadLetterRow, store_dead_letters
+from ghgwatch.store import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError(f"MQTT URL must be mqtt://[user:pass@]host:port or mqtts://..., got {url!r}")
+        return cls(parts.hostname or "127.0.0.1", parts.port or (8883 if parts.scheme == "mqtts" else 1883),
+                   unquote(parts.username) if parts.username else None,
+                   unquote(parts.password) if parts.password else None, parts.scheme == "mqtts")
+
+
+class MqttBridge:
+    def __init__(self, address: BrokerAddress, ingestor: Ingestor, auth: DeviceAuthenticator, db: Database,
+                 bus: Bus, *, client_id: str = "ghgwatch-bridge", batch_max: int = 500) -> None:
+        self.address = address
+        self.ingestor = ingestor
+        self.auth = auth
+        self.db = db
+        self.bus = bus
+        self.client_id = client_id
+        self.batch_max = batch_max
+        self.accepted = 0
+        self.rejected = 0
+        self.connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run_forever(), name="mqtt-bridge")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run_forever(self) -> None:
+        import aiomqtt
+
+        delay = 0.5
+        while True:
+            try:
+                await self._session()
+            except aiomqtt.MqttError as exc:
+                self.connected.clear()
+                log.warning("MQTT broker %s:%s unavailable (%s); retrying in %.1f s", self.address.host,
+                            self.address.port, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _session(self) -> None:
+        import aiomqtt
+
+        a = self.address
+        client = aiomqtt.Client(a.host, a.port, username=a.username, password=a.password,
+                                identifier=self.client_id, clean_session=False,
+                                tls_context=ssl.create_default_context() if a.tls else None,
+                                max_queued_incoming_messages=100_000)
+        # aiomqtt has no switch for it: the underlying paho client must not PUBACK before we are done.
+        client._client.manual_ack_set(True)
+        async with client:
+            await client.subscribe(SUBSCRIPTION, qos=1)
+            self.connected.set()
+            queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
+
+            async def read() -> None:
+                async for message in client.messages:
+                    queue.put_nowait(message)
+
+            reader = asyncio.create_task(read())
+            try:
+                while True:
+                    batch = [await queue.get()]
+                    while len(batch) < self.batch_max and not queue.empty():
+                        batch.append(queue.get_nowait())
+                    await self._handle(batch)
+                    for message in batch:
+                        client._client.ack(message.mid, message.qos)
+            finally:
+                reader.cancel()
+
+    async def _handle(self, batch: Sequence[object]) -> None:
+        started = time.perf_counter()
+        records: list[Record] = []
+        dead: list[DeadLetterRow] = []
+        for message in batch:
+            topic = str(getattr(message, "topic", ""))
+            payload = bytes(getattr(message, "payload", b"") or b"")
+            read = await read_message(self.auth, topic, payload)
+            if isinstance(read, Rejected):
+                preview = payload[:500].decode(errors="replace")
+                ids = topic_ids(topic)  # shown to the organisation whose topic it was sent to
+                dead.append(DeadLetterRow(f"mqtt/{topic}/{time.time_ns()}", ids[0] if ids else None, None, "mqtt",
+                                          read.reason, read.detail, {"topic": topic, "payload": preview}))
+                continue
+            device, parsed = read
+            built, result = await self.ingestor.prepare(parsed, organization_id=device.organization_id,
+                                                        device_id=device.id, transport="mqtt")
+            records.extend(built)
+            self.accepted += result.accepted
+            dead.extend(
+                DeadLetterRow(f"mqtt/{result.ref}/{r['index']}", device.organization_id, None, "mqtt",
+                              "unknown_sensor" if "unknown sensor" in str(r["error"]) else "schema",
+                              str(r["error"]), {"topic": topic, "index": r["index"]})
+                for r in result.rejected)
+        await self.ingestor.publish(records)
+        if dead:
+            self.rejected += len(dead)
+            for d in dead:
+                metrics.observe_rejected(d.reason, "mqtt")
+            await store_dead_letters(self.db, dead)
+            await self.bus.publish(topics.READINGS_DEADLETTER, [
+                Record(key=str(d.sensor_id or 0).encode(), value=msgspec.json.encode(asdict(d)),
+                       headers=(("reason", d.reason.encode()),)) for d in dead])
+        metrics.observe_ingest_request("mqtt", time.perf_counter() - started)
