@@ -9,6 +9,7 @@ in the order of :data:`SERVICES` and stop in reverse.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
@@ -19,6 +20,7 @@ from ghgwatch.settings import Settings
 from ghgwatch.web.app import Hook, create_app
 from ghgwatch.web.context import AppContext
 
+log = logging.getLogger(__name__)
 ROLES = ("all", "api", "pipeline", "mqtt", "analytics", "ui")
 EVERY_ROLE = frozenset(ROLES)
 
@@ -38,6 +40,7 @@ SERVICES: tuple[Service, ...] = (
     Service("observability", frozenset({"pipeline"}), "ghgwatch.observability.service:start_observability",
             "ghgwatch.observability.service:stop_observability"),
     Service("pipeline", frozenset({"pipeline"}), "ghgwatch.roles:start_pipeline", "ghgwatch.roles:stop_pipeline"),
+    Service("mqtt", frozenset({"mqtt"}), "ghgwatch.roles:start_mqtt", "ghgwatch.roles:stop_mqtt"),
     Service("demo", EVERY_ROLE, "ghgwatch.demo.service:start_demo", "ghgwatch.demo.service:stop_demo",
             demo_only=True),
 )
@@ -87,11 +90,52 @@ async def stop_pipeline(ctx: AppContext) -> None:
         await pipeline.stop()
 
 
-def build_role_app(settings: Settings, role: str, *, demo: bool = False) -> FastAPI:
+def build_role_app(settings: Settings, role: str, *, demo: bool = False,
+                   services: tuple[Service, ...] | None = None) -> FastAPI:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
-    chosen = [s for s in SERVICES if (role == "all" or role in s.roles) and (demo or not s.demo_only)]
+    candidates = SERVICES if services is None else services
+    chosen = [s for s in candidates if (role == "all" or role in s.roles) and (demo or not s.demo_only)]
     on_start = [_load(s.start) for s in chosen]
     on_stop = [_load(s.stop) for s in chosen if s.stop is not None]
     settings_with_demo = settings.model_copy(update={"demo": demo})
     return create_app(settings_with_demo, on_start=on_start, on_stop=on_stop, role=role)
+
+
+async def start_mqtt(ctx: AppContext) -> None:
+    """The MQTT bridge; with no broker configured (embedded mode), an embedded broker is started first."""
+    from ghgwatch.ingest.auth import DeviceAuthenticator
+    from ghgwatch.ingest.mqtt.bridge import BrokerAddress, MqttBridge
+    from ghgwatch.ingest.service import Ingestor
+    from ghgwatch.security import service
+
+    settings = ctx.settings
+    url = settings.mqtt.url
+    if not url:
+        from ghgwatch.ingest.mqtt.broker import start_embedded_broker
+
+        async def check(username: str, password: str) -> bool:
+            async with ctx.db.sessions() as session:
+                device = await service.authenticate_device(session, password)
+            return device is not None and str(device.id) == username
+
+        broker = await start_embedded_broker(settings.api.host, settings.mqtt.embedded_port, check)
+        ctx.extras["mqtt_broker"] = broker
+        url = broker.url
+        log.warning("embedded MQTT broker on %s (devices: username = device id, password = device token)",
+                    broker.public_url)
+    auth = ctx.extras.get("device_auth") or DeviceAuthenticator(
+        ctx.db, max_age_s=float(settings.security.signature_max_age_s))
+    ingestor = ctx.extras.get("ingestor") or Ingestor(ctx.extras["bus"], ctx.extras["sensors"])
+    bridge = MqttBridge(BrokerAddress.parse(url), ingestor, auth, ctx.db, ctx.extras["bus"])
+    bridge.start()
+    ctx.extras["mqtt_bridge"] = bridge
+
+
+async def stop_mqtt(ctx: AppContext) -> None:
+    bridge = ctx.extras.pop("mqtt_bridge", None)
+    if bridge is not None:
+        await bridge.stop()
+    broker = ctx.extras.pop("mqtt_broker", None)
+    if broker is not None:
+        await broker.stop()
