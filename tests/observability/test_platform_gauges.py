@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -52,12 +52,19 @@ async def post(p: Platform, readings: list[tuple[int, float, float]]) -> None:
     assert answer.json()["accepted"] == len(readings)
 
 
-async def wait_sample(name: str, labels: dict[str, str], expected: float, timeout: float = 20.0) -> float | None:
-    """The gauge is set by a hook after the store commit, so poll for it."""
-    deadline = time.monotonic() + timeout
-    while (value := REGISTRY.get_sample_value(name, labels)) != pytest.approx(expected) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    return value
+async def settled(condition: Callable[[], bool], within_s: float = 20.0) -> None:
+    """Gauges are set by a hook after the store commit, so give the pipeline a moment; the caller asserts."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within_s):
+            while True:
+                if condition():
+                    return
+                await asyncio.sleep(0.05)
+
+
+async def wait_sample(name: str, labels: dict[str, str], expected: float) -> float | None:
+    await settled(lambda: REGISTRY.get_sample_value(name, labels) == pytest.approx(expected))
+    return REGISTRY.get_sample_value(name, labels)
 
 
 async def test_latest_methane_value_of_a_posted_batch_is_exported(platform: Platform) -> None:
@@ -79,9 +86,7 @@ async def test_sensor_gauges_are_limited_by_max_series(max_series: int, platform
     dropped = REGISTRY.get_sample_value("ghgwatch_sensor_series_dropped_total") or 0.0
     await post(p, [(s, 60, 0.5) for s in sensors])
     assert await p.wait_stored(3) == 3
-    deadline = time.monotonic() + 20
-    while REGISTRY.get_sample_value("ghgwatch_sensor_series_dropped_total") == dropped and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    await settled(lambda: REGISTRY.get_sample_value("ghgwatch_sensor_series_dropped_total") != dropped)
     exported = [s for s in sensors if REGISTRY.get_sample_value(
         "ghgwatch_sensor_value", {"sensor": str(s), "kind": "methane", "facility": str(p.world.facility_a)})]
     assert len(exported) == max_series
