@@ -39,6 +39,7 @@ SERVICES: tuple[Service, ...] = (
     Service("ingest", frozenset({"api"}), "ghgwatch.roles:start_ingest"),
     Service("observability", frozenset({"pipeline"}), "ghgwatch.observability.service:start_observability",
             "ghgwatch.observability.service:stop_observability"),
+    Service("alerts", frozenset({"pipeline"}), "ghgwatch.alerts.service:start_alerts", "ghgwatch.alerts.service:stop_alerts"),
     Service("pipeline", frozenset({"pipeline"}), "ghgwatch.roles:start_pipeline", "ghgwatch.roles:stop_pipeline"),
     Service("mqtt", frozenset({"mqtt"}), "ghgwatch.roles:start_mqtt", "ghgwatch.roles:stop_mqtt"),
     Service("demo", EVERY_ROLE, "ghgwatch.demo.service:start_demo", "ghgwatch.demo.service:stop_demo",

@@ -61,12 +61,32 @@ class NotifySettings(BaseModel):
     smtp_starttls: bool = False
     webhook_timeout_s: float = 5.0
     webhook_max_attempts: int = 5
+    """Attempts per notification (webhook and e-mail), the first included."""
+    retry_backoff_s: float = 1.0
+    """Delay before the second attempt; doubled before each further one."""
+    smtp_timeout_s: float = 10.0
 
 
 class AnalyticsSettings(BaseModel):
     schedule_interval_s: float = 900.0
     """How often the analytics role forecasts, reports gaps and checks drift."""
     forecast_horizon: int = 60
+    poll_interval_s: float = 2.0
+    """How often the job runner looks for jobs queued by other processes (same-process jobs start at once)."""
+    refit_interval_s: float = 86400.0
+    """How often every promoted forecast model is refitted as a new candidate version."""
+    resolution: str = "1m"
+    """Series that models are trained on and forecast: ``1m`` or ``1h`` rollups."""
+    training_window_hours: float = 72.0
+    interval: float = 0.9
+    """Nominal coverage of the prediction intervals."""
+    gap_window_hours: float = 24.0
+    gap_factor: float = 3.0
+    """A gap is a silence longer than this many expected sampling intervals of the sensor."""
+    drift_window_hours: float = 24.0
+    drift_error_window: int = 60
+    drift_error_ratio: float = 1.5
+    """Forecast errors are flagged when their rolling MAE exceeds this times the backtest MAE."""
 
 
 class ObservabilitySettings(BaseModel):

@@ -115,6 +115,7 @@ class RuleEngine:
         self._has_py[list(self._py_rules)] = True
         self._silent_open = np.zeros(n, dtype=np.bool_)
         self._last_ts = np.full(n, math.nan if started_at is None else float(started_at))
+        self._last_seen = self._last_ts.copy()  # what ``silent`` judges by (see ``arrived_at``)
         self._last_value = np.full(n, math.nan)
         self._hist: dict[tuple[int, str], deque[tuple[float, float]]] = {}
         self._stuck: dict[tuple[int, str], list[float]] = {}  # [last value, run start ts]
@@ -135,12 +136,19 @@ class RuleEngine:
         return self.evaluate_arrays([r.sensor_id for r in readings], ts, vs, sc)
 
     def evaluate_arrays(
-        self, sensor_ids: Sequence[str], ts: FloatArray, values: FloatArray, scores: FloatArray | None = None
+        self,
+        sensor_ids: Sequence[str],
+        ts: FloatArray,
+        values: FloatArray,
+        scores: FloatArray | None = None,
+        *,
+        arrived_at: float | None = None,
     ) -> list[AlertEvent]:
         """Columnar form of ``evaluate`` (no per-reading objects unless something happens).
 
         ``scores``: anomaly scores, NaN where not scored. Unknown sensor ids are counted in
-        ``unknown_readings`` and skipped.
+        ``unknown_readings`` and skipped. ``arrived_at`` (wall clock): a sensor whose readings arrive
+        is not silent even if they are old (a backfill or a device emptying its buffer).
         """
         get = self._ids.get
         idx = np.fromiter((get(s, -1) for s in sensor_ids), np.intp, len(sensor_ids))
@@ -155,6 +163,7 @@ class RuleEngine:
         if idx.shape[0] == 0:
             return []
         np.fmax.at(self._last_ts, idx, ts)
+        np.fmax.at(self._last_seen, idx, ts if arrived_at is None else np.full(ts.shape[0], arrived_at))
         self._last_value[idx] = values
         work: list[tuple[int, int, float, int]] = []  # (position, lane number or -1, z, level)
         for n, lane in enumerate(self._lanes):
@@ -304,7 +313,7 @@ class RuleEngine:
         """
         events: list[AlertEvent] = []
         with np.errstate(invalid="ignore"):
-            overdue = np.flatnonzero((now - self._last_ts > self._silent_limit) & ~self._silent_open)
+            overdue = np.flatnonzero((now - self._last_seen > self._silent_limit) & ~self._silent_open)
         for s in overdue.tolist():
             rule = self._silent[s]
             last = Reading(self._names[s], float(self._last_ts[s]), float(self._last_value[s]))
@@ -356,7 +365,7 @@ class RuleEngine:
             al.lane.has_open[al.s] = False
         if isinstance(al.rule, SilentRule):
             self._silent_open[al.s] = False
-            self._last_ts[al.s] = math.nan  # silent again only after the next reading goes quiet
+            self._last_ts[al.s] = self._last_seen[al.s] = math.nan  # silent again only after the next reading
         return True
 
     def open_alerts(self) -> list[OpenAlert]:

@@ -1,0 +1,210 @@
+"""The alert service of the pipeline role: rules from the registry, evaluation after every stored batch,
+a clock for silent sensors and auto-resolve, persistence, and publication (SSE hub, bus ``alerts.v1``).
+
+Started before the pipeline so that its hook is in ``ctx.extras["stored_hooks"]`` when the pipeline is
+built. The engine lives in this process; its state is rebuilt from the ``alerts`` table at start-up
+(``RuleEngine.restore``), so a restart continues open alerts instead of opening them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from ghgwatch.alerts.demo import ensure_demo_rules
+from ghgwatch.alerts.detectors import AnomalyFilter, make_detector
+from ghgwatch.alerts.engine import AlertEvent, AlertKey, RuleEngine
+from ghgwatch.alerts.hub import AlertHub, hub_of
+from ghgwatch.alerts.models import Alert, HistoryAction
+from ghgwatch.alerts.rules.model import AnomalyRule
+from ghgwatch.alerts.ruleset import RulesSnapshot, build_rules, rules_version
+from ghgwatch.alerts.store import event_payload, load_open, persist_events, to_open_alert
+from ghgwatch.bus import Record, topics
+from ghgwatch.observability import metrics
+from ghgwatch.pipeline.runner import StoredBatch
+from ghgwatch.registry.cache import SensorCache
+from ghgwatch.store import Database
+from ghgwatch.web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+class AlertService:
+    """Owns one ``RuleEngine``; every method runs on the event loop, engine calls under ``_lock``."""
+
+    def __init__(self, db: Database, sensors: SensorCache, hub: AlertHub, *, bus: Any = None,
+                 tick_s: float = 1.0, refresh_s: float = 2.0, demo: bool = False) -> None:
+        self.db, self.sensors, self.hub, self.bus = db, sensors, hub, bus
+        self.tick_s, self.refresh_s, self.demo = tick_s, refresh_s, demo
+        self.engine = RuleEngine([])
+        self.ids: dict[AlertKey, int] = {}
+        self.snapshot: RulesSnapshot | None = None
+        self._version: object = None
+        self._detectors: dict[str, AnomalyFilter] = {}
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._demo_done = False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        async with self.db.sessions() as s:
+            rows = await load_open(s)
+        self.ids = {to_open_alert(r).key: r.id for r in rows}
+        await self.rebuild(restore=[to_open_alert(r) for r in rows])
+        self._tasks = [asyncio.create_task(self._every(self.tick_s, self.tick), name="alerts-tick"),
+                       asyncio.create_task(self._every(self.refresh_s, self.refresh), name="alerts-refresh")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _every(self, period: float, job: Any) -> None:
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await job()
+            except Exception:  # a failing round must not stop the clock
+                log.exception("alert job %s failed", job.__name__)
+
+    # ------------------------------------------------------------------ rules
+    async def rebuild(self, restore: Sequence[Any] | None = None) -> bool:
+        """Rebuild the engine if sensors or stored rules changed; open alerts carry over."""
+        metas = await self.sensors.current()
+        async with self.db.sessions() as s:
+            version = await rules_version(s, metas)
+            if version == self._version and restore is None:
+                return False
+            snapshot = await build_rules(s, metas)
+        async with self._lock:
+            carried = list(restore) if restore is not None else self.engine.open_alerts()
+            engine = RuleEngine(snapshot.effective)
+            gone = engine.restore(carried, now=time.time())
+            self.engine, self.snapshot, self._version = engine, snapshot, version
+            self._detectors = {k: d for k, d in self._detectors.items() if k in snapshot.anomaly}
+            for problem in snapshot.problems:
+                log.debug("alert rule not in force: %s", problem)
+            if gone:
+                await self._persist(gone)
+        return True
+
+    async def refresh(self) -> None:
+        if self.demo and not self._demo_done:
+            self._demo_done = await ensure_demo_rules(self.db)
+        await self.rebuild()
+        await self.reconcile()
+
+    async def reconcile(self) -> None:
+        """Forget alerts resolved outside this process (the API of another replica)."""
+        async with self.db.sessions() as s:
+            still_open = {r.id for r in await load_open(s)}
+        async with self._lock:
+            for key, row_id in list(self.ids.items()):
+                if row_id not in still_open:
+                    self.engine.forget(key)
+                    self.ids.pop(key, None)
+
+    async def forget(self, alert: Alert) -> None:
+        """An alert was resolved by hand (its transaction has committed)."""
+        key = AlertKey(str(alert.sensor_id), alert.rule_id)
+        async with self._lock:
+            if self.ids.get(key) == alert.id:
+                self.ids.pop(key)
+                self.engine.forget(key)
+
+    # ------------------------------------------------------------------ evaluation
+    async def on_stored(self, batch: StoredBatch) -> None:
+        """The pipeline hook: evaluate every stored reading of the batch."""
+        rows = [r for r in batch.rows if len(r.ts)]
+        if not rows:
+            return
+        ids: list[str] = []
+        for r in rows:
+            ids.extend([str(r.sensor)] * len(r.ts))
+        ts = np.concatenate([r.ts for r in rows]).astype(np.float64) / 1e6
+        values = np.concatenate([r.values for r in rows]).astype(np.float64)
+        scores = self._scores(rows) if self.snapshot and self.snapshot.anomaly else None
+        async with self._lock:
+            events = self.engine.evaluate_arrays(ids, ts, values, scores, arrived_at=time.time())
+            if events:
+                await self._persist(events)
+
+    def _scores(self, rows: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        assert self.snapshot is not None
+        parts = []
+        for r in rows:
+            rule: AnomalyRule | None = self.snapshot.anomaly.get(str(r.sensor))
+            if rule is None:
+                parts.append(np.full(len(r.ts), np.nan))
+                continue
+            det = self._detectors.get(str(r.sensor))
+            if det is None:
+                levels = [v for v in (rule.warning, rule.alarm) if v is not None]
+                det = self._detectors[str(r.sensor)] = make_detector(rule.detector, min(levels))
+            parts.append(det.score_many(np.asarray(r.values, np.float64), np.asarray(r.ts, np.float64) / 1e6))
+        return np.concatenate(parts)
+
+    async def tick(self) -> None:
+        async with self._lock:
+            events = self.engine.tick(time.time())
+            if events:
+                await self._persist(events)
+
+    async def _persist(self, events: Sequence[AlertEvent]) -> None:
+        metas = await self.sensors.current()
+        async with self.db.transaction() as s:
+            written = await persist_events(s, events, self.ids, metas)
+        payloads = []
+        for action, alert, reason in written:
+            if action == HistoryAction.OPENED:
+                metrics.alert_opened(alert["severity"], alert["condition"])
+            payloads.append(event_payload(action, alert, reason=reason))
+        await self.publish(payloads)
+
+    async def publish(self, payloads: Sequence[dict[str, Any]]) -> None:
+        """To SSE streams and the notifier at once, then durably to the bus."""
+        for p in payloads:
+            self.hub.publish(p)
+        if self.bus is not None and payloads:
+            records = [Record(key=str(p["alert"]["sensor_id"]).encode(), value=msgspec.json.encode(p))
+                       for p in payloads]
+            try:
+                await self.bus.publish(topics.ALERTS, records)
+            except Exception:  # the alert is stored and streamed; the bus copy is best effort
+                log.exception("publishing %d alert events to the bus failed", len(records))
+
+
+async def start_alerts(ctx: AppContext) -> None:
+    sensors: SensorCache = ctx.extras.get("sensors") or SensorCache(ctx.db)
+    from ghgwatch.alerts.notify.notifier import Notifier
+
+    hub = hub_of(ctx.extras)
+    service = AlertService(ctx.db, sensors, hub, bus=ctx.extras.get("bus"), demo=ctx.settings.demo)
+    await service.start()
+    ctx.extras["alerts"] = service
+    ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
+    notifier = Notifier(ctx.db, hub, ctx.settings.notify)
+    await notifier.start()
+    ctx.extras["notifier"] = notifier
+
+
+async def stop_alerts(ctx: AppContext) -> None:
+    notifier = ctx.extras.pop("notifier", None)
+    if notifier is not None:
+        await notifier.stop()
+    service: AlertService | None = ctx.extras.pop("alerts", None)
+    if service is not None:
+        await service.stop()
+        hooks = ctx.extras.get("stored_hooks", [])
+        if service.on_stored in hooks:
+            hooks.remove(service.on_stored)
