@@ -16,6 +16,7 @@ from ghgwatch.inventory.errors import InputErrorItem, InventoryInputError, from_
 from ghgwatch.inventory.factors import (
     FactorSet,
     builtin_factor_set_names,
+    factor_set_from_data,
     load_builtin_factor_set,
     load_user_factor_set,
 )
@@ -39,7 +40,9 @@ def canonical_sha256(data: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _extra_sets(names: list[str], base_dir: Path | None) -> tuple[list[FactorSet], list[object], list[InputErrorItem]]:
+def _extra_sets(
+    names: list[str], base_dir: Path | None, stored: Mapping[str, object] | None = None
+) -> tuple[list[FactorSet], list[object], list[InputErrorItem]]:
     sets: list[FactorSet] = []
     raw_user: list[object] = []
     errors: list[InputErrorItem] = []
@@ -47,6 +50,10 @@ def _extra_sets(names: list[str], base_dir: Path | None) -> tuple[list[FactorSet
         try:
             if name in builtin_factor_set_names():
                 sets.append(load_builtin_factor_set(name))
+                continue
+            if stored is not None and name in stored:
+                raw_user.append(stored[name])
+                sets.append(factor_set_from_data(stored[name]))
                 continue
             path = Path(name) if base_dir is None or Path(name).is_absolute() else base_dir / name
             raw_user.append(json.loads(path.read_text("utf-8")))
@@ -59,14 +66,16 @@ def _extra_sets(names: list[str], base_dir: Path | None) -> tuple[list[FactorSet
 _ACTIVITY = TypeAdapter(act.Activity)
 
 
-def _errors_of_valid_items(data: Mapping[str, Any], base_dir: Path | None) -> list[InputErrorItem]:
+def _errors_of_valid_items(
+    data: Mapping[str, Any], base_dir: Path | None, stored: Mapping[str, object] | None
+) -> list[InputErrorItem]:
     """Calculation-time errors (unknown fuel, wrong unit ...) of the activities that did validate, so
     that one run reports every problem, not only the schema ones."""
     meth_name, year, raw_acts = data.get("methodology"), data.get("year"), data.get("activities")
     if meth_name not in METHODOLOGIES or not isinstance(year, int) or not isinstance(raw_acts, list):
         return []
     names = data.get("factor_sets") or []
-    extra = _extra_sets(names, base_dir)[0] if isinstance(names, list) else []
+    extra = _extra_sets(names, base_dir, stored)[0] if isinstance(names, list) else []
     meth = METHODOLOGIES[meth_name]
     ctx = Ctx(resolver_for(meth, extra, year), meth, year)
     out: list[InputErrorItem] = []
@@ -83,15 +92,25 @@ def _errors_of_valid_items(data: Mapping[str, Any], base_dir: Path | None) -> li
     return out
 
 
-def calculate(data: Mapping[str, Any], *, base_dir: Path | None = None) -> CalcResult:
-    """Validate and calculate an inventory input document; raises InventoryInputError with all errors."""
+def calculate(
+    data: Mapping[str, Any],
+    *,
+    base_dir: Path | None = None,
+    stored_sets: Mapping[str, object] | None = None,
+) -> CalcResult:
+    """Validate and calculate an inventory input document; raises InventoryInputError with all errors.
+
+    ``factor_sets`` names are resolved as built-in sets, then in ``stored_sets`` (raw set data by name,
+    e.g. user sets kept in the database as ``name@version``), then as file paths relative to ``base_dir``.
+    Stored and file sets are covered by ``inputs_sha256``.
+    """
     try:
         inp = act.CalcInput.model_validate(data)
     except ValidationError as exc:
-        items = from_validation_error(exc, data) + _errors_of_valid_items(data, base_dir)
+        items = from_validation_error(exc, data) + _errors_of_valid_items(data, base_dir, stored_sets)
         items.sort(key=lambda e: -1 if e.index is None else e.index)
         raise InventoryInputError(items) from None
-    extra, raw_user, errors = _extra_sets(inp.factor_sets, base_dir)
+    extra, raw_user, errors = _extra_sets(inp.factor_sets, base_dir, stored_sets)
     gwp_name = inp.gwp or get_methodology(inp.methodology).default_gwp
     gwp: GwpSet | None = None
     try:

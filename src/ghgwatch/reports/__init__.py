@@ -6,6 +6,7 @@ Builders take plain data (a calc result dict, a list of exceedances) and return 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -33,7 +34,25 @@ def render(doc: ReportDocument, fmt: ReportFormat, path: Path) -> None:
     {"xlsx": tabular.render_xlsx, "csv": tabular.render_csv, "json": tabular.render_json}[fmt](doc, path)
 
 
+MEDIA_TYPES: dict[str, str] = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+
+
+def render_bytes(doc: ReportDocument, fmt: ReportFormat) -> bytes:
+    """Render to memory (through a temporary file, as the renderers write files). Blocking: call it from a
+    worker thread in async code."""
+    with tempfile.TemporaryDirectory(prefix="ghgwatch-report-") as tmp:
+        path = Path(tmp) / f"report.{fmt}"
+        render(doc, fmt, path)
+        return path.read_bytes()
+
+
 __all__ = [
+    "MEDIA_TYPES",
     "Chart",
     "Exceedance",
     "Reading",
@@ -45,4 +64,5 @@ __all__ = [
     "find_exceedances",
     "read_readings_csv",
     "render",
+    "render_bytes",
 ]

@@ -61,6 +61,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "ongoing": ("Ongoing at end of data", "Продолжается на конец данных"),
     "month": ("Month", "Месяц"),
     "threshold_pct": ("Threshold, % CH4", "Порог, % CH4"),
+    "thresholds_by_sensor": ("Alarm level by sensor, % CH4", "Уровень аварийной сигнализации по датчикам, % CH4"),
     "yes": ("yes", "да"),
     "no": ("no", "нет"),
     "carbon_dioxide": ("Carbon dioxide (CO2)", "Диоксид углерода (CO2)"),

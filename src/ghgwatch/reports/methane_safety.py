@@ -113,7 +113,12 @@ def build_methane_safety_report(
     inputs_sha256: str,
     month: str | None = None,
     lang: Lang = "en",
+    *,
+    thresholds: dict[str, float] | None = None,
+    title_suffix: str = "",
 ) -> ReportDocument:
+    """``thresholds``: per-sensor limits when they differ (listed in the meta); ``threshold`` is then the
+    lowest of them. ``title_suffix`` names the facility in the title."""
     rows: list[list[Cell]] = [
         [
             e.sensor,
@@ -139,6 +144,9 @@ def build_methane_safety_report(
         (t("count", lang), str(len(exceedances))),
         (t("sha", lang), inputs_sha256),
     ]
+    if thresholds:
+        listed = "; ".join(f"{k}: {v:g}" for k, v in sorted(thresholds.items()))
+        meta.insert(2, (t("thresholds_by_sensor", lang), listed))
     sections = [
         Section(
             "summary",
@@ -175,7 +183,7 @@ def build_methane_safety_report(
     return ReportDocument(
         "methane-safety",
         lang,
-        t("safety_title", lang),
+        t("safety_title", lang) + title_suffix,
         meta,
         sections,
         inputs_sha256,

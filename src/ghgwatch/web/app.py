@@ -29,6 +29,9 @@ ROUTERS = (
     "ghgwatch.reference.endpoints:router",
     "ghgwatch.ingest.endpoints:router",
     "ghgwatch.readings.endpoints:router",
+    "ghgwatch.inventory.endpoints:routers",
+    "ghgwatch.analytics.endpoints:router",
+    "ghgwatch.alerts.endpoints:router",
 )
 
 

@@ -1,0 +1,180 @@
+"""Inventory runs: gather an organisation's activity data (and measured methane), calculate, keep the run.
+
+A run stores the calc input document it built, the full result, the inputs' SHA-256, the methodology and
+factor-set versions, the GWP set and the code version, so that it can be reproduced and audited.
+
+Measured versus factor-based (Tier 3 versus Tier 1): when a facility has a ``coal_mine_measured``
+activity (from telemetry with ``include_measured``, or entered as activity data), its
+``coal_mining_underground`` rows are calculated separately and shown beside the measured figure in
+``comparison``; only the measured figure enters the total, so the mine's methane is not counted twice.
+Post-mining rows stay in the total (post-mining emissions are never measured, METHODOLOGY §1.3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ghgwatch import __version__, audit
+from ghgwatch.inventory import activity_data, factor_store
+from ghgwatch.inventory.engine import calculate
+from ghgwatch.inventory.errors import InventoryInputError
+from ghgwatch.inventory.models import InventoryRun
+from ghgwatch.inventory.result import CalcResult
+from ghgwatch.inventory.schemas import RunIn
+from ghgwatch.inventory.telemetry import FacilityMeasurement, measure_facility
+from ghgwatch.kit.problems import Problem, not_found
+from ghgwatch.registry.models import Facility, Organization
+from ghgwatch.security.principal import WRITERS, Principal
+
+TIER1_MINING = "coal_mining_underground"
+MEASURED = "coal_mine_measured"
+
+
+def input_problem(exc: InventoryInputError) -> Problem:
+    return Problem(422, "Invalid inventory input", f"{len(exc.items)} problem(s) in the inventory input",
+                   type_="inventory-input", errors=[i.as_dict() for i in exc.items])
+
+
+async def run_calculation(doc: dict[str, Any], stored_sets: dict[str, object] | None = None) -> CalcResult:
+    """The engine in a worker thread (it is CPU work); input errors become a 422 problem."""
+    try:
+        return await asyncio.to_thread(calculate, doc, stored_sets=stored_sets)
+    except InventoryInputError as exc:
+        raise input_problem(exc) from None
+
+
+def period_of(body: RunIn) -> tuple[datetime, datetime]:
+    if body.period_start is not None and body.period_end is not None:
+        start, end = body.period_start, body.period_end
+        return (start if start.tzinfo else start.replace(tzinfo=UTC)), (end if end.tzinfo else end.replace(tzinfo=UTC))
+    assert body.year is not None
+    return datetime(body.year, 1, 1, tzinfo=UTC), datetime(body.year + 1, 1, 1, tzinfo=UTC)
+
+
+def _last_day(end: datetime) -> date:
+    return (end - timedelta(microseconds=1)).date()
+
+
+async def _activities(session: AsyncSession, actor: Principal, org: int, start: datetime,
+                      end: datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    rows, _ = await activity_data.list_rows(session, actor, organization_id=org, limit=None)
+    rows = [r for r in rows if r.period_start <= _last_day(end) and r.period_end >= start.date()]
+    names = {f.id: f.name for f in (await session.execute(select(Facility).where(
+        Facility.organization_id == org))).scalars()}
+    acts, facility_of = [], {}
+    for r in rows:
+        ident = f"ad-{r.id}"
+        acts.append({"id": ident, "type": r.activity_type, **r.data,
+                     "facility": r.data.get("facility") or names.get(r.facility_id)})
+        facility_of[ident] = r.facility_id
+    return acts, facility_of
+
+
+async def _measured(session: AsyncSession, org: int, start: datetime, end: datetime,
+                    body: RunIn) -> list[FacilityMeasurement]:
+    facilities = (await session.execute(select(Facility).where(Facility.organization_id == org)
+                                        .order_by(Facility.id))).scalars()
+    out = []
+    for f in facilities:
+        m = await measure_facility(session, f, start, end, body.gap_policy)
+        if m.measured:
+            out.append(m)
+    return out
+
+
+async def _compare(doc: dict[str, Any], tier1: list[dict[str, Any]], facility_of: dict[str, int],
+                   result: CalcResult, stored: dict[str, object]) -> list[dict[str, Any]]:
+    if not tier1:
+        return []
+    side = await run_calculation({**doc, "activities": tier1}, stored)
+    by_id = {a.id: a for a in result.activities}
+    out = []
+    for fid in sorted({facility_of[a["id"]] for a in tier1}):
+        factor = [a for a in side.activities if facility_of[a.id] == fid]
+        measured = [by_id[i] for i, f in facility_of.items() if f == fid and i in by_id and by_id[i].type == MEASURED]
+        m_ch4, f_ch4 = sum(a.ch4_t for a in measured), sum(a.ch4_t for a in factor)
+        out.append({
+            "facility_id": fid,
+            "measured_activities": [a.id for a in measured],
+            "factor_activities": [a.id for a in factor],
+            "measured_ch4_t": m_ch4,
+            "measured_co2e_t": sum(a.co2e_t for a in measured),
+            "factor_ch4_t": f_ch4,
+            "factor_co2e_t": sum(a.co2e_t for a in factor),
+            "difference_pct": (m_ch4 - f_ch4) / f_ch4 * 100.0 if f_ch4 else None,
+            "in_total": "measured",
+            "factors": [f.as_dict() for a in factor for f in a.factors],
+        })
+    return out
+
+
+async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> InventoryRun:
+    actor.require_role(WRITERS)
+    actor.require_org(body.organization_id)
+    org = await session.get(Organization, body.organization_id)
+    if org is None:
+        raise not_found("organisation", body.organization_id)
+    start, end = period_of(body)
+    year = body.year or start.year
+    acts, facility_of = await _activities(session, actor, org.id, start, end)
+    measurements = await _measured(session, org.id, start, end, body) if body.include_measured else []
+    for m in measurements:
+        acts.append(m.activity())
+        facility_of[m.activity()["id"]] = m.facility_id
+    measured_facilities = {facility_of[a["id"]] for a in acts if a["type"] == MEASURED}
+    tier1 = [a for a in acts if a["type"] == TIER1_MINING and facility_of[a["id"]] in measured_facilities]
+    total_acts = [a for a in acts if a not in tier1]
+    doc: dict[str, Any] = {"methodology": body.methodology, "year": year, "organization": org.name,
+                           "factor_sets": body.factor_sets, "activities": total_acts}
+    if body.gwp is not None:
+        doc["gwp"] = body.gwp
+    stored = await factor_store.resolve(session, actor, body.factor_sets)
+    result = await run_calculation(doc, stored)
+    comparison = {
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "measured": [m.as_dict() for m in measurements],
+        "tier3_vs_tier1": await _compare(doc, tier1, facility_of, result, stored),
+    }
+    out = result.to_dict()
+    run = InventoryRun(
+        organization_id=org.id, year=year, period_start=start.date(), period_end=_last_day(end),
+        methodology=result.methodology.name, methodology_version=result.methodology.version,
+        gwp=result.gwp.name, factor_sets=out["methodology"]["factor_sets"], code_version=__version__,
+        inputs_sha256=result.inputs_sha256, include_measured=body.include_measured,
+        total_co2e_t=out["totals"]["co2e_t"], regulated_296fz=bool(out["regulated_296fz"]),
+        inputs=doc, result=out, comparison=comparison, created_by=actor.username,
+    )
+    session.add(run)
+    await session.flush()
+    await audit.record(session, actor=actor.username, action="create", entity="inventory_run", entity_id=run.id,
+                       organization_id=org.id,
+                       after={"inputs_sha256": run.inputs_sha256, "year": year, "methodology": run.methodology,
+                              "gwp": run.gwp, "total_co2e_t": run.total_co2e_t, "code_version": __version__})
+    return run
+
+
+async def get_run(session: AsyncSession, actor: Principal, key: int) -> InventoryRun:
+    run = await session.get(InventoryRun, key)
+    if run is None:
+        raise not_found("inventory run", key)
+    actor.require_org(run.organization_id)
+    return run
+
+
+async def list_runs(session: AsyncSession, actor: Principal, organization_id: int | None = None,
+                    year: int | None = None, limit: int = 100, offset: int = 0) -> list[InventoryRun]:
+    stmt = select(InventoryRun)
+    scope = actor.org_filter()
+    if scope is not None:
+        stmt = stmt.where(InventoryRun.organization_id == scope)
+    if organization_id is not None:
+        stmt = stmt.where(InventoryRun.organization_id == organization_id)
+    if year is not None:
+        stmt = stmt.where(InventoryRun.year == year)
+    stmt = stmt.order_by(InventoryRun.id.desc()).limit(limit).offset(offset)
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,75 @@
+"""Report downloads: annual/detail report of a stored inventory run, monthly methane safety of a facility.
+
+No ``from __future__ import annotations``: FastAPI reads the parameter types at run time.
+Every answer carries the inputs' SHA-256 in the document and in the ``X-Inputs-SHA256`` header.
+"""
+
+import asyncio
+import re
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from ghgwatch.inventory import runs
+from ghgwatch.kit.problems import Problem, not_found
+from ghgwatch.registry.models import Facility
+from ghgwatch.reports import (
+    MEDIA_TYPES,
+    ReportDocument,
+    build_annual_report,
+    build_detail_report,
+    build_methane_safety_report,
+    render_bytes,
+)
+from ghgwatch.reports.stored import facility_exceedances
+from ghgwatch.web.deps import CurrentPrincipal, Session
+
+router = APIRouter(tags=["reports"])
+
+Fmt = Literal["pdf", "xlsx", "csv", "json"]
+Lang = Literal["ru", "en"]
+
+
+async def _answer(doc: ReportDocument, fmt: Fmt, name: str) -> Response:
+    body = await asyncio.to_thread(render_bytes, doc, fmt)
+    return Response(body, media_type=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+        "X-Inputs-SHA256": doc.inputs_sha256,
+    })
+
+
+@router.get("/inventory/runs/{run_id}/report", summary="Annual (296-FZ structure) or detail report of a run")
+async def run_report(
+    run_id: int, session: Session, actor: CurrentPrincipal,
+    kind: Literal["annual", "detail"] = "annual", format: Fmt = "pdf", lang: Lang = "ru",
+) -> Response:
+    run = await runs.get_run(session, actor, run_id)
+    builder = build_annual_report if kind == "annual" else build_detail_report
+    doc = builder(run.result, lang)
+    doc.extra.update({"run_id": run.id, "code_version": run.code_version})
+    return await _answer(doc, format, f"inventory-run-{run.id}-{kind}-{lang}")
+
+
+@router.get("/reports/methane-safety", summary="Monthly methane-safety report of a facility",
+            description="Exceedances of each methane sensor of the facility above its alarm level, from the "
+                        "stored readings of the month (UTC): start, end, duration and peak.")
+async def methane_safety(
+    session: Session, actor: CurrentPrincipal,
+    facility_id: int, month: str = Query(..., description="YYYY-MM"),
+    format: Fmt = "pdf", lang: Lang = "ru",
+) -> Response:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise Problem(422, "Validation failed", f"month must be YYYY-MM, got {month!r}", type_="validation",
+                      errors=[{"loc": ["query", "month"], "msg": "expected YYYY-MM"}])
+    facility = await session.get(Facility, facility_id)
+    if facility is None:
+        raise not_found("facility", facility_id)
+    actor.require_org(facility.organization_id)
+    safety = await facility_exceedances(session, facility, month)
+    threshold = min(safety.thresholds.values(), default=0.0)
+    doc = build_methane_safety_report(safety.exceedances, threshold, safety.inputs_sha256, month, lang,
+                                      thresholds=safety.thresholds, title_suffix=f": {facility.name}")
+    doc.extra.update({"facility_id": facility.id, "readings": safety.readings,
+                      "sensors_without_alarm_level": safety.skipped})
+    return await _answer(doc, format, f"methane-safety-{facility.id}-{month}")
