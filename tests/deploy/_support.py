@@ -1,7 +1,7 @@
 """Shared helpers for the deployment tests: repository paths, tools, and a live Prometheus.
 
-The scrape target of the live tests is started by :func:`target_command`; that is the one place to
-change when the app itself (``ghgwatch up``) should be scraped instead of the synthetic endpoint.
+The live tests scrape the app itself, started by :func:`target_command` (``ghgwatch up --demo``). Series
+that no role exports yet are checked against the synthetic endpoint of :func:`synthetic_target_command`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,16 +29,32 @@ METRICS_PATH = "/metrics"
 
 
 def target_command(port: int, workdir: Path) -> list[str]:
-    """Command that serves ghgwatch metrics on 127.0.0.1:``port`` until killed (bounded anyway).
+    """The real app: ``ghgwatch up --demo`` serving every role on 127.0.0.1:``port`` until stopped.
 
-    To scrape the real app later, return e.g.
-    ``[sys.executable, "-m", "ghgwatch", "up", "--demo", "--port", str(port), "--data-dir", str(workdir)]``.
+    The demo seeds a site, backfills 24 h of simulated telemetry and keeps streaming, so the pipeline
+    exports the per-sensor and per-source gauges the dashboards chart.
     """
+    return [
+        sys.executable, "-m", "ghgwatch", "up", "--demo",
+        "--port", str(port), "--data-dir", str(workdir / "data"),
+    ]  # fmt: skip
+
+
+def synthetic_target_command(port: int, workdir: Path) -> list[str]:
+    """The synthetic endpoint (:mod:`ghgwatch.observability.serve_metrics`), for series no role exports yet."""
     del workdir  # the synthetic endpoint keeps no state
     return [
         sys.executable, "-m", "ghgwatch.observability.serve_metrics",
         "--port", str(port), "--max-seconds", "900",
     ]  # fmt: skip
+
+
+#: Series the app must export before the live tests start (the demo needs a few seconds for them).
+APP_READY_SERIES = (
+    "ghgwatch_sensor_value{",
+    "ghgwatch_emission_rate_kg_per_hour{",
+    "ghgwatch_pipeline_batch_size_count",
+)
 
 
 def require_tool(name: str) -> str:
@@ -109,19 +125,54 @@ class PrometheusServer:
         return set(self.api("label/__name__/values")["data"])
 
 
-@pytest.fixture(scope="session")
-def metrics_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    workdir = tmp_path_factory.mktemp("target")
+def _metrics_text(url: str) -> str:
+    try:
+        response = httpx.get(url, timeout=2.0)
+    except httpx.HTTPError:
+        return ""
+    return response.text if response.status_code == 200 else ""
+
+
+def _run_target(
+    workdir: Path, command: Callable[[int, Path], list[str]], ready_series: tuple[str, ...]
+) -> Iterator[Target]:
     port = free_port()
-    log = (workdir / "target.log").open("wb")
-    proc = subprocess.Popen(target_command(port, workdir), stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    env = {
+        **os.environ,
+        # ``up`` starts an embedded MQTT broker; give it a free port, not the default one.
+        "GHGWATCH_MQTT__EMBEDDED_PORT": str(free_port()),
+        "GHGWATCH_OBSERVABILITY__LOG_LEVEL": "WARNING",
+    }
+    log_path = workdir / "target.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(command(port, workdir), stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env)
     try:
         url = f"http://127.0.0.1:{port}{METRICS_PATH}"
-        wait_until(lambda: proc.poll() is None and _http_ok(url), timeout=60, what=f"metrics at {url}")
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the metrics target exited; see {log_path}:\n{log_path.read_text()[-2000:]}")
+            text = _metrics_text(url)
+            return bool(text) and all(series in text for series in ready_series)
+
+        wait_until(ready, timeout=120, what=f"{', '.join(ready_series) or 'metrics'} at {url}")
         yield Target(f"127.0.0.1:{port}", METRICS_PATH)
     finally:
         _stop(proc)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def metrics_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """``ghgwatch up --demo``, once its sensor and emission-rate gauges exist."""
+    workdir = tmp_path_factory.mktemp("target")
+    yield from _run_target(workdir, target_command, APP_READY_SERIES)
+
+
+@pytest.fixture(scope="session")
+def synthetic_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    workdir = tmp_path_factory.mktemp("synthetic-target")
+    yield from _run_target(workdir, synthetic_target_command, ())
 
 
 def _rules_with_interval(src: Path, dest: Path, interval: str) -> Path:
@@ -133,10 +184,8 @@ def _rules_with_interval(src: Path, dest: Path, interval: str) -> Path:
     return dest
 
 
-@pytest.fixture(scope="session")
-def prometheus(tmp_path_factory: pytest.TempPathFactory, metrics_target: Target) -> Iterator[PrometheusServer]:
+def _run_prometheus(workdir: Path, target: Target) -> Iterator[PrometheusServer]:
     binary = require_tool("prometheus")
-    workdir = tmp_path_factory.mktemp("prometheus")
     rules = [
         _rules_with_interval(DEPLOY / "prometheus" / "rules" / name, workdir / name, "1s")
         for name in ("recording.yml", "alerts.yml")
@@ -147,8 +196,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, metrics_target: Target)
         "scrape_configs": [
             {
                 "job_name": "ghgwatch",
-                "metrics_path": metrics_target.metrics_path,
-                "static_configs": [{"targets": [metrics_target.address]}],
+                "metrics_path": target.metrics_path,
+                "static_configs": [{"targets": [target.address]}],
             }
         ],
     }
@@ -184,3 +233,19 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, metrics_target: Target)
     finally:
         _stop(proc)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory, metrics_target: Target) -> Iterator[PrometheusServer]:
+    """A real Prometheus scraping ``ghgwatch up --demo`` every second, with the rules evaluated every second."""
+    require_tool("prometheus")
+    yield from _run_prometheus(tmp_path_factory.mktemp("prometheus"), metrics_target)
+
+
+@pytest.fixture(scope="session")
+def synthetic_prometheus(
+    tmp_path_factory: pytest.TempPathFactory, synthetic_target: Target
+) -> Iterator[PrometheusServer]:
+    """The same, scraping the synthetic endpoint (see ``SYNTHETIC_DASHBOARDS`` in test_grafana_live)."""
+    require_tool("prometheus")
+    yield from _run_prometheus(tmp_path_factory.mktemp("synthetic-prometheus"), synthetic_target)

@@ -49,7 +49,7 @@ async def post(p: Platform, readings: list[tuple[int, float, float]]) -> None:
                          for s, dt, v in readings]}
     answer = await p.client.post("/api/v1/readings", json=body, headers=p.auth)
     assert answer.status_code == 202, answer.text
-    assert answer.json()["accepted"] == len(readings)
+    assert answer.json()["accepted"] == len(readings), answer.text
 
 
 async def settled(condition: Callable[[], bool], within_s: float = 20.0) -> None:
