@@ -43,6 +43,8 @@ SERVICES: tuple[Service, ...] = (
             "ghgwatch.alerts.service:stop_alerts"),
     Service("pipeline", frozenset({"pipeline"}), "ghgwatch.roles:start_pipeline", "ghgwatch.roles:stop_pipeline"),
     Service("mqtt", frozenset({"mqtt"}), "ghgwatch.roles:start_mqtt", "ghgwatch.roles:stop_mqtt"),
+    Service("analytics", frozenset({"analytics"}), "ghgwatch.analytics.service:start_analytics",
+            "ghgwatch.analytics.service:stop_analytics"),
     Service("demo", EVERY_ROLE, "ghgwatch.demo.service:start_demo", "ghgwatch.demo.service:stop_demo",
             demo_only=True),
 )
