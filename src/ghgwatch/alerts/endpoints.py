@@ -1,0 +1,226 @@
+"""REST and server-sent events of alerts, alert rules, notification routes and deliveries.
+
+No ``from __future__ import annotations``: FastAPI reads the annotations at run time.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from ghgwatch.alerts import queries
+from ghgwatch.alerts.hub import hub_of
+from ghgwatch.alerts.models import AlertRule, HistoryAction, NotificationRoute
+from ghgwatch.alerts.rule_codec import check_selector, rule_from_dict, rule_to_dict
+from ghgwatch.alerts.schemas import AlertRuleIn, AlertRulePatch, CommentIn, RouteIn, RoutePatch
+from ghgwatch.alerts.store import alert_dict, event_payload, history_dict
+from ghgwatch.audit.service import snapshot
+from ghgwatch.kit.problems import unauthorized
+from ghgwatch.security.models import Role
+from ghgwatch.security.principal import Principal
+from ghgwatch.security.tokens import decode_jwt
+from ghgwatch.web.context import context
+from ghgwatch.web.deps import CurrentPrincipal, Session
+
+router = APIRouter(tags=["alerts"])
+HEARTBEAT_S = 15.0
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _org(given: int | None, actor: Principal) -> int:
+    org = given if given is not None else actor.organization_id
+    if org is None:
+        raise queries.invalid("organization_id", "required for a user without an organisation")
+    return org
+
+
+def _page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/alerts", summary="List alerts (newest first)")
+async def list_alerts(session: Session, actor: CurrentPrincipal, state: str | None = None,
+                      severity: str | None = None, facility_id: int | None = None, sensor_id: int | None = None,
+                      since: datetime | None = None, until: datetime | None = None, limit: Limit = 100,
+                      offset: Offset = 0) -> dict[str, Any]:
+    rows, total = await queries.list_alerts(session, actor, state=state, severity=severity,
+                                            facility_id=facility_id, sensor_id=sensor_id, since=since,
+                                            until=until, limit=limit, offset=offset)
+    return _page([alert_dict(a) for a in rows], total, limit, offset)
+
+
+def _stream_principal(request: Request, access_token: str | None) -> Principal:
+    header = request.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else access_token
+    claims = decode_jwt(token, context(request).jwt_key) if token else None
+    if claims is None:
+        raise unauthorized("a valid token in the Authorization header or ?access_token= is needed")
+    return Principal(claims.user_id, claims.username, Role(claims.role), claims.organization_id)
+
+
+@router.get("/alerts/stream", summary="Server-sent events of new and changed alerts",
+            description="Events named after the change (opened, escalated, updated, acknowledged, resolved, "
+                        "auto_resolved), data = the event JSON; a comment line every 15 s keeps the connection "
+                        "open. EventSource cannot send headers: pass `?access_token=`.")
+async def stream(request: Request, access_token: str | None = None) -> StreamingResponse:
+    actor = _stream_principal(request, access_token)
+    hub = hub_of(context(request).extras)
+
+    async def events() -> AsyncIterator[str]:
+        async with hub.subscribe(actor.org_filter()) as sub:
+            yield ": connected\n\n"
+            while True:
+                event = await sub.get(HEARTBEAT_S)
+                if event is None:
+                    yield ": heartbeat\n\n"
+                    continue
+                yield f"event: {event['event']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/alerts/{alert_id}", summary="An alert with its history")
+async def get_alert(alert_id: int, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
+    alert = await queries.get_alert(session, actor, alert_id)
+    return alert_dict(alert) | {"history": [history_dict(h) for h in await queries.history(session, alert_id)]}
+
+
+async def _change(request: Request, session: Session, actor: Principal, alert_id: int, action: HistoryAction,
+                  body: CommentIn | None) -> dict[str, Any]:
+    alert = await queries.change_state(session, actor, alert_id, action, body.comment if body else None)
+    out = alert_dict(alert)
+    await session.commit()
+    extras = context(request).extras
+    service = extras.get("alerts")
+    if action is HistoryAction.RESOLVED and service is not None:
+        await service.forget(alert)
+    hub_of(extras).publish(event_payload(action.value, out, actor=actor.username,
+                                         reason=(body.comment or "") if body else ""))
+    return out
+
+
+@router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert (admin, engineer, operator)")
+async def acknowledge(alert_id: int, request: Request, session: Session, actor: CurrentPrincipal,
+                      body: CommentIn | None = None) -> dict[str, Any]:
+    return await _change(request, session, actor, alert_id, HistoryAction.ACKNOWLEDGED, body)
+
+
+@router.post("/alerts/{alert_id}/resolve", summary="Resolve an alert by hand (admin, engineer, operator)",
+             description="If the condition persists, the next reading opens a new alert.")
+async def resolve(alert_id: int, request: Request, session: Session, actor: CurrentPrincipal,
+                  body: CommentIn | None = None) -> dict[str, Any]:
+    return await _change(request, session, actor, alert_id, HistoryAction.RESOLVED, body)
+
+
+# ------------------------------------------------------------------------------ alert rules
+def _rule_out(r: AlertRule) -> dict[str, Any]:
+    return {"id": r.id, "organization_id": r.organization_id, "scope": r.scope, "selector": r.selector,
+            "rule_id": r.rule_id, "definition": r.definition, "description": r.description}
+
+
+def _definition(rule_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return rule_to_dict(rule_from_dict(rule_id, data))
+    except ValueError as exc:
+        raise queries.invalid("definition", str(exc)) from exc
+
+
+@router.get("/alert-rules", summary="Configured alert rules (over the defaults)")
+async def list_rules(session: Session, actor: CurrentPrincipal, limit: Limit = 100,
+                     offset: Offset = 0) -> dict[str, Any]:
+    rows, total = await queries.list_rows(session, actor, AlertRule, limit, offset)
+    return _page([_rule_out(r) for r in rows], total, limit, offset)
+
+
+@router.post("/alert-rules", status_code=201, summary="Add a rule for a sensor kind, location, source type or sensor")
+async def create_rule(body: AlertRuleIn, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
+    try:
+        check_selector(body.scope.value, body.selector)
+    except ValueError as exc:
+        raise queries.invalid("selector", str(exc)) from exc
+    row = AlertRule(organization_id=_org(body.organization_id, actor), scope=body.scope.value,
+                    selector=body.selector, rule_id=body.rule_id,
+                    definition=_definition(body.rule_id, body.definition), description=body.description)
+    return _rule_out(await queries.save_row(session, actor, row, "alert_rule"))
+
+
+@router.get("/alert-rules/{key}", summary="One configured rule")
+async def get_rule(key: int, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
+    return _rule_out(await queries.get_row(session, actor, AlertRule, key))
+
+
+@router.patch("/alert-rules/{key}", summary="Change a configured rule")
+async def patch_rule(key: int, body: AlertRulePatch, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
+    row: AlertRule = await queries.get_row(session, actor, AlertRule, key)
+    before = snapshot(row)
+    if body.definition is not None:
+        row.definition = _definition(row.rule_id, body.definition)
+    if "description" in body.model_fields_set:
+        row.description = body.description
+    return _rule_out(await queries.save_row(session, actor, row, "alert_rule", before=before))
+
+
+@router.delete("/alert-rules/{key}", status_code=204, summary="Remove a configured rule (the default returns)")
+async def delete_rule(key: int, session: Session, actor: CurrentPrincipal) -> Response:
+    await queries.delete_row(session, actor, await queries.get_row(session, actor, AlertRule, key), "alert_rule")
+    return Response(status_code=204)
+
+
+# ------------------------------------------------------------------------------ notification routes
+def _route_out(r: NotificationRoute) -> dict[str, Any]:
+    return {"id": r.id, "organization_id": r.organization_id, "name": r.name, "min_severity": r.min_severity,
+            "facility_id": r.facility_id, "channel": r.channel, "target": r.target,
+            "has_secret": bool(r.secret), "active": r.active}
+
+
+@router.get("/notification-routes", summary="Notification routes")
+async def list_routes(session: Session, actor: CurrentPrincipal, limit: Limit = 100,
+                      offset: Offset = 0) -> dict[str, Any]:
+    rows, total = await queries.list_rows(session, actor, NotificationRoute, limit, offset)
+    return _page([_route_out(r) for r in rows], total, limit, offset)
+
+
+@router.post("/notification-routes", status_code=201, summary="Add a webhook or e-mail route")
+async def create_route(body: RouteIn, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
+    data = body.model_dump()
+    data["organization_id"] = _org(body.organization_id, actor)
+    data["channel"] = body.channel.value
+    row = NotificationRoute(**data)
+    return _route_out(await queries.save_row(session, actor, row, "notification_route"))
+
+
+@router.get("/notification-routes/{key}", summary="One notification route")
+async def get_route(key: int, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
+    return _route_out(await queries.get_row(session, actor, NotificationRoute, key))
+
+
+@router.patch("/notification-routes/{key}", summary="Change a notification route")
+async def patch_route(key: int, body: RoutePatch, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
+    row: NotificationRoute = await queries.get_row(session, actor, NotificationRoute, key)
+    before = snapshot(row)
+    for name in body.model_fields_set:
+        setattr(row, name, getattr(body, name))
+    return _route_out(await queries.save_row(session, actor, row, "notification_route", before=before))
+
+
+@router.delete("/notification-routes/{key}", status_code=204, summary="Remove a notification route")
+async def delete_route(key: int, session: Session, actor: CurrentPrincipal) -> Response:
+    row = await queries.get_row(session, actor, NotificationRoute, key)
+    await queries.delete_row(session, actor, row, "notification_route")
+    return Response(status_code=204)
+
+
+@router.get("/notifications/deliveries", summary="Delivery log: one row per attempt")
+async def deliveries(session: Session, actor: CurrentPrincipal, alert_id: int | None = None,
+                     route_id: int | None = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    rows, total = await queries.list_deliveries(session, actor, alert_id=alert_id, route_id=route_id, limit=limit,
+                                                offset=offset)
+    items = [{"id": d.id, "route_id": d.route_id, "alert_id": d.alert_id, "event": d.event, "attempt": d.attempt,
+              "status": d.status, "response_code": d.response_code, "error": d.error,
+              "at": d.at.isoformat()} for d in rows]
+    return _page(items, total, limit, offset)

@@ -1,0 +1,145 @@
+"""A running platform (API, embedded bus, pipeline, alert service) on the test database, and helpers.
+
+No ``__init__.py`` here on purpose: ``tests/alerts`` is not a package (its tests import ``alerts_synth``
+as a top-level module), so a package ``platform`` would shadow the standard library's ``platform``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from ghgwatch.alerts.service import AlertService
+from ghgwatch.security import service
+from ghgwatch.security.models import Role
+from ghgwatch.security.principal import SYSTEM
+from ghgwatch.settings import build_settings
+from ghgwatch.store import Database
+from ghgwatch.web.context import AppContext
+from tests.conftest import World, build_world
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app on a free loopback port (no lifespan: the caller runs it); yields the base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@dataclass
+class AlertPlatform:
+    app: FastAPI
+    world: World
+    client: httpx.AsyncClient
+    db: Database
+    token: str
+    engineer: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ctx(self) -> AppContext:
+        ctx: AppContext = self.app.state.ctx
+        return ctx
+
+    @property
+    def service(self) -> AlertService:
+        svc: AlertService = self.ctx.extras["alerts"]
+        return svc
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def post(self, sensor: int, values: list[float], *, start: float | None = None,
+                   step_s: float = 1.0) -> float:
+        """Send readings ``step_s`` apart ending about now (or from ``start``); returns the last ts."""
+        t0 = time.time() - step_s * len(values) if start is None else start
+        body = {"readings": [{"sensor": sensor, "ts": datetime.fromtimestamp(t0 + i * step_s, UTC).isoformat(),
+                              "value": v} for i, v in enumerate(values)]}
+        answer = await self.client.post("/api/v1/readings", json=body, headers=self.auth)
+        assert answer.status_code == 202 and answer.json()["accepted"] == len(values), answer.text
+        return t0 + (len(values) - 1) * step_s
+
+    async def rule(self, selector: str, rule_id: str, definition: dict[str, Any], scope: str = "sensor") -> None:
+        answer = await self.client.post("/api/v1/alert-rules", headers=self.engineer, json={
+            "scope": scope, "selector": selector, "rule_id": rule_id, "definition": definition})
+        assert answer.status_code == 201, answer.text
+        assert await self.service.rebuild()
+
+    async def alerts(self, **params: Any) -> list[dict[str, Any]]:
+        answer = await self.client.get("/api/v1/alerts", headers=self.engineer, params=params)
+        assert answer.status_code == 200, answer.text
+        items: list[dict[str, Any]] = answer.json()["items"]
+        return items
+
+    async def wait_for(self, check: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0,
+                       **params: Any) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            items = await self.alerts(**params)
+            if check(items) or time.monotonic() > deadline:
+                return items
+            await asyncio.sleep(0.05)
+
+    async def new_sensor(self, **fields: Any) -> int:
+        body = {"source_id": self.world.source_a, "name": f"s-{time.monotonic_ns()}", **fields}
+        answer = await self.client.post("/api/v1/sensors", headers=self.engineer, json=body)
+        assert answer.status_code == 201, answer.text
+        sensor_id: int = answer.json()["id"]
+        self.ctx.extras["sensors"].invalidate()
+        return sensor_id
+
+
+PlatformFactory = Callable[..., Awaitable[AlertPlatform]]
+
+
+@asynccontextmanager
+async def running(tmp_path: Path, db_url: str, **overrides: Any) -> AsyncIterator[AlertPlatform]:
+    from ghgwatch.roles import build_role_app
+
+    settings = build_settings(data_dir=tmp_path / "data", db={"url": db_url},
+                              security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256"}, **overrides)
+    app = build_role_app(settings, "all")
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        db: Database = app.state.ctx.db
+        world = await build_world(client, db)
+        async with db.transaction() as s:
+            issued = await service.create_device(s, SYSTEM, organization_id=world.org_a, name="gw")
+        p = AlertPlatform(app, world, client, db, issued.token)
+        p.engineer = await world.login(Role.ENGINEER, world.org_a)
+        p.ctx.extras["sensors"].invalidate()
+        await p.service.rebuild()
+        yield p
+
+
+@pytest.fixture
+async def alert_platform(tmp_path: Path, db_url: str, db: Database) -> AsyncIterator[AlertPlatform]:
+    del db  # the db fixture truncates PostgreSQL afterwards
+    async with running(tmp_path, db_url, notify={"retry_backoff_s": 0.05}, mqtt={"embedded_port": free_port()}) as p:
+        yield p
