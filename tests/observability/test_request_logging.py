@@ -94,3 +94,16 @@ def test_tracing_follows_the_setting(restore_logging: None) -> None:
         assert tracing_enabled()
         _observe(settings(Mode.EMBEDDED, tracing=False), Role.ALL)
         assert not tracing_enabled()
+
+
+def test_chatty_libraries_are_quiet_unless_debugging(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging(mode="embedded", level="INFO", stream=stream)
+    logging.getLogger("httpx").info("HTTP Request: POST http://127.0.0.1/api/v1/readings")
+    logging.getLogger("httpx").warning("retrying")
+    assert "HTTP Request" not in stream.getvalue()
+    assert "retrying" in stream.getvalue()
+    configure_logging(mode="embedded", level="DEBUG", stream=stream)
+    logging.getLogger("httpx").info("HTTP Request: GET")
+    assert "HTTP Request: GET" in stream.getvalue()
+    configure_logging(mode="embedded", level="INFO", stream=io.StringIO())  # leave them quiet

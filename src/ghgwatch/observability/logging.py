@@ -26,6 +26,9 @@ _request_id: ContextVar[str | None] = ContextVar("ghgwatch_request_id", default=
 # A sender-chosen id is echoed into logs and headers, so accept only a short, plain token.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HANDLER_NAME = "ghgwatch"
+#: Libraries that log every request or state change at INFO (httpx: each request of the demo simulator and
+#: of webhooks; amqtt and its state machine): shown from WARNING up unless the level is DEBUG.
+CHATTY_LOGGERS = ("httpx", "httpcore", "amqtt", "transitions")
 #: One line per HTTP request, written by :class:`RequestIdMiddleware` (uvicorn's own access log is off).
 access_log = logging.getLogger("ghgwatch.access")
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -106,6 +109,9 @@ def configure_logging(
     handler.addFilter(ContextFilter())
     root.addHandler(handler)
     root.setLevel(level)
+    debug = root.getEffectiveLevel() <= logging.DEBUG
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
     return handler
 
 
