@@ -20,6 +20,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from tests.conftest import World, build_world
 
 from ghgwatch.alerts.service import AlertService
 from ghgwatch.security import service
@@ -28,7 +29,6 @@ from ghgwatch.security.principal import SYSTEM
 from ghgwatch.settings import build_settings
 from ghgwatch.store import Database
 from ghgwatch.web.context import AppContext
-from tests.conftest import World, build_world
 
 
 def free_port() -> int:
@@ -43,7 +43,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
         await asyncio.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -97,9 +97,9 @@ class AlertPlatform:
         items: list[dict[str, Any]] = answer.json()["items"]
         return items
 
-    async def wait_for(self, check: Callable[[list[dict[str, Any]]], bool], timeout: float = 15.0,
+    async def wait_for(self, check: Callable[[list[dict[str, Any]]], bool], within_s: float = 15.0,
                        **params: Any) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within_s
         while True:
             items = await self.alerts(**params)
             if check(items) or time.monotonic() > deadline:

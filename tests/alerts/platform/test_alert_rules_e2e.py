@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import numpy as np
+
 from conftest import AlertPlatform
 
 
