@@ -7,6 +7,7 @@ as a top-level module), so a package ``platform`` would shadow the standard libr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -119,7 +120,9 @@ PlatformFactory = Callable[..., Awaitable[AlertPlatform]]
 
 
 @asynccontextmanager
-async def running(tmp_path: Path, db_url: str, **overrides: Any) -> AsyncIterator[AlertPlatform]:
+async def running(tmp_path: Path, db_url: str, *, again: AlertPlatform | None = None,
+                  **overrides: Any) -> AsyncIterator[AlertPlatform]:
+    """A platform; ``again``: a previous one on the same database (restart: no new world or device)."""
     from ghgwatch.roles import build_role_app
 
     settings = build_settings(data_dir=tmp_path / "data", db={"url": db_url},
@@ -128,10 +131,13 @@ async def running(tmp_path: Path, db_url: str, **overrides: Any) -> AsyncIterato
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         db: Database = app.state.ctx.db
-        world = await build_world(client, db)
-        async with db.transaction() as s:
-            issued = await service.create_device(s, SYSTEM, organization_id=world.org_a, name="gw")
-        p = AlertPlatform(app, world, client, db, issued.token)
+        if again is None:
+            world = await build_world(client, db)
+            async with db.transaction() as s:
+                token = (await service.create_device(s, SYSTEM, organization_id=world.org_a, name="gw")).token
+        else:
+            world, token = dataclasses.replace(again.world, client=client, db=db), again.token
+        p = AlertPlatform(app, world, client, db, token)
         p.engineer = await world.login(Role.ENGINEER, world.org_a)
         p.ctx.extras["sensors"].invalidate()
         await p.service.rebuild()
