@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "analytics",
     "report",
     "simulate",
+    "inventory",
 )
 
 for _name in _COMMAND_MODULES:

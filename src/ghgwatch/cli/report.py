@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
-report_app = typer.Typer(help="Build reports (PDF, XLSX, CSV, JSON) from files.", no_args_is_help=True)
+report_app = typer.Typer(help="Build reports (PDF, XLSX, CSV, JSON) from files or stored inventory runs.",
+                         no_args_is_help=True)
 
 
 class Kind(StrEnum):
@@ -28,19 +30,37 @@ class LangOpt(StrEnum):
     en = "en"
 
 
+def _stored_result(run_id: int, data_dir: Path | None) -> dict[str, Any]:
+    from ghgwatch.cli._runtime import database, run, settings_for
+    from ghgwatch.cli.admin import cli_actor
+    from ghgwatch.inventory import runs
+
+    async def go() -> dict[str, Any]:
+        async with database(settings_for(data_dir)) as db, db.transaction() as s:
+            return (await runs.get_run(s, cli_actor(), run_id)).result
+
+    return run(go())
+
+
 @report_app.command("build")
 def build(
-    input_path: Path = typer.Option(..., "--input", "-i", help="Calculation input JSON (as for `calc`)."),
+    input_path: Path | None = typer.Option(None, "--input", "-i", help="Calculation input JSON (as for `calc`)."),
+    run_id: int | None = typer.Option(None, "--run", help="A stored inventory run (instead of --input)."),
     kind: Kind = typer.Option(Kind.annual, "--kind", help="annual or detail."),
     fmt: Fmt = typer.Option(Fmt.pdf, "--format", "-f"),
     lang: LangOpt = typer.Option(LangOpt.ru, "--lang"),
     output: Path = typer.Option(..., "--output", "-o"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Data folder, for --run"),
 ) -> None:
-    """Annual GHG report (296-FZ form structure) or inventory detail with provenance."""
+    """Annual GHG report (296-FZ form structure) or inventory detail with provenance, from a calc input
+    file or a stored inventory run."""
     from ghgwatch.cli.calc import run_calc
     from ghgwatch.reports import build_annual_report, build_detail_report, render
 
-    result = run_calc(input_path).to_dict()
+    if (input_path is None) == (run_id is None):
+        typer.echo("error: give exactly one of --input and --run", err=True)
+        raise typer.Exit(2)
+    result = run_calc(input_path).to_dict() if input_path is not None else _stored_result(int(run_id or 0), data_dir)
     builder = build_annual_report if kind is Kind.annual else build_detail_report
     doc = builder(result, lang.value)
     render(doc, fmt.value, output)

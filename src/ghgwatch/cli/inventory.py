@@ -1,0 +1,162 @@
+"""``ghgwatch factors list|export|import``, ``ghgwatch import activity`` and ``ghgwatch inventory run``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from ghgwatch.cli._runtime import DataDir, database, err_console, fail, run, settings_for
+from ghgwatch.cli.admin import cli_actor
+
+factors_app = typer.Typer(help="Factor sets: built-in (ipcc2006, ru371, kuzbass) and user-defined.",
+                          no_args_is_help=True)
+inventory_app = typer.Typer(help="Inventory runs on the platform database.", no_args_is_help=True)
+
+
+@factors_app.command("list")
+def factors_list(data_dir: Path | None = DataDir) -> None:
+    """Built-in and stored factor sets with their versions (stored ones as name@version)."""
+    from ghgwatch.inventory import builtin_factor_set_names, factor_store, load_builtin_factor_set
+
+    for name in builtin_factor_set_names():
+        fs = load_builtin_factor_set(name)
+        typer.echo(f"{name}\t{fs.version}\tbuilt-in\t{len(fs.factors)} factors")
+
+    async def go() -> list[tuple[str, str, int | None, int]]:
+        async with database(settings_for(data_dir)) as db, db.transaction() as s:
+            rows = await factor_store.list_sets(s, cli_actor())
+            return [(r.name, r.version, r.organization_id, len(r.values.get("factors", []))) for r in rows]
+
+    for name, version, org, count in run(go()):
+        scope = "shared" if org is None else f"organisation {org}"
+        typer.echo(f"{name}@{version}\t{version}\t{scope}\t{count} factors")
+
+
+@factors_app.command("export")
+def factors_export(
+    name: str = typer.Argument(..., help="A built-in set name, or a stored set as name@version"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="JSON file (default: stdout)"),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Write a factor set as JSON in the factor-set schema (importable again)."""
+    from importlib import resources
+
+    from ghgwatch.inventory import builtin_factor_set_names, factor_store
+
+    if name in builtin_factor_set_names():
+        data: object = json.loads(resources.files("ghgwatch.inventory").joinpath("data", f"{name}.json")
+                                  .read_text("utf-8"))
+    elif "@" in name:
+        async def go() -> dict[str, object]:
+            async with database(settings_for(data_dir)) as db, db.transaction() as s:
+                return await factor_store.resolve(s, cli_actor(), [name])
+
+        data = run(go())[name]
+    else:
+        fail(f"unknown factor set {name!r}: give a built-in name or name@version")
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, "utf-8")
+
+
+@factors_app.command("import")
+def factors_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Factor set JSON (name, version, factors)"),
+    organization: int | None = typer.Option(None, "--organization", help="Owner (default: shared by everyone)"),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Store a user-defined factor set; runs use it as name@version."""
+    from ghgwatch.inventory import factor_store
+    from ghgwatch.inventory.schemas import FactorSetIn
+
+    try:
+        raw = json.loads(file.read_text("utf-8"))
+        body = FactorSetIn(organization_id=organization, name=raw.get("name", ""), version=raw.get("version", ""),
+                           description=raw.get("description") or None, values=raw)
+    except (OSError, ValueError, AttributeError) as exc:
+        fail(f"{file}: {exc}")
+
+    async def go() -> int:
+        async with database(settings_for(data_dir)) as db, db.transaction() as s:
+            return (await factor_store.create(s, cli_actor(), body)).id
+
+    typer.echo(json.dumps({"id": run(go()), "name": body.name, "version": body.version}))
+
+
+def import_activity(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False),
+    organization: int = typer.Option(..., "--organization", help="Every row's facility must belong to it"),
+    mode: str = typer.Option("partial", help="partial: keep good rows; atomic: nothing written if a row is bad"),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Import activity data from CSV or XLSX (header = row 1). Exits 1 if any row was rejected."""
+    from ghgwatch.inventory import activity_import
+    from ghgwatch.registry import tabular
+
+    try:
+        import_mode = tabular.ImportMode(mode)
+    except ValueError:
+        fail("--mode must be partial or atomic")
+    fmt = tabular.TableFormat.XLSX if file.suffix.lower() == ".xlsx" else tabular.TableFormat.CSV
+
+    from ghgwatch.kit.problems import Problem
+
+    try:
+        rows = tabular.read_table(file.read_bytes(), fmt)
+    except Problem as exc:
+        fail(exc.detail)
+
+    async def go() -> tabular.ImportReport:
+        async with database(settings_for(data_dir)) as db, db.transaction() as s:
+            return await activity_import.import_rows(s, cli_actor(), rows, import_mode, organization_id=organization)
+
+    report = run(go())
+    typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    if report.errors:
+        for e in report.errors:
+            err_console.print(f"{file}: row {e.row}: " + "; ".join(
+                f"{'.'.join(map(str, x.get('loc', [])))}: {x.get('msg')}" for x in e.errors), highlight=False)
+        raise typer.Exit(1)
+
+
+@inventory_app.command("run")
+def inventory_run(
+    organization: int = typer.Option(..., "--organization"),
+    year: int = typer.Option(..., "--year"),
+    methodology: str = typer.Option("ipcc2006", "--methodology"),
+    gwp: str | None = typer.Option(None, "--gwp"),
+    factor_set: list[str] = typer.Option([], "--factor-set", help="Built-in name or name@version; repeatable"),
+    include_measured: bool = typer.Option(False, "--include-measured/--no-measured"),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Calculate and store an inventory run from the stored activity data; prints the run summary."""
+    from pydantic import ValidationError
+
+    from ghgwatch.inventory import runs
+    from ghgwatch.inventory.schemas import RunIn
+
+    try:
+        body = RunIn(organization_id=organization, year=year, methodology=methodology,
+                     gwp=gwp, factor_sets=factor_set, include_measured=include_measured)
+    except ValidationError as exc:
+        fail(str(exc))
+
+    async def go() -> dict[str, object]:
+        async with database(settings_for(data_dir)) as db, db.transaction() as s:
+            r = await runs.create_run(s, cli_actor(), body)
+            return {"id": r.id, "inputs_sha256": r.inputs_sha256, "total_co2e_t": r.total_co2e_t,
+                    "regulated_296fz": r.regulated_296fz, "code_version": r.code_version}
+
+    typer.echo(json.dumps(run(go())))
+
+
+def register(app: typer.Typer) -> None:
+    from ghgwatch.cli.data import import_app
+
+    import_app.command("activity")(import_activity)
+    app.add_typer(factors_app, name="factors")
+    app.add_typer(inventory_app, name="inventory")

@@ -1,0 +1,70 @@
+"""The inventory CLI on a data folder: activity import, factor sets, a stored run and its report."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from ghgwatch.cli import app
+
+runner = CliRunner()
+
+
+def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_run_report_and_factor_sets(tmp_path: Path) -> None:
+    env = {"GHGWATCH_DATA_DIR": str(tmp_path / "data")}
+    code, out, _ = invoke(env, "org", "create", "Kuzbass Coal")
+    assert code == 0
+    org = json.loads(out)["id"]
+    facilities = tmp_path / "facilities.csv"
+    facilities.write_text(f"organization_id,name,type\n{org},Mine 1,underground_mine\n")
+    assert invoke(env, "import", "table", "facilities", str(facilities))[0] == 0
+
+    activity = tmp_path / "activity.csv"
+    activity.write_text("facility_id,activity_type,year,coal_t\n"
+                        "1,coal_mining_underground,2025,2000000\n"
+                        "1,coal_post_mining_underground,2025,oops\n"      # row 3
+                        "1,coal_post_mining_underground,2025,2000000\n")
+    code, out, err = invoke(env, "import", "activity", str(activity), "--organization", str(org))
+    assert code == 1 and "row 3: data.coal_t" in " ".join(err.split())
+    assert json.loads(out)["created"] == 2
+
+    code, out, _ = invoke(env, "inventory", "run", "--organization", str(org), "--year", "2025", "--gwp", "ar5")
+    assert code == 0, out
+    run = json.loads(out)
+    assert run["total_co2e_t"] == pytest.approx(769_160, rel=1e-3)  # METHODOLOGY §6.1, AR5
+
+    report = tmp_path / "annual.xlsx"
+    code, out, _ = invoke(env, "report", "build", "--run", str(run["id"]), "--format", "xlsx", "--lang", "en",
+                          "--output", str(report))
+    assert code == 0 and run["inputs_sha256"] in out
+    sheet = load_workbook(io.BytesIO(report.read_bytes()), read_only=True)["Summary"]
+    total = next(r[1] for r in sheet.iter_rows(values_only=True) if r and r[0] == "Total, t CO2e")
+    assert total == pytest.approx(run["total_co2e_t"], rel=1e-9)
+
+    code, out, _ = invoke(env, "factors", "export", "kuzbass")
+    assert code == 0 and json.loads(out)["name"] == "kuzbass"
+    mine = json.loads(out) | {"name": "mine-1", "version": "2025.1"}
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(mine))
+    assert invoke(env, "factors", "import", str(path), "--organization", str(org))[0] == 0
+    code, out, _ = invoke(env, "factors", "list")
+    assert "mine-1@2025.1" in out and "kuzbass" in out
+    code, out, _ = invoke(env, "factors", "export", "mine-1@2025.1")
+    assert json.loads(out)["factors"] == mine["factors"]
+    code, out, _ = invoke(env, "inventory", "run", "--organization", str(org), "--year", "2025",
+                          "--factor-set", "mine-1@2025.1", "--gwp", "ar5")
+    # Kuzbass values 15.1 + 3.0 m3/t: 36.2e6 m3 → 24,254 t CH4 (METHODOLOGY §6.1), × 28.
+    assert json.loads(out)["total_co2e_t"] == pytest.approx(24_254 * 28, rel=1e-3)
+    assert invoke(env, "report", "build", "--output", str(report))[0] == 2
