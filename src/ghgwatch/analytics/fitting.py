@@ -18,7 +18,7 @@ import pandas as pd
 
 from ghgwatch.analytics._base import ConformalForecaster
 from ghgwatch.analytics.backtest import backtest
-from ghgwatch.analytics.drift import RollingErrorTracker, drift_report
+from ghgwatch.analytics.drift import RollingErrorTracker, ks_test, psi
 from ghgwatch.analytics.forecast import MODEL_NAMES, make_forecaster
 from ghgwatch.observability import metrics
 
@@ -153,13 +153,26 @@ def points(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def input_drift(train: np.ndarray, recent: np.ndarray) -> dict[str, Any]:
-    """PSI and KS of the model inputs: the value and its first difference (what the lags see)."""
-    frames = [
-        pd.DataFrame({"value": values, "value_diff": np.concatenate(([np.nan], np.diff(values)))})
-        for values in (np.asarray(train, dtype=float), np.asarray(recent, dtype=float))
-    ]
-    report: dict[str, Any] = clean(drift_report(*frames))
+def input_drift(train: np.ndarray, recent: np.ndarray, *, psi_threshold: float = 0.25,
+                alpha: float = 0.01) -> dict[str, Any]:
+    """PSI and KS of the model inputs: the value and its first difference (what the lags see).
+
+    Same flag rule as :func:`ghgwatch.analytics.drift.drift_report` (PSI > 0.25 or KS p < 0.01), but PSI uses
+    fewer than ten bins when the recent window is short: with no shift at all, PSI is about
+    ``(bins - 1)(1/n + 1/m)`` (Yurdakul 2018, "Statistical properties of the population stability index"),
+    0.2 for deciles of 60 recent values, close to the threshold. At least 20 recent values per bin keep
+    that bias below 0.05 (``bins = clip(n_recent / 20, 2, 10)``).
+    """
+    out: dict[str, Any] = {}
+    bins = int(np.clip(len(recent) // 20, 2, 10))
+    for name, transform in (("value", lambda v: v), ("value_diff", np.diff)):
+        a = transform(np.asarray(train, dtype=float))
+        b = transform(np.asarray(recent, dtype=float))
+        p = psi(a, b, bins=bins)
+        stat, pvalue = ks_test(a, b)
+        out[name] = {"psi": p, "ks": stat, "ks_p": pvalue, "bins": bins,
+                     "drift": bool(p > psi_threshold or pvalue < alpha)}
+    report: dict[str, Any] = clean(out)
     return report
 
 
