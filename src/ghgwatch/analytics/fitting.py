@@ -165,9 +165,8 @@ def input_drift(train: np.ndarray, recent: np.ndarray, *, psi_threshold: float =
     """
     out: dict[str, Any] = {}
     bins = int(np.clip(len(recent) // 20, 2, 10))
-    for name, transform in (("value", lambda v: v), ("value_diff", np.diff)):
-        a = transform(np.asarray(train, dtype=float))
-        b = transform(np.asarray(recent, dtype=float))
+    base = (np.asarray(train, dtype=float), np.asarray(recent, dtype=float))
+    for name, (a, b) in (("value", base), ("value_diff", (np.diff(base[0]), np.diff(base[1])))):
         p = psi(a, b, bins=bins)
         stat, pvalue = ks_test(a, b)
         out[name] = {"psi": p, "ks": stat, "ks_p": pvalue, "bins": bins,

@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "calc",
     "detect",
     "analytics",
+    "analytics_db",
     "report",
     "simulate",
     "inventory",

@@ -54,15 +54,15 @@ class AnalyticsPlatform(Platform):
             assert answer.json()["rejected"] == []
         assert await self.wait_stored(before + len(rows), sensor) == before + len(rows)
 
-    async def job(self, headers: dict[str, str], timeout: float = 60.0, **body: Any) -> dict[str, Any]:
+    async def job(self, headers: dict[str, str], wait_s: float = 60.0, **body: Any) -> dict[str, Any]:
         """Queue a job through the API and wait for it to finish; returns the final job."""
         answer = await self.client.post("/api/v1/analytics/jobs", json=body, headers=headers)
         assert answer.status_code == 202, answer.text
         assert answer.json()["state"] == "queued"
-        return await self.wait_job(answer.json()["id"], headers, timeout)
+        return await self.wait_job(answer.json()["id"], headers, wait_s)
 
-    async def wait_job(self, job_id: int, headers: dict[str, str], timeout: float = 60.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+    async def wait_job(self, job_id: int, headers: dict[str, str], wait_s: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + wait_s
         while True:
             job: dict[str, Any] = (await self.client.get(f"/api/v1/analytics/jobs/{job_id}", headers=headers)).json()
             if job["state"] in ("done", "failed") or time.monotonic() > deadline:

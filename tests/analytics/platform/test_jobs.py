@@ -9,9 +9,9 @@ import pandas as pd
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from ghgwatch.analytics import repository
 from ghgwatch.analytics.flows import JobRun
 from ghgwatch.analytics.models import AnalyticsJob
-from ghgwatch.analytics import repository
 from ghgwatch.security.models import Role
 from tests.analytics.platform.conftest import AnalyticsPlatform, pattern
 
