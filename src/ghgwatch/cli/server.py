@@ -25,7 +25,7 @@ class Role(StrEnum):
 
 
 @db_app.command("upgrade")
-def db_upgrade(data_dir: Path | None = DataDir, revision: str = typer.Option("head")) -> None:
+def db_upgrade(data_dir: Path | None = DataDir, revision: str = typer.Option("heads")) -> None:
     """Apply the migrations shipped with ghgwatch to the configured database."""
     from ghgwatch.store.migrate import current, upgrade
 

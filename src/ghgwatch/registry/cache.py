@@ -31,14 +31,17 @@ class SensorMeta:
 
 
 class SensorCache:
-    """Sensors by id. Reloads everything every ``max_age_s`` and, at most once a second, when asked for
-    an id it does not know (so a sensor created or fixed a moment ago is seen without a restart)."""
+    """Sensors by id. Reloads everything every ``max_age_s``, and when asked for an id it has not seen
+    missing in the last second (so a sensor created a moment ago is seen at once, while a stream of unknown
+    ids costs at most one reload per new id per second, and never more than one per ``min_reload_s``)."""
 
-    def __init__(self, db: Database, *, max_age_s: float = 5.0) -> None:
+    def __init__(self, db: Database, *, max_age_s: float = 5.0, min_reload_s: float = 0.05) -> None:
         self._db = db
         self._max_age_s = max_age_s
+        self._min_reload_s = min_reload_s
         self._sensors: dict[int, SensorMeta] = {}
         self._loaded_at = float("-inf")
+        self._missing: dict[int, float] = {}
         self._lock = asyncio.Lock()
 
     async def refresh(self) -> None:
@@ -60,11 +63,20 @@ class SensorCache:
         return self._sensors
 
     async def lookup(self, ids: set[int]) -> dict[int, SensorMeta]:
-        """Sensors by id; reloads once (rate-limited) if some are unknown."""
+        """Sensors by id; reloads when an id is unknown and was not already missing a moment ago."""
         sensors = await self.current()
-        if not ids <= sensors.keys() and time.monotonic() - self._loaded_at > 1.0:
+        unknown = ids - sensors.keys()
+        if not unknown:
+            return sensors
+        now = time.monotonic()
+        fresh = [i for i in unknown if now - self._missing.get(i, float("-inf")) > 1.0]
+        if fresh and now - self._loaded_at > self._min_reload_s:
             await self.refresh()
             sensors = self._sensors
+        if len(self._missing) > 10_000:
+            self._missing.clear()
+        for i in ids - sensors.keys():
+            self._missing[i] = now
         return sensors
 
     def invalidate(self) -> None:

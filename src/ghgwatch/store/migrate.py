@@ -35,6 +35,7 @@ def current(url: str) -> str | None:
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            heads = MigrationContext.configure(conn).get_current_heads()
+            return ",".join(sorted(heads)) if heads else None
     finally:
         engine.dispose()
