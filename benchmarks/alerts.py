@@ -237,7 +237,7 @@ def main() -> None:
     ap.add_argument("--alert-rate", type=float, default=10.0, help="exceeding readings per second")
     ap.add_argument("--rate", type=float, default=10_000.0, help="background readings per second")
     ap.add_argument("--load-sensors", type=int, default=50)
-    ap.add_argument("--alert-sensors", type=int, default=25)
+    ap.add_argument("--alert-sensors", type=int, default=100)
     ap.add_argument("--runs", type=int, default=1)
     args = ap.parse_args()
     results = []

@@ -51,6 +51,7 @@ class AlertService:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._demo_done = False
+        self._outbox: asyncio.Queue[list[Record]] = asyncio.Queue()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -59,9 +60,13 @@ class AlertService:
         self.ids = {to_open_alert(r).key: r.id for r in rows}
         await self.rebuild(restore=[to_open_alert(r) for r in rows])
         self._tasks = [asyncio.create_task(self._every(self.tick_s, self.tick), name="alerts-tick"),
-                       asyncio.create_task(self._every(self.refresh_s, self.refresh), name="alerts-refresh")]
+                       asyncio.create_task(self._every(self.refresh_s, self.refresh), name="alerts-refresh"),
+                       asyncio.create_task(self._forward(), name="alerts-to-bus")]
 
     async def stop(self) -> None:
+        if self.bus is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox.join(), 5.0)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -172,16 +177,23 @@ class AlertService:
         await self.publish(payloads)
 
     async def publish(self, payloads: Sequence[dict[str, Any]]) -> None:
-        """To SSE streams and the notifier at once, then durably to the bus."""
+        """To SSE streams and the notifier at once; to the bus in order from a task of its own, so the
+        pipeline does not wait for the bus's durable write."""
         for p in payloads:
             self.hub.publish(p)
         if self.bus is not None and payloads:
-            records = [Record(key=str(p["alert"]["sensor_id"]).encode(), value=msgspec.json.encode(p))
-                       for p in payloads]
+            self._outbox.put_nowait([Record(key=str(p["alert"]["sensor_id"]).encode(), value=msgspec.json.encode(p))
+                                     for p in payloads])
+
+    async def _forward(self) -> None:
+        while True:
+            records = await self._outbox.get()
             try:
                 await self.bus.publish(topics.ALERTS, records)
             except Exception:  # the alert is stored and streamed; the bus copy is best effort
                 log.exception("publishing %d alert events to the bus failed", len(records))
+            finally:
+                self._outbox.task_done()
 
 
 async def start_alerts(ctx: AppContext) -> None:
