@@ -1,0 +1,358 @@
+"""Ingest benchmark: readings/s from HTTP accept to durable storage, against a raw-insert baseline.
+
+    python benchmarks/ingest.py --mode embedded --seconds 10
+    python benchmarks/ingest.py --mode cluster --seconds 10      # PostgreSQL + Kafka-protocol broker (tansu)
+
+The system runs in its own processes (``ghgwatch up`` in embedded mode; ``serve --role api`` and
+``serve --role pipeline`` in cluster mode); this process loads it over HTTP with batches of 1,000 readings
+from ``--concurrency`` connections, then waits until every acknowledged reading is stored. In the same run it
+measures a baseline: the same rows inserted into the same table (same schema and key) with the fastest plain
+driver method (SQLite: ``executemany`` in one transaction; PostgreSQL: psycopg binary COPY).
+
+Accept-to-stored latency percentiles come from the server's own histogram
+``ghgwatch_pipeline_accept_to_stored_seconds`` (interpolated within buckets). The last line printed is one
+JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BATCH = 1000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "ghgwatch", *args], env=env, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def setup_registry(env: dict[str, str], workdir: Path, sensors: int) -> str:
+    cli(env, "db", "upgrade")
+    org = json.loads(cli(env, "org", "create", f"Bench {uuid.uuid4().hex[:6]}"))["id"]
+    (workdir / "f.csv").write_text(f"organization_id,name,type\n{org},Bench mine,underground_mine\n")
+    cli(env, "import", "table", "facilities", str(workdir / "f.csv"))
+    (workdir / "s.csv").write_text("facility_id,name,type\n1,Shaft,ventilation_shaft\n")
+    cli(env, "import", "table", "sources", str(workdir / "s.csv"))
+    rows = "".join(f"1,CH4 {i},methane,%\n" for i in range(sensors))
+    (workdir / "x.csv").write_text("source_id,name,kind,unit\n" + rows)
+    cli(env, "import", "table", "sensors", str(workdir / "x.csv"))
+    return str(json.loads(cli(env, "device", "create", "bench", "--organization", str(org), "--json"))["token"])
+
+
+def make_bodies(n_batches: int, sensors: int, start: datetime) -> tuple[list[bytes], list[list[tuple[int, int, float]]]]:
+    """Unique (sensor, ts) readings: reading n goes to sensor n % sensors at start + n ms."""
+    bodies, rows = [], []
+    base_us = int(start.timestamp() * 1_000_000)
+    for b in range(n_batches):
+        batch_rows = []
+        readings = []
+        for k in range(BATCH):
+            n = b * BATCH + k
+            ts_us = base_us + n * 1000
+            sensor = n % sensors + 1
+            value = 0.3 + (n % 97) / 1000
+            batch_rows.append((sensor, ts_us, value))
+            ts = datetime.fromtimestamp(ts_us / 1e6, tz=UTC).isoformat()
+            readings.append({"sensor": sensor, "ts": ts, "value": value})
+        bodies.append(orjson.dumps({"readings": readings}))
+        rows.append(batch_rows)
+    return bodies, rows
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+async def load(url: str, token: str, bodies: list[bytes], seconds: float, concurrency: int) -> tuple[int, float]:
+    """Post bodies until ``seconds`` pass (or they run out); returns (acknowledged readings, elapsed s)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    queue = list(reversed(bodies))
+    acked = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal acked
+        while queue and time.perf_counter() < deadline:
+            body = queue.pop()
+            answer = await client.post(f"{url}/api/v1/readings", content=body, headers=headers)
+            if answer.status_code != 202:
+                raise RuntimeError(f"ingest answered {answer.status_code}: {answer.text[:200]}")
+            acked += int(answer.json()["accepted"])
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return acked, time.perf_counter() - started
+
+
+def histogram_quantiles(metrics_text: str, name: str, quantiles: tuple[float, ...]) -> list[float]:
+    buckets: list[tuple[float, float]] = []
+    for line in metrics_text.splitlines():
+        if line.startswith(f"{name}_bucket{{"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+    buckets.sort()
+    total = buckets[-1][1] if buckets else 0.0
+    out = []
+    for q in quantiles:
+        target, prev_le, prev_count = q * total, 0.0, 0.0
+        value = float("nan")
+        for le, count in buckets:
+            if count >= target:
+                if le == float("inf"):
+                    value = prev_le
+                else:
+                    fraction = 0.0 if count == prev_count else (target - prev_count) / (count - prev_count)
+                    value = prev_le + (le - prev_le) * fraction
+                break
+            prev_le, prev_count = le, count
+        out.append(value * 1000)
+    return out
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+# ----------------------------------------------------------------------------------------------- stores
+
+
+class SqliteStore:
+    def __init__(self, data: Path) -> None:
+        self.path = data / "ghgwatch.db"
+
+    def counts(self) -> tuple[int, int]:
+        with sqlite3.connect(self.path, timeout=30) as conn:
+            total = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+            distinct = conn.execute("SELECT count(*) FROM (SELECT DISTINCT sensor_id, ts FROM readings)").fetchone()[0]
+        return int(total), int(distinct)
+
+    @staticmethod
+    def baseline(rows: list[tuple[int, int, float]], workdir: Path) -> float:
+        from ghgwatch.store.migrate import upgrade
+
+        path = workdir / f"baseline-{uuid.uuid4().hex[:6]}.db"
+        upgrade(f"sqlite+aiosqlite:///{path}")
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        started = time.perf_counter()
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO readings (sensor_id, ts, value, quality) VALUES (?, ?, ?, 0)", rows)
+        conn.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        conn.close()
+        path.unlink()
+        return len(rows) / elapsed
+
+
+class PostgresStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def counts(self) -> tuple[int, int]:
+        import psycopg
+
+        with psycopg.connect(self.url) as conn:
+            total = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
+            distinct = conn.execute(
+                "SELECT count(*) FROM (SELECT DISTINCT sensor_id, ts FROM readings) d").fetchone()[0]  # type: ignore[index]
+        return int(total), int(distinct)
+
+    @staticmethod
+    def baseline(rows: list[tuple[int, int, float]], admin_url: str) -> float:
+        import psycopg
+
+        from ghgwatch.store.migrate import upgrade
+        from tests.support import postgres
+
+        name = f"ghgwatch_bench_base_{uuid.uuid4().hex[:6]}"
+        url = postgres.create_database(admin_url, name)
+        try:
+            upgrade(postgres.asyncpg_url(url))
+            with psycopg.connect(url) as conn:
+                started = time.perf_counter()
+                with conn.cursor() as cur, cur.copy(
+                        "COPY readings (sensor_id, ts, value, quality) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(["int4", "int8", "float8", "int2"])
+                    for sensor, ts, value in rows:
+                        copy.write_row((sensor, ts, value, 0))
+                conn.commit()
+                elapsed = time.perf_counter() - started
+        finally:
+            postgres.drop_database(admin_url, name)
+        return len(rows) / elapsed
+
+
+# ----------------------------------------------------------------------------------------------- modes
+
+
+@contextmanager
+def embedded_system(workdir: Path, sensors: int) -> Iterator[tuple[str, str, list[subprocess.Popen[bytes]], SqliteStore]]:
+    data = workdir / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GHGWATCH_")} | {"GHGWATCH_DATA_DIR": str(data)}
+    token = setup_registry(env, workdir, sensors)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir", str(data)],
+                            env=env | {"GHGWATCH_MQTT__EMBEDDED_PORT": str(free_port())},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url, token, [proc], SqliteStore(data)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@contextmanager
+def cluster_system(workdir: Path, sensors: int, admin_url: str) -> Iterator[
+        tuple[str, str, list[subprocess.Popen[bytes]], PostgresStore]]:
+    from tests.support import postgres
+    from tests.support.tansu import running_tansu
+
+    name = f"ghgwatch_bench_{uuid.uuid4().hex[:6]}"
+    db_url = postgres.create_database(admin_url, name)
+    try:
+        with running_tansu() as broker:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("GHGWATCH_")} | {
+                "GHGWATCH_MODE": "cluster", "GHGWATCH_DB__URL": postgres.asyncpg_url(db_url),
+                "GHGWATCH_BUS__URL": broker.url, "GHGWATCH_DATA_DIR": str(workdir / "data"),
+                "GHGWATCH_SECURITY__JWT_SECRET": uuid.uuid4().hex * 2}
+            token = setup_registry(env, workdir, sensors)
+            ports = {"api": free_port(), "pipeline": free_port()}
+            procs = [subprocess.Popen([sys.executable, "-m", "ghgwatch", "serve", "--role", role, "--host",
+                                       "127.0.0.1", "--port", str(port)], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     for role, port in ports.items()]
+            try:
+                for proc, port in zip(procs, ports.values(), strict=True):
+                    wait_healthy(f"http://127.0.0.1:{port}", proc)
+                yield f"http://127.0.0.1:{ports['api']}", token, procs, PostgresStore(db_url)
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                    proc.wait(30)
+    finally:
+        postgres.drop_database(admin_url, name)
+
+
+def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_url: str | None) -> dict[str, float]:
+    workdir = Path(tempfile.mkdtemp(prefix="ghgwatch-bench-"))
+    n_batches = int(seconds * 400_000 / BATCH) + 1  # more than can be sent in time
+    bodies, rows = make_bodies(n_batches, sensors, datetime.now(UTC) - timedelta(days=2))
+    system = embedded_system(workdir, sensors) if mode == "embedded" else cluster_system(
+        workdir, sensors, admin_url or "")
+    with system as (url, token, procs, store):
+        acked, elapsed = asyncio.run(load(url, token, bodies, seconds, concurrency))
+        accept_rate = acked / elapsed
+        started = time.perf_counter()
+        deadline = started + 600
+        while (counts := store.counts())[0] < acked and time.perf_counter() < deadline:
+            time.sleep(0.25)
+        drain_s = time.perf_counter() - started
+        stored, distinct = counts
+        metrics_text = httpx.get(f"{url}/metrics").text if mode == "embedded" else _pipeline_metrics(procs)
+        p50, p99 = histogram_quantiles(metrics_text, "ghgwatch_pipeline_accept_to_stored_seconds", (0.5, 0.99))
+        rss = peak_rss_mb([p.pid for p in procs])
+    sent_rows = [r for batch in rows[: acked // BATCH] for r in batch]
+    baseline = (SqliteStore.baseline(sent_rows, workdir) if mode == "embedded"
+                else PostgresStore.baseline(sent_rows, admin_url or ""))
+    # End-to-end rate: acknowledged readings over the time until all of them were stored.
+    e2e = acked / (elapsed + drain_s)
+    return {"readings_per_s": e2e, "accept_per_s": accept_rate, "baseline_rows_per_s": baseline,
+            "ratio": e2e / baseline, "p50_ms": p50, "p99_ms": p99, "acked": acked, "stored": stored,
+            "duplicates": stored - distinct, "rss_mb": rss}
+
+
+def _pipeline_metrics(procs: list[subprocess.Popen[bytes]]) -> str:
+    # The pipeline process is the second; its port is found from its command line.
+    args = procs[1].args
+    assert isinstance(args, list)
+    port = args[args.index("--port") + 1]
+    return httpx.get(f"http://127.0.0.1:{port}/metrics").text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=("embedded", "cluster"), default="embedded")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sensors", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    admin_url = None
+    pg = None
+    if args.mode == "cluster":
+        from tests.support import postgres
+
+        pg = postgres.postgres_server()
+        admin_url = pg.__enter__()
+    try:
+        results = []
+        for i in range(args.runs):
+            result = run_once(args.mode, args.seconds, args.sensors, args.concurrency, admin_url)
+            print(f"run {i + 1}: " + ", ".join(f"{k}={v:,.1f}" for k, v in result.items()), flush=True)
+            results.append(result)
+    finally:
+        if pg is not None:
+            pg.__exit__(None, None, None)
+    median = {k: sorted(r[k] for r in results)[len(results) // 2] for k in results[0]}
+    summary = {"mode": args.mode, "runs": args.runs, "seconds": args.seconds, "sensors": args.sensors,
+               "concurrency": args.concurrency, "cpu_count": psutil.cpu_count(),
+               **{k: round(v, 2) for k, v in median.items()}}
+    for key in ("acked", "stored", "duplicates"):
+        summary[key] = int(median[key])
+    summary["all_runs_stored_equals_acked"] = all(r["stored"] == r["acked"] for r in results)
+    summary["all_runs_no_duplicates"] = all(r["duplicates"] == 0 for r in results)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
