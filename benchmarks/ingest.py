@@ -65,7 +65,11 @@ def setup_registry(env: dict[str, str], workdir: Path, sensors: int) -> str:
     return str(json.loads(cli(env, "device", "create", "bench", "--organization", str(org), "--json"))["token"])
 
 
-def make_bodies(n_batches: int, sensors: int, start: datetime) -> tuple[list[bytes], list[list[tuple[int, int, float]]]]:
+Row = tuple[int, int, float]
+Procs = list[subprocess.Popen[bytes]]
+
+
+def make_bodies(n_batches: int, sensors: int, start: datetime) -> tuple[list[bytes], list[list[Row]]]:
     """Unique (sensor, ts) readings: reading n goes to sensor n % sensors at start + n ms."""
     bodies, rows = [], []
     base_us = int(start.timestamp() * 1_000_000)
@@ -208,9 +212,9 @@ class PostgresStore:
     @staticmethod
     def baseline(rows: list[tuple[int, int, float]], admin_url: str) -> float:
         import psycopg
+        from tests.support import postgres
 
         from ghgwatch.store.migrate import upgrade
-        from tests.support import postgres
 
         name = f"ghgwatch_bench_base_{uuid.uuid4().hex[:6]}"
         url = postgres.create_database(admin_url, name)
@@ -234,7 +238,7 @@ class PostgresStore:
 
 
 @contextmanager
-def embedded_system(workdir: Path, sensors: int) -> Iterator[tuple[str, str, list[subprocess.Popen[bytes]], SqliteStore]]:
+def embedded_system(workdir: Path, sensors: int) -> Iterator[tuple[str, str, Procs, SqliteStore]]:
     data = workdir / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHGWATCH_")} | {"GHGWATCH_DATA_DIR": str(data)}
     token = setup_registry(env, workdir, sensors)
@@ -252,8 +256,7 @@ def embedded_system(workdir: Path, sensors: int) -> Iterator[tuple[str, str, lis
 
 
 @contextmanager
-def cluster_system(workdir: Path, sensors: int, admin_url: str) -> Iterator[
-        tuple[str, str, list[subprocess.Popen[bytes]], PostgresStore]]:
+def cluster_system(workdir: Path, sensors: int, admin_url: str) -> Iterator[tuple[str, str, Procs, PostgresStore]]:
     from tests.support import postgres
     from tests.support.tansu import running_tansu
 

@@ -6,7 +6,7 @@ conversion applies to a whole record; range, time and finiteness checks run over
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np

@@ -1,7 +1,7 @@
 """Imports every ORM model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
-from ghgwatch.analytics import models as analytics_models  # noqa: F401
 from ghgwatch.alerts import models as alerts_models  # noqa: F401
+from ghgwatch.analytics import models as analytics_models  # noqa: F401
 from ghgwatch.audit import models as audit_models
 from ghgwatch.inventory import models as inventory_models
 from ghgwatch.readings import models as readings_models
