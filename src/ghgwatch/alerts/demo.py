@@ -3,7 +3,9 @@
 The simulator's scripted events (``simulator.events.default_events``) include a stuck temperature
 sensor (90 s after the live phase starts, for 300 s). ``stuck`` is off by default (a healthy meter can
 repeat a quantised value for hours, see ``rules.defaults``), so the demo turns it on for temperature
-sensors with a 30 s duration: the alert opens about two minutes into the live demo.
+sensors with a 125 s duration: the alert opens about 3.5 minutes into the live demo. The duration is
+longer than two steps of the demo's backfill (one reading a minute, values quantised to 0.01), where
+two or three equal readings in a row happen by chance; 30 s opened dozens of alerts on the history.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from ghgwatch.audit.service import snapshot
 from ghgwatch.registry.models import Sensor, SensorKind
 from ghgwatch.store import Database
 
-DEMO_STUCK = {"kind": "stuck", "duration_s": 30.0, "epsilon": 0.0, "clear_after_s": 30.0,
-              "source": "demo configuration: stuck after 30 s (simulator scripted event)"}
+DEMO_STUCK = {"kind": "stuck", "duration_s": 125.0, "epsilon": 0.0, "clear_after_s": 30.0,
+              "source": "demo configuration: stuck after 125 s (simulator scripted event)"}
 
 
 async def ensure_demo_rules(db: Database) -> bool:
