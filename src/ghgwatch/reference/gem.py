@@ -79,6 +79,9 @@ class GemMine:
     longitude: float | None
     in_kuzbass: bool
     features: tuple[GemFeature, ...] = field(default=())
+    phases: tuple[dict[str, Any], ...] = field(default=())
+    """Every tracker row of the mine (GEM lists an operating mine and its proposed or shelved expansions as
+    separate rows with the same id); the facility takes its figures from the operating row."""
 
     @property
     def facility_type(self) -> FacilityType:
@@ -90,7 +93,7 @@ class GemMine:
             "capacity_mt": self.capacity_mt, "production_mt": self.production_mt,
             # GEM README: 448.0 m is a repeated default for most underground mines, not a measurement.
             "depth_m": self.depth_m, "depth_is_gem_default": self.depth_m == 448.0,
-            "coal_type": self.coal_type, "gem_url": self.url, "data_credit": CREDIT,
+            "coal_type": self.coal_type, "gem_url": self.url, "phases": list(self.phases), "data_credit": CREDIT,
         }
 
 
@@ -108,16 +111,22 @@ def load_mines() -> tuple[GemMine, ...]:
         features.setdefault(r["gem_mine_id"], []).append(GemFeature(
             r["id"], r["gem_mine_id"], r["category"], r["subcategory"], _float(r["lat"]), _float(r["lon"]),
             r["description"]))
-    return tuple(
-        GemMine(
-            id=r["id"], name=r["project"], status=r["status"], owner=r["owner"], parent=r["parent"],
+    rows_by_id: dict[str, list[dict[str, str]]] = {}
+    for r in _rows(MINES_FILE):
+        rows_by_id.setdefault(r["id"], []).append(r)
+    mines = []
+    for mine_id, rows in rows_by_id.items():
+        r = next((x for x in rows if x["status"] == "operating"), rows[0])
+        phases = tuple({"status": x["status"], "capacity_mt": _float(x["capacity"]),
+                        "production_mt": _float(x["production"]), "opening_year": x["opening_year"] or None}
+                       for x in rows)
+        mines.append(GemMine(
+            id=mine_id, name=r["project"], status=r["status"], owner=r["owner"], parent=r["parent"],
             mine_type=r["mine-type"], capacity_mt=_float(r["capacity"]), production_mt=_float(r["production"]),
             depth_m=_float(r["mine_depth"]), coal_type=r["coal_type"], region=r["coalfield"] or r["region"],
             url=r["url"], latitude=_float(r["lat"]), longitude=_float(r["lng"]),
-            in_kuzbass=r["in_kuzbass_bbox"] == "yes", features=tuple(features.get(r["id"], ())),
-        )
-        for r in _rows(MINES_FILE)
-    )
+            in_kuzbass=r["in_kuzbass_bbox"] == "yes", features=tuple(features.get(mine_id, ())), phases=phases))
+    return tuple(mines)
 
 
 def find_mines(*, kuzbass_only: bool = False, ids: set[str] | None = None) -> list[GemMine]:
