@@ -171,11 +171,14 @@ class SqliteStore:
     def __init__(self, data: Path) -> None:
         self.path = data / "ghgwatch.db"
 
-    def counts(self) -> tuple[int, int]:
+    def count(self) -> int:
         with sqlite3.connect(self.path, timeout=30) as conn:
-            total = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
-            distinct = conn.execute("SELECT count(*) FROM (SELECT DISTINCT sensor_id, ts FROM readings)").fetchone()[0]
-        return int(total), int(distinct)
+            return int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])
+
+    def duplicates(self) -> int:
+        with sqlite3.connect(self.path, timeout=30) as conn:
+            return int(conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM readings GROUP BY sensor_id, ts HAVING count(*) > 1)").fetchone()[0])
 
     @staticmethod
     def baseline(rows: list[tuple[int, int, float]], workdir: Path) -> float:
@@ -200,14 +203,17 @@ class PostgresStore:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def counts(self) -> tuple[int, int]:
+    def _scalar(self, sql: str) -> int:
         import psycopg
 
         with psycopg.connect(self.url) as conn:
-            total = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
-            distinct = conn.execute(
-                "SELECT count(*) FROM (SELECT DISTINCT sensor_id, ts FROM readings) d").fetchone()[0]  # type: ignore[index]
-        return int(total), int(distinct)
+            return int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
+
+    def count(self) -> int:
+        return self._scalar("SELECT count(*) FROM readings")
+
+    def duplicates(self) -> int:
+        return self._scalar("SELECT count(*) FROM (SELECT 1 FROM readings GROUP BY sensor_id, ts HAVING count(*) > 1) d")
 
     @staticmethod
     def baseline(rows: list[tuple[int, int, float]], admin_url: str) -> float:
@@ -297,10 +303,10 @@ def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_ur
         accept_rate = acked / elapsed
         started = time.perf_counter()
         deadline = started + 600
-        while (counts := store.counts())[0] < acked and time.perf_counter() < deadline:
+        while (stored := store.count()) < acked and time.perf_counter() < deadline:
             time.sleep(0.25)
         drain_s = time.perf_counter() - started
-        stored, distinct = counts
+        duplicates = store.duplicates()
         metrics_text = httpx.get(f"{url}/metrics").text if mode == "embedded" else _pipeline_metrics(procs)
         p50, p99 = histogram_quantiles(metrics_text, "ghgwatch_pipeline_accept_to_stored_seconds", (0.5, 0.99))
         rss = peak_rss_mb([p.pid for p in procs])
@@ -311,7 +317,7 @@ def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_ur
     e2e = acked / (elapsed + drain_s)
     return {"readings_per_s": e2e, "accept_per_s": accept_rate, "baseline_rows_per_s": baseline,
             "ratio": e2e / baseline, "p50_ms": p50, "p99_ms": p99, "acked": acked, "stored": stored,
-            "duplicates": stored - distinct, "rss_mb": rss}
+            "duplicates": duplicates, "rss_mb": rss}
 
 
 def _pipeline_metrics(procs: list[subprocess.Popen[bytes]]) -> str:
