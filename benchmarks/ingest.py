@@ -39,6 +39,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BATCH = 1000
+DUPLICATES = "SELECT 1 FROM readings GROUP BY sensor_id, ts HAVING count(*) > 1"
 
 
 def free_port() -> int:
@@ -178,7 +179,7 @@ class SqliteStore:
     def duplicates(self) -> int:
         with sqlite3.connect(self.path, timeout=30) as conn:
             return int(conn.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM readings GROUP BY sensor_id, ts HAVING count(*) > 1)").fetchone()[0])
+                f"SELECT count(*) FROM ({DUPLICATES})").fetchone()[0])
 
     @staticmethod
     def baseline(rows: list[tuple[int, int, float]], workdir: Path) -> float:
@@ -213,7 +214,7 @@ class PostgresStore:
         return self._scalar("SELECT count(*) FROM readings")
 
     def duplicates(self) -> int:
-        return self._scalar("SELECT count(*) FROM (SELECT 1 FROM readings GROUP BY sensor_id, ts HAVING count(*) > 1) d")
+        return self._scalar(f"SELECT count(*) FROM ({DUPLICATES}) d")
 
     @staticmethod
     def baseline(rows: list[tuple[int, int, float]], admin_url: str) -> float:

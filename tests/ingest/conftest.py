@@ -49,14 +49,14 @@ class Platform:
                 stmt = stmt.where(Reading.sensor_id == sensor_id)
             return int((await s.execute(stmt)).scalar_one())
 
-    async def wait_stored(self, expected: int, sensor_id: int | None = None, timeout: float = 20.0) -> int:
-        deadline = time.monotonic() + timeout
-        while (n := await self.stored(sensor_id)) < expected and time.monotonic() < deadline:
+    async def wait_stored(self, expected: int, sensor_id: int | None = None, within: float = 20.0) -> int:
+        deadline = time.monotonic() + within
+        while (n := await self.stored(sensor_id)) < expected and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         return n
 
-    async def wait_dead(self, expected: int, headers: dict[str, str], timeout: float = 20.0) -> list[dict[str, object]]:
-        deadline = time.monotonic() + timeout
+    async def wait_dead(self, expected: int, headers: dict[str, str], within: float = 20.0) -> list[dict[str, object]]:
+        deadline = time.monotonic() + within
         while True:
             items: list[dict[str, object]] = (await self.client.get(
                 "/api/v1/deadletter", headers=headers, params={"limit": 1000})).json()["items"]

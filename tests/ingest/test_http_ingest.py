@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -32,8 +33,8 @@ async def test_readings_stored_once_on_both_buses(any_bus_platform: Platform) ->
     # The same readings again (a client retry): acknowledged, but stored once.
     again = await p.client.post("/api/v1/readings", json=body, headers=p.auth)
     assert again.json()["accepted"] == 600
-    assert await p.wait_stored(600, timeout=30) == 600
-    time.sleep(0.3)
+    assert await p.wait_stored(600, within=30) == 600
+    await asyncio.sleep(0.3)
     assert await p.stored() == 600
 
 
@@ -106,7 +107,7 @@ async def test_pipeline_rejections_go_to_dead_letters_and_replay(platform: Platf
     await p.client.patch(f"/api/v1/sensors/{s}", headers=admin, json={"active": True})
     answer = await p.client.post("/api/v1/deadletter/replay", headers=admin, json={"ids": [inactive[0]["id"]]})
     assert answer.json()["replayed"] == [inactive[0]["id"]]
-    assert await p.wait_stored(3, timeout=15) == 3
+    assert await p.wait_stored(3, within=15) == 3
     again = await p.client.post("/api/v1/deadletter/replay", headers=admin, json={"ids": [inactive[0]["id"]]})
     assert again.json()["skipped"] == [inactive[0]["id"]]
 

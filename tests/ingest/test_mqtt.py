@@ -63,7 +63,7 @@ async def test_mqtt_readings_are_stored(mqtt_platform: tuple[Platform, int]) -> 
     assert p.device_id == 1
     for k in range(5):
         await _publish(port, topic, json.dumps(body(p.world.sensor_a, 100, offset_s=k * 100)).encode())
-    assert await p.wait_stored(500, timeout=30) == 500
+    assert await p.wait_stored(500, within=30) == 500
 
 
 async def test_mqtt_rejections_go_to_dead_letters(mqtt_platform: tuple[Platform, int]) -> None:
@@ -105,7 +105,7 @@ async def test_bridge_gets_messages_sent_while_it_was_down(tmp_path: Path, db_ur
             topic = f"ghgwatch/{p.world.org_a}/{p.device_id}/readings"
             await _publish(mq, topic, json.dumps(body(p.world.sensor_a, 50)).encode(), password="pw-1")
             bridge.start()
-            assert await p.wait_stored(50, timeout=30) == 50
+            assert await p.wait_stored(50, within=30) == 50
 
 
 async def test_embedded_broker_authenticates_devices_by_token(tmp_path: Path, db_url: str, db: Database) -> None:
@@ -121,7 +121,7 @@ async def test_embedded_broker_authenticates_devices_by_token(tmp_path: Path, db
         topic = f"ghgwatch/{p.world.org_a}/{p.device_id}/readings"
         await _publish(port, topic, json.dumps(body(p.world.sensor_a, 20)).encode(), user=str(p.device_id),
                        password=p.token)
-        assert await p.wait_stored(20, timeout=20) == 20
+        assert await p.wait_stored(20, within=20) == 20
         with pytest.raises(aiomqtt.MqttError):
             await _publish(port, topic, b"{}", user=str(p.device_id), password=p.token + "x")
         await _publish(port, f"ghgwatch/{p.world.org_a}/{p.device_id + 1}/readings",

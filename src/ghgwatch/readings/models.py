@@ -53,7 +53,7 @@ class RollupMixin:
     last_ts: Mapped[int] = mapped_column(BigInteger)
 
     @declared_attr.directive
-    def __table_args__(cls) -> dict[str, Any]:  # noqa: N805
+    def __table_args__(cls) -> dict[str, Any]:
         return {"sqlite_with_rowid": False}
 
 

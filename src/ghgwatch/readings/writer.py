@@ -134,7 +134,8 @@ async def _upsert_latest(conn: AsyncConnection, batches: Sequence[SensorRows]) -
     if latest:
         await conn.execute(text(
             "INSERT INTO sensor_latest (sensor_id, ts, value, quality) VALUES (:s, :t, :v, :q) "
-            "ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality "
+            "ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value, "
+            "quality = excluded.quality "
             "WHERE excluded.ts >= sensor_latest.ts"),
             [{"s": s, "t": t, "v": v, "q": q} for s, (t, v, q) in latest.items()])
 
