@@ -1,4 +1,4 @@
-"""Read-only reference data: GEM coal mines and GWP sets."""
+"""Read-only reference data: GEM coal mines. (GWP sets: ``GET /reference/gwp`` in ``inventory.run_endpoints``.)"""
 
 from typing import Any
 
@@ -23,10 +23,3 @@ async def mines(_: CurrentPrincipal, kuzbass_only: bool = False) -> dict[str, An
         ],
     }
 
-
-@router.get("/gwp", summary="GWP sets (AR4, AR5, AR6, 2979-r), versioned, with their sources")
-async def gwp(_: CurrentPrincipal) -> dict[str, Any]:
-    from ghgwatch.inventory.gwp import gwp_data_version, gwp_sets
-
-    return {"version": gwp_data_version(),
-            "sets": [s.model_dump(mode="json") for s in gwp_sets().values()]}
