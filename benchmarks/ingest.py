@@ -104,18 +104,29 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -
     raise RuntimeError(f"{url} did not become healthy")
 
 
-async def load(url: str, token: str, bodies: list[bytes], seconds: float, concurrency: int) -> tuple[int, float]:
-    """Post bodies until ``seconds`` pass (or they run out); returns (acknowledged readings, elapsed s)."""
+async def load(url: str, token: str, bodies: list[bytes], seconds: float, concurrency: int,
+               rate: float | None = None) -> tuple[int, float]:
+    """Post bodies until ``seconds`` pass (or they run out); returns (acknowledged readings, elapsed s).
+
+    With ``rate`` (readings/s) the load is paced: batch i is sent at start + i * 1000 / rate (open loop), so
+    latencies are measured below saturation; without it, as fast as the server answers.
+    """
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     queue = list(reversed(bodies))
     acked = 0
+    sent = 0
     started = time.perf_counter()
     deadline = started + seconds
 
     async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal acked
+        nonlocal acked, sent
         while queue and time.perf_counter() < deadline:
             body = queue.pop()
+            if rate is not None:
+                due = started + sent * BATCH / rate
+                sent += 1
+                if (wait := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(wait)
             answer = await client.post(f"{url}/api/v1/readings", content=body, headers=headers)
             if answer.status_code != 202:
                 raise RuntimeError(f"ingest answered {answer.status_code}: {answer.text[:200]}")
@@ -293,14 +304,15 @@ def cluster_system(workdir: Path, sensors: int, admin_url: str) -> Iterator[tupl
         postgres.drop_database(admin_url, name)
 
 
-def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_url: str | None) -> dict[str, float]:
+def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_url: str | None,
+             rate: float | None = None) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="ghgwatch-bench-"))
     n_batches = int(seconds * 400_000 / BATCH) + 1  # more than can be sent in time
     bodies, rows = make_bodies(n_batches, sensors, datetime.now(UTC) - timedelta(days=2))
     system = embedded_system(workdir, sensors) if mode == "embedded" else cluster_system(
         workdir, sensors, admin_url or "")
     with system as (url, token, procs, store):
-        acked, elapsed = asyncio.run(load(url, token, bodies, seconds, concurrency))
+        acked, elapsed = asyncio.run(load(url, token, bodies, seconds, concurrency, rate))
         accept_rate = acked / elapsed
         started = time.perf_counter()
         deadline = started + 600
@@ -336,6 +348,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sensors", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="pace the load at this many readings/s (default: as fast as possible)")
     args = parser.parse_args()
     admin_url = None
     pg = None
@@ -347,14 +361,16 @@ def main() -> None:
     try:
         results = []
         for i in range(args.runs):
-            result = run_once(args.mode, args.seconds, args.sensors, args.concurrency, admin_url)
+            result = run_once(args.mode, args.seconds, args.sensors, args.concurrency, admin_url,
+                              args.rate)
             print(f"run {i + 1}: " + ", ".join(f"{k}={v:,.1f}" for k, v in result.items()), flush=True)
             results.append(result)
     finally:
         if pg is not None:
             pg.__exit__(None, None, None)
     median = {k: sorted(r[k] for r in results)[len(results) // 2] for k in results[0]}
-    summary = {"mode": args.mode, "runs": args.runs, "seconds": args.seconds, "sensors": args.sensors,
+    summary = {"mode": args.mode, "runs": args.runs, "rate": args.rate, "seconds": args.seconds,
+               "sensors": args.sensors,
                "concurrency": args.concurrency, "cpu_count": psutil.cpu_count(),
                **{k: round(v, 2) for k, v in median.items()}}
     for key in ("acked", "stored", "duplicates"):
