@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,11 @@ from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.net import free_port
 
 
 def test_up_demo_serves_health_docs_and_registry(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHGWATCH_")}
     proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--demo", "--port", str(port),

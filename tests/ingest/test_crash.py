@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,13 +23,10 @@ import httpx
 import psycopg
 import pytest
 
+from tests.support.net import free_port
+
 pytestmark = pytest.mark.slow
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
@@ -125,7 +121,7 @@ def test_embedded_sigkill_loses_nothing(tmp_path: Path, clean_env: dict[str, str
     data = tmp_path / "data"
     env = {**clean_env, "GHGWATCH_DATA_DIR": str(data)}
     token, sensors = _setup_registry(env, tmp_path)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir", str(data)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -183,7 +179,7 @@ def test_cluster_sigkill_api_and_pipeline_loses_nothing(tmp_path: Path, clean_en
             "GHGWATCH_SECURITY__JWT_SECRET": "cluster-test-secret-0123456789abcdef0123456789",
             "GHGWATCH_DATA_DIR": str(tmp_path / "data")}
         token, sensors = _setup_registry(env, tmp_path)
-        api_port = _free_port()
+        api_port = free_port()
         url = f"http://127.0.0.1:{api_port}"
 
         def start(role: str, port: int) -> subprocess.Popen[bytes]:
@@ -192,7 +188,7 @@ def test_cluster_sigkill_api_and_pipeline_loses_nothing(tmp_path: Path, clean_en
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         api = start("api", api_port)
-        pipe_port = _free_port()
+        pipe_port = free_port()
         pipeline = start("pipeline", pipe_port)
         _wait_healthy(url, api)
         _wait_healthy(f"http://127.0.0.1:{pipe_port}", pipeline)

@@ -12,14 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support.net import free_port
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -35,7 +32,7 @@ def running_mosquitto(users: dict[str, str]) -> Iterator[int]:
     acl = workdir / "acl"
     acl.write_text("user ghgwatch-bridge\ntopic read ghgwatch/+/+/readings\n\n"
                    "pattern write ghgwatch/+/%u/readings\n")
-    port = _free_port()
+    port = free_port()
     conf = workdir / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
                     f"acl_file {acl}\npersistence false\nmax_queued_messages 100000\n")

@@ -14,17 +14,14 @@ from pathlib import Path
 
 import psycopg
 
+from tests.support.net import free_port
+
 
 def _listening(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pg_bin() -> Path | None:
@@ -52,7 +49,7 @@ def postgres_server() -> Iterator[str]:
     if bin_dir is None:
         raise RuntimeError("no PostgreSQL server on 127.0.0.1:5432 and no initdb in /usr/lib/postgresql")
     tmp = Path(tempfile.mkdtemp(prefix="ghgwatch-pg-"))
-    port = _free_port()
+    port = free_port()
     run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     if run_as:
         shutil.chown(tmp, "postgres")

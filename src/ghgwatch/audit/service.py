@@ -103,6 +103,24 @@ async def record(
     return entry
 
 
+async def record_update(
+    session: AsyncSession,
+    *,
+    actor: str,
+    entity: str,
+    entity_id: object,
+    organization_id: int | None,
+    before: dict[str, Any],
+    obj: Base,
+) -> AuditEntry | None:
+    """Append an ``update`` entry for ``obj`` unless nothing changed since ``before`` (its earlier snapshot)."""
+    after = snapshot(obj)
+    if after == before:
+        return None
+    return await record(session, actor=actor, action="update", entity=entity, entity_id=entity_id,
+                        organization_id=organization_id, before=before, after=after)
+
+
 @dataclass(frozen=True)
 class AuditProblem:
     seq: int

@@ -52,6 +52,18 @@ def run(coro: Awaitable[T]) -> T:
         fail(detail)
 
 
+def finish_import(report: Any, file: Path) -> None:
+    """Print an import report as JSON, each rejected row on stderr, and exit 1 if any row was rejected."""
+    import json
+
+    typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    if report.errors:
+        for e in report.errors:
+            err_console.print(f"{file}: row {e.row}: " + "; ".join(
+                f"{'.'.join(map(str, x.get('loc', [])))}: {x.get('msg')}" for x in e.errors), highlight=False)
+        raise typer.Exit(1)
+
+
 async def migrate(settings: Settings) -> None:
     await asyncio.to_thread(upgrade, settings.database_url)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, console, database, err_console, fail, run, settings_for
+from ghgwatch.cli._runtime import DataDir, console, database, err_console, fail, finish_import, run, settings_for
 from ghgwatch.cli.admin import cli_actor
 
 import_app = typer.Typer(help="Import reference data and registry tables.", no_args_is_help=True)
@@ -64,13 +64,7 @@ def import_table(
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
             return await tabular.import_rows(s, cli_actor(), spec, rows, import_mode)
 
-    report = run(go())
-    typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
-    if report.errors:
-        for e in report.errors:
-            err_console.print(f"{file}: row {e.row}: " + "; ".join(
-                f"{'.'.join(map(str, x.get('loc', [])))}: {x.get('msg')}" for x in e.errors), highlight=False)
-        raise typer.Exit(1)
+    finish_import(run(go()), file)
 
 
 @audit_app.command("verify")

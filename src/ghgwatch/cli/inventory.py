@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, database, err_console, fail, run, settings_for
+from ghgwatch.cli._runtime import DataDir, database, fail, finish_import, run, settings_for
 from ghgwatch.cli.admin import cli_actor
 
 factors_app = typer.Typer(help="Factor sets: built-in (ipcc2006, ru371, kuzbass) and user-defined.",
@@ -114,13 +114,7 @@ def import_activity(
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
             return await activity_import.import_rows(s, cli_actor(), rows, import_mode, organization_id=organization)
 
-    report = run(go())
-    typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
-    if report.errors:
-        for e in report.errors:
-            err_console.print(f"{file}: row {e.row}: " + "; ".join(
-                f"{'.'.join(map(str, x.get('loc', [])))}: {x.get('msg')}" for x in e.errors), highlight=False)
-        raise typer.Exit(1)
+    finish_import(run(go()), file)
 
 
 @inventory_app.command("run")

@@ -101,10 +101,8 @@ async def update(session: AsyncSession, actor: Principal, key: int, body: Factor
         if value is not None or name == "description":
             setattr(row, name, value)
     await session.flush()
-    after = audit.snapshot(row)
-    if after != before:
-        await audit.record(session, actor=actor.username, action="update", entity=ENTITY, entity_id=key,
-                           organization_id=row.organization_id, before=before, after=after)
+    await audit.record_update(session, actor=actor.username, entity=ENTITY, entity_id=key,
+                              organization_id=row.organization_id, before=before, obj=row)
     return row
 
 

@@ -80,10 +80,8 @@ async def update(session: AsyncSession, actor: Principal, spec: EntitySpec, key:
     for name, value in data.model_dump(exclude_unset=True).items():
         setattr(row, name, value)
     await _flush(session, spec)
-    after = audit.snapshot(row)
-    if after != before:
-        await audit.record(session, actor=actor.username, action="update", entity=spec.name, entity_id=key,
-                           organization_id=_org_of(spec, row), before=before, after=after)
+    await audit.record_update(session, actor=actor.username, entity=spec.name, entity_id=key,
+                              organization_id=_org_of(spec, row), before=before, obj=row)
     return row
 
 
