@@ -114,6 +114,11 @@ async def start_mqtt(ctx: AppContext) -> None:
     from ghgwatch.security import service
 
     settings = ctx.settings
+    try:
+        import aiomqtt  # noqa: F401
+    except ImportError:
+        log.warning("MQTT is off: install the 'mqtt' extra (pip install 'ghgwatch[mqtt]') to accept MQTT readings")
+        return
     url = settings.mqtt.url
     if not url:
         from ghgwatch.ingest.mqtt.broker import start_embedded_broker
