@@ -54,6 +54,8 @@ APP_READY_SERIES = (
     "ghgwatch_sensor_value{",
     "ghgwatch_emission_rate_kg_per_hour{",
     "ghgwatch_pipeline_batch_size_count",
+    "ghgwatch_sensor_forecast{",
+    "ghgwatch_forecast_abs_error{",
 )
 
 

@@ -118,7 +118,9 @@ async def fit_and_register(run: JobRun, params: dict[str, Any], *, with_forecast
     resolution = str(params.get("resolution", cfg.resolution))
     horizon = int(params.get("horizon", cfg.forecast_horizon))
     interval = float(params.get("interval", cfg.interval))
-    end = utcnow()
+    # ``as_of`` fits on the data up to a past moment (a forecast issued then can be checked against what
+    # happened since); default: now.
+    end = datetime.fromisoformat(str(params["as_of"])) if params.get("as_of") else utcnow()
     start = end - timedelta(hours=float(params.get("window_hours", cfg.training_window_hours)))
     y = await _regular_series(run.db, sensor.id, start, end, resolution)
     run.report(0.05, f"{len(y)} values loaded")
@@ -250,7 +252,9 @@ async def backtest_only(run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
 
     cfg = run.settings
     sensor_id = int(params["sensor_id"])
-    end = utcnow()
+    # ``as_of`` fits on the data up to a past moment (a forecast issued then can be checked against what
+    # happened since); default: now.
+    end = datetime.fromisoformat(str(params["as_of"])) if params.get("as_of") else utcnow()
     start = end - timedelta(hours=float(params.get("window_hours", cfg.training_window_hours)))
     y = await _regular_series(run.db, sensor_id, start, end, str(params.get("resolution", cfg.resolution)))
     models = tuple(params.get("methods", MODEL_NAMES))

@@ -25,16 +25,27 @@ async def start_demo(ctx: AppContext) -> None:
         stats = await run_simulation(credentials, rate=50.0, backfill_hours=24.0, stop=stop, sign=False)
         log.info("demo simulator stopped: %s", stats)
 
+    async def forecast() -> None:
+        from ghgwatch.analytics.demo import demo_forecasts
+
+        try:
+            await demo_forecasts(ctx, credentials)
+        except Exception:  # the demo goes on without forecasts
+            log.exception("demo forecasts failed")
+
     ctx.extras["demo_stop"] = stop
     ctx.extras["demo_task"] = asyncio.create_task(simulate(), name="demo-simulator")
+    ctx.extras["demo_forecast_task"] = asyncio.create_task(forecast(), name="demo-forecasts")
 
 
 async def stop_demo(ctx: AppContext) -> None:
     stop: asyncio.Event | None = ctx.extras.pop("demo_stop", None)
-    task: asyncio.Task[None] | None = ctx.extras.pop("demo_task", None)
+    tasks: list[asyncio.Task[None] | None] = [ctx.extras.pop("demo_task", None),
+                                               ctx.extras.pop("demo_forecast_task", None)]
     if stop is not None:
         stop.set()
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    for task in tasks:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
