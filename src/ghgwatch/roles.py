@@ -128,7 +128,10 @@ async def start_mqtt(ctx: AppContext) -> None:
                 device = await service.authenticate_device(session, password)
             return device is not None and str(device.id) == username
 
-        broker = await start_embedded_broker(settings.api.host, settings.mqtt.embedded_port, check)
+        port = _bindable_port(settings.api.host, settings.mqtt.embedded_port)
+        if port != settings.mqtt.embedded_port:
+            log.warning("MQTT port %s is taken; the embedded broker uses %s", settings.mqtt.embedded_port, port)
+        broker = await start_embedded_broker(settings.api.host, port, check)
         ctx.extras["mqtt_broker"] = broker
         url = broker.url
         log.warning("embedded MQTT broker on %s (devices: username = device id, password = device token)",
@@ -139,6 +142,19 @@ async def start_mqtt(ctx: AppContext) -> None:
     bridge = MqttBridge(BrokerAddress.parse(url), ingestor, auth, ctx.db, ctx.extras["bus"])
     bridge.start()
     ctx.extras["mqtt_bridge"] = bridge
+
+
+def _bindable_port(host: str, wanted: int) -> int:
+    """``wanted`` if it can be bound on ``host`` now, else a free port (another ghgwatch may hold it)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, wanted))
+        except OSError:
+            probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 async def stop_mqtt(ctx: AppContext) -> None:
