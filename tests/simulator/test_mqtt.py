@@ -4,50 +4,21 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
 
 from ghgwatch.simulator import MqttSender, RetryableError, run_simulation
+from tests.support.mosquitto import running_mosquitto
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.mqtt
-MOSQUITTO = "/usr/sbin/mosquitto"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[int]:
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed")
-    port = _free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("mosquitto did not start") from None
-                time.sleep(0.05)
+def broker() -> Iterator[int]:
+    with running_mosquitto(None) as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def _collect(port: int, into: list[aiomqtt.Message], ready: asyncio.Event) -> None:
@@ -106,7 +77,7 @@ async def test_signed_payload_is_an_envelope_with_a_valid_hmac(broker: int, cred
 
 
 async def test_unreachable_broker_is_retryable() -> None:
-    sender = MqttSender(f"mqtt://127.0.0.1:{_free_port()}", 1, 2, timeout=2)
+    sender = MqttSender(f"mqtt://127.0.0.1:{free_port()}", 1, 2, timeout=2)
     with pytest.raises(RetryableError):
         await sender.send([{"sensor": 1, "ts": "2026-01-01T00:00:00+00:00", "value": 1.0}])
     await sender.aclose()

@@ -20,23 +20,28 @@ PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
 
 @contextlib.contextmanager
-def running_mosquitto(users: dict[str, str]) -> Iterator[int]:
+def running_mosquitto(users: dict[str, str] | None) -> Iterator[int]:
+    """Yield the port. ``users=None``: anonymous access, no ACL (a plain broker for client tests)."""
     # Not under pytest's private tmp dir: mosquitto started as root drops to user "mosquitto", which must be
     # able to read its files.
     workdir = Path(tempfile.mkdtemp(prefix="ghgwatch-mosquitto-"))
     workdir.chmod(0o755)
-    passwords = workdir / "passwd"
-    passwords.touch()
-    for user, password in users.items():
-        subprocess.run([PASSWD, "-b", str(passwords), user, password], check=True, capture_output=True)
-    acl = workdir / "acl"
-    acl.write_text("user ghgwatch-bridge\ntopic read ghgwatch/+/+/readings\n\n"
-                   "pattern write ghgwatch/+/%u/readings\n")
     port = free_port()
     conf = workdir / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
-                    f"acl_file {acl}\npersistence false\nmax_queued_messages 100000\n")
-    for f in (passwords, acl, conf):
+    lines = [f"listener {port} 127.0.0.1", "persistence false", "max_queued_messages 100000"]
+    if users is None:
+        lines.append("allow_anonymous true")
+    else:
+        passwords = workdir / "passwd"
+        passwords.touch()
+        for user, password in users.items():
+            subprocess.run([PASSWD, "-b", str(passwords), user, password], check=True, capture_output=True)
+        acl = workdir / "acl"
+        acl.write_text("user ghgwatch-bridge\ntopic read ghgwatch/+/+/readings\n\n"
+                       "pattern write ghgwatch/+/%u/readings\n")
+        lines += ["allow_anonymous false", f"password_file {passwords}", f"acl_file {acl}"]
+    conf.write_text("\n".join(lines) + "\n")
+    for f in workdir.iterdir():
         f.chmod(0o644)
     proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

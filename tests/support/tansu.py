@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.net import free_port
+
 
 @dataclass(frozen=True)
 class TansuBroker:
@@ -50,11 +52,6 @@ def tansu_binary() -> Path:
         raise RuntimeError(f"tansu binary not found or not executable at {path}")
     return path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_tansu(*, ready_timeout_s: float = 10.0, attempts: int = 3) -> TansuBroker:

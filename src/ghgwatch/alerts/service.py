@@ -27,6 +27,7 @@ from ghgwatch.alerts.rules.model import AnomalyRule
 from ghgwatch.alerts.ruleset import RulesSnapshot, build_rules, rules_version
 from ghgwatch.alerts.store import event_payload, load_open, persist_events, to_open_alert
 from ghgwatch.bus import Record, topics
+from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.observability import metrics
 from ghgwatch.pipeline.runner import StoredBatch
 from ghgwatch.registry.cache import SensorCache
@@ -67,11 +68,7 @@ class AlertService:
         if self.bus is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox.join(), 5.0)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     async def _every(self, period: float, job: Any) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ghgwatch.analytics import repository
 from ghgwatch.analytics.flows import JobRun, run_job
 from ghgwatch.analytics.models import JobKind, JobState
+from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.kit.timeutil import utcnow
 from ghgwatch.observability import metrics
 from ghgwatch.observability.sensors import SensorSeries
@@ -53,11 +54,7 @@ class AnalyticsService:
     async def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     def wake(self) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.web.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,11 @@ async def start_demo(ctx: AppContext) -> None:
     async def simulate() -> None:
         # The API answers only after start-up, so wait for it; then backfill a day of history and stream.
         await asyncio.sleep(1.0)
-        stats = await run_simulation(credentials, rate=50.0, backfill_hours=24.0, stop=stop, sign=False)
+        try:
+            stats = await run_simulation(credentials, rate=50.0, backfill_hours=24.0, stop=stop, sign=False)
+        except Exception:  # the platform goes on without demo data
+            log.exception("demo simulator failed")
+            return
         log.info("demo simulator stopped: %s", stats)
 
     async def forecast() -> None:
@@ -44,8 +48,4 @@ async def stop_demo(ctx: AppContext) -> None:
                                                ctx.extras.pop("demo_forecast_task", None)]
     if stop is not None:
         stop.set()
-    for task in tasks:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+    await cancel_and_wait(tasks)  # the tasks log their own failures

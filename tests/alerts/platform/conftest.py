@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from tests.conftest import World, build_world
+from tests.support.net import free_port
 
 from ghgwatch.alerts.service import AlertService
 from ghgwatch.security import service
@@ -30,12 +30,6 @@ from ghgwatch.security.principal import SYSTEM
 from ghgwatch.settings import build_settings
 from ghgwatch.store import Database
 from ghgwatch.web.context import AppContext
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @asynccontextmanager

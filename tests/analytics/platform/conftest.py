@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from ghgwatch.settings import build_settings
 from ghgwatch.store import Database
 from tests.conftest import build_world
 from tests.ingest.conftest import Platform
+from tests.support.net import free_port  # the all role starts an MQTT broker: a port of its own
 
 PERIOD_MIN = 60
 """The built-in season of the generated series: one hour of 1-minute values."""
@@ -70,12 +70,6 @@ class AnalyticsPlatform(Platform):
             await asyncio.sleep(0.05)
 
 
-def _free_port() -> int:
-    """The "all" role starts the embedded MQTT broker; a port of its own avoids clashes with other test runs."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture
 async def platform(tmp_path: Path, db_url: str, db: Database) -> AsyncIterator[AnalyticsPlatform]:
@@ -84,7 +78,7 @@ async def platform(tmp_path: Path, db_url: str, db: Database) -> AsyncIterator[A
     from ghgwatch.roles import build_role_app
 
     settings = build_settings(data_dir=tmp_path / "data", db={"url": db_url}, bus={"url": "embedded:"},
-                              mqtt={"embedded_port": _free_port()},
+                              mqtt={"embedded_port": free_port()},
                               security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256"})
     app = build_role_app(settings, "all")
     async with app.router.lifespan_context(app), httpx.AsyncClient(

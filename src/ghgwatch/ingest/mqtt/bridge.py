@@ -9,7 +9,6 @@ from the broker. Messages that arrive together are handled as one batch with one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 import time
@@ -23,6 +22,7 @@ from ghgwatch.bus import Bus, Record, topics
 from ghgwatch.ingest.auth import DeviceAuthenticator
 from ghgwatch.ingest.mqtt.payload import SUBSCRIPTION, Rejected, read_message, topic_ids
 from ghgwatch.ingest.service import Ingestor
+from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.observability import metrics
 from ghgwatch.readings.writer import DeadLetterRow, store_dead_letters
 from ghgwatch.store import Database
@@ -67,10 +67,7 @@ class MqttBridge:
         self._task = asyncio.create_task(self._run_forever(), name="mqtt-bridge")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait([self._task])
 
     async def _run_forever(self) -> None:
         import aiomqtt
