@@ -101,6 +101,52 @@ class ObservabilitySettings(BaseModel):
     json_logs: bool | None = None
     """None: JSON lines in cluster mode, readable lines in embedded mode."""
     tracing: bool = False
+    otlp_endpoint: str = ""
+    """OTLP/HTTP traces endpoint (``http://collector:4318/v1/traces``); setting it turns tracing on."""
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of traces started at ingest that are recorded (parent-based: the rest of a trace follows)."""
+
+
+class RetentionSettings(BaseModel):
+    """How long each table keeps its rows (days; ``None``: forever), enforced by the lifecycle job."""
+
+    raw_days: float | None = 90.0
+    """Raw readings. Whole days older than this are exported to the data lake (when configured) and then
+    removed (PostgreSQL: their daily partition is dropped). Readings older than this are refused."""
+    rollup_1m_days: float | None = 400.0
+    rollup_1h_days: float | None = 3650.0
+    rollup_1d_days: float | None = None
+    deadletter_days: float | None = 90.0
+    alert_history_days: float | None = 730.0
+    """Resolved alerts (with their history and notification deliveries)."""
+    interval_s: float = 3600.0
+    """How often the lifecycle job runs (in the pipeline role)."""
+    delete_batch: int = Field(default=5000, ge=100)
+    """Rows per DELETE transaction on SQLite, so that the single writer is never held for long."""
+    partitions_ahead_days: int = Field(default=7, ge=1)
+    """PostgreSQL: daily partitions of ``readings`` created this many days ahead."""
+
+
+class LakeSettings(BaseModel):
+    """Cold storage of closed days as Parquet (``<url>/readings/organization_id=<id>/date=<day>/``)."""
+
+    url: str = ""
+    """Empty: off. A folder (``/var/lib/ghgwatch/lake`` or ``file:///...``) or ``s3://bucket/prefix``."""
+    s3_endpoint_url: str = ""
+    """An S3-compatible endpoint (MinIO, Ceph, ...); empty: AWS."""
+    s3_key: str = ""
+    s3_secret: SecretStr | None = None
+    s3_region: str = "us-east-1"
+    close_after_hours: float = 2.0
+    """A day is exported once it ended this long ago (late readings of the day have arrived)."""
+
+
+class AdmissionSettings(BaseModel):
+    """Ingest slows senders down (503 + Retry-After) when storage falls behind."""
+
+    max_backlog: int = Field(default=2_000_000, ge=1)
+    """Readings accepted but not yet stored (pipeline lag) above which new batches are refused."""
+    retry_after_s: int = Field(default=2, ge=1)
 
 
 class Settings(BaseSettings):
@@ -118,6 +164,9 @@ class Settings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    lake: LakeSettings = Field(default_factory=LakeSettings)
+    admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
 
     @property
     def database_url(self) -> str:

@@ -1,9 +1,11 @@
 """Bulk storage of validated readings with deduplication, rollups, latest values and dead letters.
 
 Everything of one pipeline batch is written in one transaction, so rollups are always consistent with
-the raw readings: each touched 1-minute bucket is recomputed from raw, each touched hour from its minutes
-and each touched day from its hours. Recomputing (rather than incrementing) makes a re-delivered batch
-harmless, and :func:`rebuild_rollups` recompiles any period (catch-up or repair) with the same statements.
+the raw readings. When every reading of the batch was new, the batch's own aggregates are merged into the
+rollups (:func:`ghgwatch.readings.rollups.merge`); when some were already stored (a re-delivered batch after a
+crash, a reading sent twice), each touched 1-minute bucket is recomputed from raw, each touched hour from its
+minutes and each touched day from its hours, which makes a re-delivery harmless. :func:`rebuild_rollups`
+recompiles any period (catch-up or repair) with the same statements.
 """
 
 from __future__ import annotations
@@ -14,14 +16,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ghgwatch.observability import metrics
-from ghgwatch.readings.models import ROLLUPS, RollupMixin
+from ghgwatch.readings import partitions, rollups
 from ghgwatch.store import Database
 
 COLUMNS = ("sensor_id", "ts", "value", "quality")
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+_LOCK_NAMESPACE = 20_261_116
+"""First key of the pipeline's advisory locks (the second is the sensor id)."""
 
 
 @dataclass(frozen=True)
@@ -43,83 +51,53 @@ class DeadLetterRow:
     reading: dict[str, Any]
 
 
-def _ranges(batches: Sequence[SensorRows], bucket_us: int) -> dict[int, tuple[int, int]]:
-    """Per sensor, the bucket-aligned [lo, hi) covering its readings in this batch."""
-    out: dict[int, tuple[int, int]] = {}
-    for b in batches:
-        if len(b.ts) == 0:
-            continue
-        lo = int(b.ts.min()) // bucket_us * bucket_us
-        hi = int(b.ts.max()) // bucket_us * bucket_us + bucket_us
-        if b.sensor in out:
-            lo, hi = min(lo, out[b.sensor][0]), max(hi, out[b.sensor][1])
-        out[b.sensor] = (lo, hi)
-    return out
+def _flatten(batches: Sequence[SensorRows]) -> tuple[I64, I64, F64, npt.NDArray[np.int16]]:
+    parts = [b for b in batches if len(b.ts)]
+    if not parts:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int16)
+    sensor = np.repeat(np.array([b.sensor for b in parts], dtype=np.int64), [len(b.ts) for b in parts])
+    return (sensor, np.concatenate([b.ts for b in parts]).astype(np.int64, copy=False),
+            np.concatenate([b.values for b in parts]).astype(np.float64, copy=False),
+            np.concatenate([b.quality for b in parts]).astype(np.int16, copy=False))
 
 
-def _rollup_sql(target: type[RollupMixin], n_ranges: int) -> str:
-    """Recompute the buckets of ``target`` in the given per-sensor ranges from the level below."""
-    width = target.BUCKET_US
-    table = target.__tablename__  # type: ignore[attr-defined]
-    values = ", ".join(f"(CAST(:s{i} AS INTEGER), CAST(:l{i} AS BIGINT), CAST(:h{i} AS BIGINT))"
-                       for i in range(n_ranges))
-    if target is ROLLUPS[0]:
-        source, ts, agg = "readings", "ts", "count(*) AS n, sum(r.value) AS s, min(r.value) AS mn, max(r.value) AS mx"
-        last_join = "JOIN readings z ON z.sensor_id = a.sensor_id AND z.ts = a.lt"
-        last_value = "z.value"
-        lt = "max(r.ts)"
-    else:
-        below = ROLLUPS[ROLLUPS.index(target) - 1].__tablename__  # type: ignore[attr-defined]
-        source, ts = below, "bucket"
-        agg = "sum(r.count) AS n, sum(r.sum) AS s, min(r.min) AS mn, max(r.max) AS mx"
-        last_join = f"JOIN {below} z ON z.sensor_id = a.sensor_id AND z.last_ts = a.lt"
-        last_value = "z.last"
-        lt = "max(r.last_ts)"
-    return f"""
-WITH t(sensor_id, lo, hi) AS (VALUES {values}),
-a AS (
-  SELECT r.sensor_id AS sensor_id, r.{ts} - (r.{ts} % {width}) AS bucket, {agg}, {lt} AS lt
-  FROM {source} r JOIN t ON r.sensor_id = t.sensor_id AND r.{ts} >= t.lo AND r.{ts} < t.hi
-  GROUP BY r.sensor_id, r.{ts} - (r.{ts} % {width})
-)
-INSERT INTO {table} (sensor_id, bucket, count, sum, min, max, last, last_ts)
-SELECT a.sensor_id, a.bucket, a.n, a.s, a.mn, a.mx, {last_value}, a.lt FROM a {last_join} WHERE true
-ON CONFLICT (sensor_id, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min,
-  max = excluded.max, last = excluded.last, last_ts = excluded.last_ts
-"""
-
-
-async def _compile_rollups(conn: AsyncConnection, ranges: dict[int, tuple[int, int]]) -> None:
-    if not ranges:
-        return
-    for target in ROLLUPS:
-        width = target.BUCKET_US
-        aligned = {s: (lo // width * width, (hi - 1) // width * width + width) for s, (lo, hi) in ranges.items()}
-        params: dict[str, int] = {}
-        for i, (sensor, (lo, hi)) in enumerate(aligned.items()):
-            params |= {f"s{i}": sensor, f"l{i}": lo, f"h{i}": hi}
-        started = time.perf_counter()
-        await conn.execute(text(_rollup_sql(target, len(aligned))), params)
-        metrics.observe_store_write(target.__tablename__, time.perf_counter() - started)  # type: ignore[attr-defined]
-
-
-async def _insert_readings(conn: AsyncConnection, rows: list[tuple[int, int, float, int]]) -> None:
+async def _insert_readings(conn: AsyncConnection, sensor: I64, ts: I64, values: F64,
+                           quality: npt.NDArray[np.int16]) -> int:
+    """Insert, skipping (sensor, ts) already stored; returns how many rows were new."""
     # SQLAlchemy's asyncpg adapter begins its transaction lazily, at the first statement it runs: run one
     # first, so the driver-level COPY below happens inside this unit of work and not in autocommit.
     await conn.execute(text("SELECT 1"))
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
+    rows = list(zip(sensor.tolist(), ts.tolist(), values.tolist(), quality.tolist(), strict=True))
     if conn.dialect.name == "postgresql":
         # Binary COPY into a session-local staging table, then one set-based insert that skips duplicates
         # (PERFORMANCE.md (a): COPY is 3-6x faster than executemany).
         await driver.execute("CREATE TEMP TABLE IF NOT EXISTS readings_stage "
                              "(sensor_id integer, ts bigint, value float8, quality smallint) ON COMMIT DELETE ROWS")
         await driver.copy_records_to_table("readings_stage", records=rows, columns=COLUMNS)
-        await driver.execute("INSERT INTO readings (sensor_id, ts, value, quality) "
-                             "SELECT sensor_id, ts, value, quality FROM readings_stage ON CONFLICT DO NOTHING")
-    else:
-        await driver.executemany("INSERT OR IGNORE INTO readings (sensor_id, ts, value, quality) VALUES (?, ?, ?, ?)",
-                                 rows)
+        status = await driver.execute("INSERT INTO readings (sensor_id, ts, value, quality) "
+                                      "SELECT sensor_id, ts, value, quality FROM readings_stage ON CONFLICT DO NOTHING")
+        return int(str(status).rsplit(" ", 1)[-1])
+    cursor = await driver.executemany(
+        "INSERT OR IGNORE INTO readings (sensor_id, ts, value, quality) VALUES (?, ?, ?, ?)", rows)
+    return int(cursor.rowcount)
+
+
+async def _lock_sensors(conn: AsyncConnection, sensors: I64) -> None:
+    """PostgreSQL: one writer per sensor at a time (transaction-scoped advisory locks, taken in id order).
+
+    Two pipeline replicas write the same sensor only around a rebalance (the old owner finishing a batch the
+    new owner re-reads); without the lock, a recompute reading one snapshot could overwrite the increments of a
+    transaction committing meanwhile. SQLite has a single writer anyway.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    ids = np.unique(sensors).tolist()
+    if ids:
+        await conn.execute(text("SELECT count(pg_advisory_xact_lock(:k, s)) FROM unnest(CAST(:ids AS integer[])) s"),
+                           {"k": _LOCK_NAMESPACE, "ids": ids})
 
 
 async def _upsert_latest(conn: AsyncConnection, batches: Sequence[SensorRows]) -> None:
@@ -169,22 +147,30 @@ async def store_dead_letters(db: Database, rows: Sequence[DeadLetterRow]) -> Non
 
 async def write_batch(db: Database, batches: Sequence[SensorRows], dead: Sequence[DeadLetterRow]) -> int:
     """Store one pipeline batch in one transaction; returns the number of readings offered."""
-    rows: list[tuple[int, int, float, int]] = []
-    for b in batches:
-        rows.extend(zip([b.sensor] * len(b.ts), b.ts.tolist(), b.values.tolist(), b.quality.tolist(), strict=True))
-    async with db.engine.begin() as conn:
-        if rows:
-            started = time.perf_counter()
-            await _insert_readings(conn, rows)
-            metrics.observe_store_write("readings", time.perf_counter() - started)
-            await _compile_rollups(conn, _ranges(batches, ROLLUPS[0].BUCKET_US))
-            await _upsert_latest(conn, batches)
-        await _insert_dead_letters(conn, dead)
-    return len(rows)
+    sensor, ts, values, quality = _flatten(batches)
+    if len(ts) and partitions.is_partitioned(db):
+        await partitions.ensure_days(db, np.unique(ts // partitions.DAY_US).tolist())
+    try:
+        async with db.engine.begin() as conn:
+            if len(ts):
+                await _lock_sensors(conn, sensor)
+                started = time.perf_counter()
+                inserted = await _insert_readings(conn, sensor, ts, values, quality)
+                metrics.observe_store_write("readings", time.perf_counter() - started)
+                if inserted == len(ts):
+                    await rollups.merge(conn, rollups.aggregate(sensor, ts, values))
+                else:  # some were stored before (a re-delivery, a resent reading): recompute what they touch
+                    await rollups.recompute(conn, rollups.ranges(sensor, ts))
+                await _upsert_latest(conn, batches)
+            await _insert_dead_letters(conn, dead)
+    except DBAPIError as exc:
+        if "no partition of relation" in str(exc):
+            partitions.forget(db)  # dropped by retention elsewhere: look again next time
+        raise
+    return len(ts)
 
 
 async def rebuild_rollups(db: Database, sensor_ids: Sequence[int], start_us: int, end_us: int) -> None:
     """Recompile every rollup of the sensors over [start, end) from raw readings (idempotent)."""
-    ranges = {s: (start_us, end_us) for s in sensor_ids}
     async with db.engine.begin() as conn:
-        await _compile_rollups(conn, ranges)
+        await rollups.recompute(conn, {s: (start_us, end_us) for s in sensor_ids})

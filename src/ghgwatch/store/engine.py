@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,6 +17,8 @@ class Database:
     url: str
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    state: dict[str, Any] = field(default_factory=dict, compare=False)
+    """Per-database caches of the store layer (for example the known partitions of ``readings``)."""
 
     @property
     def dialect(self) -> str:

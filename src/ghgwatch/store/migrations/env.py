@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -14,12 +15,18 @@ from ghgwatch.store.dialect import create_engine
 target_metadata = Base.metadata
 
 
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    """Leave the daily partitions of ``readings`` (PostgreSQL, created at run time) out of autogenerate."""
+    return not (type_ == "table" and name is not None and re.fullmatch(r"readings_p\d{8}", name))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
