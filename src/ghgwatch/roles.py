@@ -83,7 +83,8 @@ async def start_ingest(ctx: AppContext) -> None:
 async def start_pipeline(ctx: AppContext) -> None:
     from ghgwatch.pipeline.runner import Pipeline
 
-    pipeline = Pipeline(ctx.extras["bus"], ctx.db, ctx.extras["sensors"], hooks=ctx.extras.get("stored_hooks"))
+    pipeline = Pipeline(ctx.extras["bus"], ctx.db, ctx.extras["sensors"], hooks=ctx.extras.get("stored_hooks"),
+                        raw_retention_days=ctx.settings.retention.raw_days)
     ctx.extras["pipeline"] = pipeline
     pipeline.start()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,6 +38,8 @@ class Platform:
     token: str
     hmac_secret: str
     device_id: int
+    extras: dict[str, Any] = field(default_factory=dict)
+    """The running app's services (``bus``, ``pipeline``, ...)."""
 
     @property
     def auth(self) -> dict[str, str]:
@@ -82,7 +85,8 @@ async def _platform(tmp_path: Path, db_url: str, bus_url: str, *, mqtt_url: str 
         world = await build_world(client, db)
         async with db.transaction() as s:
             issued = await service.create_device(s, SYSTEM, organization_id=world.org_a, name="gw")
-        yield Platform(world, client, db, issued.token, issued.device.hmac_secret, issued.device.id)
+        yield Platform(world, client, db, issued.token, issued.device.hmac_secret, issued.device.id,
+                       app.state.ctx.extras)
 
 
 @pytest.fixture

@@ -54,6 +54,11 @@ class RejectReason(StrEnum):
     DUPLICATE = "duplicate"
     RATE_LIMITED = "rate_limited"
     TOO_LARGE = "too_large"
+    EXPIRED = "expired"
+    """Older than the raw retention."""
+    STORAGE = "storage"
+    """Made storage fail every time (a poison record), set aside after bounded retries."""
+    MALFORMED = "malformed"
     OTHER = "other"
 
 
@@ -193,6 +198,24 @@ EMISSION_RATE = Gauge(
     "Latest measured emission rate of a source, by gas.",
     ["gas", "facility", "source"],
 )
+PIPELINE_STORE_RETRIES = Counter("ghgwatch_pipeline_store_retries", "Failed attempts to store a pipeline batch.")
+INGEST_ADMISSION_REFUSED = Counter(
+    "ghgwatch_ingest_admission_refused", "Requests refused (503 + Retry-After) because storage is behind or the bus "
+    "cannot take them.", ["transport", "cause"])
+INGEST_BACKLOG = Gauge("ghgwatch_ingest_backlog_records", "Bus records accepted but not yet stored, as ingest sees it.")
+RETENTION_DELETED = Counter("ghgwatch_retention_rows_deleted", "Rows removed by retention.", ["table"])
+RETENTION_PARTITIONS_DROPPED = Counter(
+    "ghgwatch_retention_partitions_dropped", "Daily partitions of readings dropped by retention (PostgreSQL).")
+RETENTION_LAST_RUN = Gauge("ghgwatch_retention_last_run_timestamp_seconds", "When the lifecycle job last finished.")
+RETENTION_RUN_DURATION = Histogram(
+    "ghgwatch_retention_run_duration_seconds", "Duration of a lifecycle job run (export, retention, partitions).",
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 1800, 7200))
+LAKE_EXPORTED_ROWS = Counter("ghgwatch_lake_exported_rows", "Raw readings written to the data lake.")
+LAKE_EXPORTED_FILES = Counter("ghgwatch_lake_exported_files", "Parquet files written to the data lake.")
+LAKE_EXPORT_FAILURES = Counter("ghgwatch_lake_export_failures", "Day exports to the data lake that failed.")
+LAKE_QUERY_DURATION = Histogram(
+    "ghgwatch_lake_query_duration_seconds", "Duration of history queries answered from the data lake (DuckDB).",
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 SENSOR_SERIES = Gauge("ghgwatch_sensor_series", "Per-sensor and per-source label sets exported.")
 SENSOR_SERIES_LIMIT = Gauge(
     "ghgwatch_sensor_series_limit", "Configured maximum of per-sensor and per-source label sets."
@@ -316,6 +339,12 @@ def observe_accept_to_stored(latencies: Iterable[float]) -> None:
     """One observation per stored reading (seconds from its acknowledgement to the store commit)."""
     for seconds in latencies:
         PIPELINE_ACCEPT_TO_STORED.observe(max(seconds, 0.0))
+
+
+def observe_admission_refused(transport: str, cause: str) -> None:
+    """``cause``: ``backlog`` (storage behind) or ``bus`` (the bus could not make the readings durable)."""
+    INGEST_ADMISSION_REFUSED.labels(transport=_enum_value(Transport, transport),
+                                    cause=cause if cause in ("backlog", "bus") else "other").inc()
 
 
 def observe_store_write(table: str, seconds: float) -> None:

@@ -1,8 +1,13 @@
 """The pipeline consumer loop: poll a batch, validate, store in one transaction, then commit offsets.
 
 Offsets are committed only after the store transaction commits, and storing is idempotent (unique
-(sensor, ts), rollups recomputed, dead letters keyed by bus position), so a crash at any point loses
-nothing acknowledged and stores nothing twice.
+(sensor, ts), rollups merged only from new readings, dead letters keyed by bus position), so a crash at any
+point loses nothing acknowledged and stores nothing twice.
+
+A batch that cannot be stored is retried with back-off for as long as the database is unreachable (an outage
+blocks, never drops). When the database answers but the batch still fails ``max_attempts`` times, the batch is
+split in halves until the records that fail on their own are found; each of those goes to the dead letters
+(reason ``storage``, with its raw bytes) so that one poison record never blocks its partition.
 """
 
 from __future__ import annotations
@@ -18,18 +23,24 @@ from datetime import UTC, datetime
 
 import msgspec
 import numpy as np
+from sqlalchemy import text
 
-from ghgwatch.bus import Bus, Message, Record, topics
+from ghgwatch.bus import Bus, CommitError, Message, Record, topics
 from ghgwatch.ingest.wire import SensorBatch, decode
 from ghgwatch.observability import metrics
 from ghgwatch.pipeline.validate import check_many
-from ghgwatch.readings.writer import DeadLetterRow, SensorRows, write_batch
+from ghgwatch.readings.writer import DeadLetterRow, SensorRows, store_dead_letters, write_batch
 from ghgwatch.registry.cache import SensorCache
 from ghgwatch.store import Database
 
 log = logging.getLogger(__name__)
 GROUP = "pipeline"
 LAG_REPORT_INTERVAL_S = 5.0
+DAY_US = 86_400_000_000
+
+
+class StorageDown(RuntimeError):
+    """Storing failed and so did setting a record aside: the database itself is not taking writes."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +61,16 @@ def _reading(batch: SensorBatch, i: int) -> dict[str, object]:
 
 class Pipeline:
     def __init__(self, bus: Bus, db: Database, sensors: SensorCache, *, max_records: int = 5000,
-                 hooks: list[StoredHook] | None = None) -> None:
+                 hooks: list[StoredHook] | None = None, max_attempts: int = 5, retry_cap_s: float = 5.0,
+                 raw_retention_days: float | None = None) -> None:
         self.bus = bus
         self.db = db
         self.sensors = sensors
         self.max_records = max_records
         self.hooks = hooks or []
+        self.max_attempts = max_attempts
+        self.retry_cap_s = retry_cap_s
+        self.raw_retention_days = raw_retention_days
         self.stored = 0
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -70,7 +85,8 @@ class Pipeline:
                 dead.append(DeadLetterRow(f"{m.topic}/{m.partition}/{m.offset}", None, None, "bus", "malformed",
                                           str(exc), {"raw": m.value[:200].hex()}))
         metas = await self.sensors.lookup({b.sensor for _, b in decoded})
-        checked = check_many([b for _, b in decoded], metas, time.time_ns() // 1000)
+        now_us = time.time_ns() // 1000
+        checked = check_many([b for _, b in decoded], metas, now_us, self._min_ts(now_us))
         rows = [SensorRows(*parts) for parts in zip(checked.sensors, checked.ts, checked.values, checked.quality,
                                                     strict=True)]
         for bi, index, reason, detail in checked.rejected:
@@ -93,7 +109,26 @@ class Pipeline:
                        headers=(("reason", d.reason.encode()),)) for d in dead])
         return StoredBatch(rows, dead)
 
+    def _min_ts(self, now_us: int) -> int | None:
+        """Start of the oldest day still kept raw; older readings are refused (see retention)."""
+        if self.raw_retention_days is None:
+            return None
+        return (now_us // DAY_US - int(self.raw_retention_days)) * DAY_US
+
     async def run(self) -> None:
+        """Consume until stopped; an unexpected failure of the loop restarts it (from committed offsets)."""
+        while not self._stop.is_set():
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if self._stop.is_set():
+                    raise
+                log.exception("pipeline loop failed; restarting it in 1 s")
+                await asyncio.sleep(1.0)
+
+    async def _consume(self) -> None:
         consumer = self.bus.consumer(GROUP, [topics.READINGS_RAW])
         await consumer.start()
         lag_reported = 0.0
@@ -107,8 +142,11 @@ class Pipeline:
                 if not messages:
                     continue
                 started = time.perf_counter()
-                stored = await self._process_until_done(messages)
-                await consumer.commit(messages)
+                stored = await self._store(messages)
+                try:
+                    await consumer.commit(messages)
+                except CommitError as exc:  # e.g. a rebalance: the new owner re-reads them (idempotent)
+                    log.warning("committing offsets failed, the batch may be delivered again: %s", exc)
                 self.stored += sum(len(r.ts) for r in stored.rows)
                 metrics.observe_batch(len(messages), time.perf_counter() - started)
                 for hook in self.hooks:
@@ -119,17 +157,65 @@ class Pipeline:
         finally:
             await consumer.stop()
 
-    async def _process_until_done(self, messages: Sequence[Message]) -> StoredBatch:
-        delay = 0.1
+    async def _store(self, messages: Sequence[Message], *, bisecting: bool = False) -> StoredBatch:
+        """Process ``messages`` until stored; isolate and set aside the records that fail on their own."""
+        delay, attempts = 0.1, 0
         while True:
             try:
                 return await self.process(messages)
-            except Exception:
+            except Exception as exc:
                 if self._stop.is_set():
                     raise
-                log.exception("storing a batch of %d messages failed; retrying in %.1f s", len(messages), delay)
+                attempts += 1
+                metrics.PIPELINE_STORE_RETRIES.inc()
+                healthy = await self._storage_answers()
+                if healthy and len(messages) > 1 and attempts >= (1 if bisecting else self.max_attempts):
+                    log.warning("a batch of %d messages failed %d times with the database up; looking for the "
+                                "records that fail on their own", len(messages), attempts)
+                    try:
+                        return await self._bisect(messages)
+                    except StorageDown:
+                        if bisecting:
+                            raise
+                        log.exception("the database stopped taking writes while isolating a poison record")
+                elif healthy and len(messages) == 1 and attempts >= self.max_attempts:
+                    return await self._set_aside(messages[0], exc, attempts)
+                if attempts == 1 or attempts % 10 == 0:
+                    log.exception("storing a batch of %d messages failed (attempt %d, database %s); retrying",
+                                  len(messages), attempts, "answers" if healthy else "unreachable")
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, self.retry_cap_s)
+
+    async def _bisect(self, messages: Sequence[Message]) -> StoredBatch:
+        mid = len(messages) // 2
+        first = await self._store(messages[:mid], bisecting=True)
+        second = await self._store(messages[mid:], bisecting=True)
+        return StoredBatch([*first.rows, *second.rows], [*first.dead, *second.dead])
+
+    async def _storage_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(5.0), self.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # unreachable, refused, timed out: an outage, not a poison record
+            return False
+        return True
+
+    async def _set_aside(self, message: Message, exc: BaseException, attempts: int) -> StoredBatch:
+        """Dead-letter one record that made storage fail every time (its raw bytes, the error)."""
+        row = DeadLetterRow(f"{message.topic}/{message.partition}/{message.offset}", None, None, "bus", "storage",
+                            f"storing failed {attempts} times: {type(exc).__name__}: {exc}"[:500],
+                            {"raw": message.value[:2000].hex()})
+        try:
+            await store_dead_letters(self.db, [row])
+        except Exception as failure:
+            raise StorageDown(f"setting a poison record aside failed too: {failure}") from failure
+        log.error("record %s made storage fail %d times; set aside as a dead letter (reason storage): %s",
+                  row.ref, attempts, exc)
+        metrics.observe_rejected("storage", "other")
+        with contextlib.suppress(Exception):  # the table row is what counts; the topic copy is a convenience
+            await self.bus.publish(topics.READINGS_DEADLETTER, [Record(
+                key=b"0", value=msgspec.json.encode(asdict(row)), headers=(("reason", b"storage"),))])
+        return StoredBatch([], [row])
 
     async def _report_lag(self, consumer: object) -> None:
         lag = getattr(consumer, "lag", None)

@@ -68,7 +68,8 @@ class CheckedBatch:
     rejected: list[tuple[int, int, str, str]]
 
 
-def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us: int) -> CheckedBatch:
+def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us: int,
+               min_ts_us: int | None = None) -> CheckedBatch:
     """Validate the readings of many batches with one set of array operations.
 
     Per-batch work is only what differs per batch (the sensor, a unit conversion); range, future and
@@ -121,6 +122,10 @@ def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us:
     finite = np.isfinite(v_arr)
     in_range = finite & (v_arr >= lo) & (v_arr <= hi)
     ok = in_range & (t_arr <= now_us + FUTURE_TOLERANCE_US)
+    if min_ts_us is not None:
+        # Older than the raw retention: its day may already be exported and dropped, and rollups there can
+        # no longer be recomputed from raw (ghgwatch.readings.rollups.recompute).
+        ok &= t_arr >= min_ts_us
     if not ok.all():
         starts = {bi: i for i, bi in reversed(list(enumerate(origin)))}
         for i in np.flatnonzero(~ok).tolist():
@@ -132,8 +137,12 @@ def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us:
                 reason = "out_of_range"
                 detail = (f"{v_arr[i]:g} {meta.unit} is outside the physical range [{lo[i]:g}, {hi[i]:g}] of "
                           f"sensor {sensor} ({meta.kind})")
-            else:
+            elif t_arr[i] > now_us:
                 reason, detail = "future_timestamp", f"timestamp is {(t_arr[i] - now_us) / 1e6:.0f} s in the future"
+            else:
+                reason = "expired"
+                detail = (f"timestamp is {(now_us - t_arr[i]) / 86_400e6:.1f} days old, beyond the raw retention "
+                          "(its day may already be in the data lake)")
             rejected.append((bi, i - starts[bi], reason, detail))
         s_arr, t_arr, v_arr, q_arr, a_arr, inverse = (
             s_arr[ok], t_arr[ok], v_arr[ok], q_arr[ok], a_arr[ok], inverse[ok])
