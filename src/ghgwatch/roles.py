@@ -36,12 +36,15 @@ class Service:
 
 SERVICES: tuple[Service, ...] = (
     Service("bus", EVERY_ROLE, "ghgwatch.roles:start_bus", "ghgwatch.roles:stop_bus"),
+    Service("lake", EVERY_ROLE, "ghgwatch.lifecycle.service:start_lake", "ghgwatch.lifecycle.service:stop_lake"),
     Service("ingest", frozenset({"api"}), "ghgwatch.roles:start_ingest"),
     Service("observability", frozenset({"pipeline"}), "ghgwatch.observability.service:start_observability",
             "ghgwatch.observability.service:stop_observability"),
     Service("alerts", frozenset({"pipeline"}), "ghgwatch.alerts.service:start_alerts",
             "ghgwatch.alerts.service:stop_alerts"),
     Service("pipeline", frozenset({"pipeline"}), "ghgwatch.roles:start_pipeline", "ghgwatch.roles:stop_pipeline"),
+    Service("lifecycle", frozenset({"pipeline"}), "ghgwatch.lifecycle.service:start_lifecycle",
+            "ghgwatch.lifecycle.service:stop_lifecycle"),
     Service("mqtt", frozenset({"mqtt"}), "ghgwatch.roles:start_mqtt", "ghgwatch.roles:stop_mqtt"),
     Service("analytics", frozenset({"analytics"}), "ghgwatch.analytics.service:start_analytics",
             "ghgwatch.analytics.service:stop_analytics"),

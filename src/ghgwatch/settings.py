@@ -6,11 +6,12 @@ entry points and the result is passed down.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -125,6 +126,22 @@ class RetentionSettings(BaseModel):
     """Rows per DELETE transaction on SQLite, so that the single writer is never held for long."""
     partitions_ahead_days: int = Field(default=7, ge=1)
     """PostgreSQL: daily partitions of ``readings`` created this many days ahead."""
+
+    @model_validator(mode="after")
+    def _levels_keep_their_sources(self) -> RetentionSettings:
+        # A rollup bucket can be recomputed from the level below only while that level is complete, so every
+        # level must be kept at least as long as the one below it (raw <= 1 min <= 1 h <= 1 day).
+        chain = [("raw_days", self.raw_days), ("rollup_1m_days", self.rollup_1m_days),
+                 ("rollup_1h_days", self.rollup_1h_days), ("rollup_1d_days", self.rollup_1d_days)]
+        for (lower, low), (upper, high) in itertools.pairwise(chain):
+            if low is None and high is not None:
+                raise ValueError(f"retention.{upper} is set while retention.{lower} keeps everything")
+            if low is not None and high is not None and high < low:
+                raise ValueError(f"retention.{upper} ({high}) must be at least retention.{lower} ({low})")
+        for name, value in chain:
+            if value is not None and value < 1:
+                raise ValueError(f"retention.{name} must be at least 1 day (or unset: keep forever)")
+        return self
 
 
 class LakeSettings(BaseModel):

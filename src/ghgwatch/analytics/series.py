@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ghgwatch.readings.models import Reading, Rollup1h, Rollup1m, RollupMixin
+from ghgwatch.readings import history
+from ghgwatch.readings.models import Rollup1h, Rollup1m, RollupMixin
 from ghgwatch.readings.query import from_us, to_us
 
 RESOLUTIONS: dict[str, type[RollupMixin]] = {"1m": Rollup1m, "1h": Rollup1h}
@@ -29,15 +29,9 @@ async def rollup_series(
     width = step_us(resolution)
     table = RESOLUTIONS[resolution]
     lo = -(-to_us(start) // width) * width
-    rows = (
-        await session.execute(
-            select(table.bucket, table.sum, table.count)
-            .where(table.sensor_id == sensor_id, table.bucket >= lo, table.bucket < to_us(end))
-            .order_by(table.bucket)
-        )
-    ).all()
-    buckets = np.array([r[0] for r in rows], dtype=np.int64)
-    means = np.array([r[1] / r[2] for r in rows], dtype=float)
+    rows = await history.buckets(session, sensor_id, lo, to_us(end), table)  # hot rollups, cold Parquet
+    buckets = rows.bucket
+    means = rows.mean
     index = pd.DatetimeIndex(pd.to_datetime(buckets, unit="us", utc=True), name="timestamp")
     return pd.Series(means, index=index, name="value")
 
@@ -69,14 +63,7 @@ def interpolated(series: pd.Series) -> tuple[pd.Series, int]:
 
 async def reading_times(session: AsyncSession, sensor_id: int, start: datetime, end: datetime) -> np.ndarray:
     """Timestamps (µs) of a sensor's raw readings in ``[start, end)``, ascending."""
-    rows = (
-        await session.execute(
-            select(Reading.ts)
-            .where(Reading.sensor_id == sensor_id, Reading.ts >= to_us(start), Reading.ts < to_us(end))
-            .order_by(Reading.ts)
-        )
-    ).scalars()
-    return np.fromiter(rows, dtype=np.int64)
+    return (await history.raw(session, sensor_id, to_us(start), to_us(end))).ts
 
 
 def gap_summary(

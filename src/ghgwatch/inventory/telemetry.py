@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghgwatch.inventory.measured import GapPolicy, integrate_ch4
 from ghgwatch.kit import units
+from ghgwatch.readings import history
 from ghgwatch.readings.models import Rollup1m
 from ghgwatch.readings.query import to_us
 from ghgwatch.registry.models import EmissionSource, Facility, Sensor, SensorKind, SourceType
@@ -107,11 +108,10 @@ class FacilityMeasurement:
 
 
 async def _minutes(session: AsyncSession, sensor_id: int, lo: int, hi: int) -> dict[int, float]:
-    rows = (await session.execute(
-        select(Rollup1m.bucket, Rollup1m.sum, Rollup1m.count)
-        .where(Rollup1m.sensor_id == sensor_id, Rollup1m.bucket >= lo // MINUTE_US * MINUTE_US, Rollup1m.bucket < hi)
-    )).all()
-    return {int(b): s / c for b, s, c in rows if c}
+    # Through the hot+cold layer: minutes of days retention moved to the data lake are read from Parquet.
+    rows = await history.buckets(session, sensor_id, lo, hi, Rollup1m)
+    return {int(b): s / c for b, s, c in zip(rows.bucket.tolist(), rows.sum.tolist(), rows.count.tolist(),
+                                             strict=True) if c}
 
 
 def _pick(sensors: list[Sensor], kind: SensorKind) -> Sensor | None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghgwatch.observability import metrics
-from ghgwatch.readings.models import ROLLUPS, Reading, RollupMixin, SensorLatest
+from ghgwatch.readings.models import ROLLUPS, RollupMixin, SensorLatest
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -59,24 +59,24 @@ class Point:
 
 async def series(session: AsyncSession, sensor_id: int, start: datetime, end: datetime, resolution: Resolution,
                  limit: int) -> tuple[Resolution, list[Point]]:
+    """Points of a sensor from the database and, for days retention moved there, from the data lake."""
+    from ghgwatch.readings import history
+
     chosen = pick(start, end, resolution)
     lo, hi = to_us(start), to_us(end)
     started = time.perf_counter()
     points: list[Point]
     if chosen is Resolution.RAW:
-        rows = (await session.execute(
-            select(Reading.ts, Reading.value, Reading.quality)
-            .where(Reading.sensor_id == sensor_id, Reading.ts >= lo, Reading.ts < hi)
-            .order_by(Reading.ts).limit(limit))).all()
-        points = [Point(from_us(ts), value, quality=q) for ts, value, q in rows]
+        rows = await history.raw(session, sensor_id, lo, hi, limit)
+        points = [Point(from_us(ts), value, quality=q) for ts, value, q in
+                  zip(rows.ts.tolist(), rows.value.tolist(), rows.quality.tolist(), strict=True)]
         metrics.observe_store_query("readings_range", time.perf_counter() - started)
         return chosen, points
     table: type[RollupMixin] = _TABLE[chosen]
-    width = table.BUCKET_US
-    rollups = (await session.execute(
-        select(table).where(table.sensor_id == sensor_id, table.bucket >= lo // width * width, table.bucket < hi)
-        .order_by(table.bucket).limit(limit))).scalars().all()
-    points = [Point(from_us(r.bucket), r.sum / r.count, r.count, r.min, r.max, r.last) for r in rollups]
+    b = await history.buckets(session, sensor_id, lo, hi, table, limit)
+    points = [Point(from_us(bucket), total / count, count, low, high, last) for bucket, count, total, low, high, last
+              in zip(b.bucket.tolist(), b.count.tolist(), b.sum.tolist(), b.min.tolist(), b.max.tolist(),
+                     b.last.tolist(), strict=True)]
     metrics.observe_store_query("rollup_range", time.perf_counter() - started)
     return chosen, points
 

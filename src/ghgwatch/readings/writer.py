@@ -151,7 +151,7 @@ async def write_batch(db: Database, batches: Sequence[SensorRows], dead: Sequenc
     if len(ts) and partitions.is_partitioned(db):
         await partitions.ensure_days(db, np.unique(ts // partitions.DAY_US).tolist())
     try:
-        async with db.engine.begin() as conn:
+        async with db.write_turn(), db.engine.begin() as conn:
             if len(ts):
                 await _lock_sensors(conn, sensor)
                 started = time.perf_counter()

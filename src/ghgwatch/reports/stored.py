@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ghgwatch.readings.models import Reading as StoredReading
+from ghgwatch.readings import history
 from ghgwatch.readings.query import from_us, to_us
 from ghgwatch.registry.models import Facility, Sensor, SensorKind
 from ghgwatch.reports.methane_safety import Exceedance, Reading, find_exceedances, month_bounds
@@ -52,10 +52,8 @@ async def facility_exceedances(session: AsyncSession, facility: Facility, month:
         if sensor.alarm_level is None:
             skipped.append(label)
             continue
-        rows = (await session.execute(
-            select(StoredReading.ts, StoredReading.value)
-            .where(StoredReading.sensor_id == sensor.id, StoredReading.ts >= lo, StoredReading.ts < hi)
-            .order_by(StoredReading.ts))).all()
+        stored = await history.raw(session, sensor.id, lo, hi)  # database, or the data lake for old days
+        rows = list(zip(stored.ts.tolist(), stored.value.tolist(), strict=True))
         count += len(rows)
         thresholds[label] = sensor.alarm_level
         digest.update(json.dumps({"sensor": sensor.id, "alarm_level": sensor.alarm_level,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,6 +31,17 @@ class Database:
         """A unit of work: commits on success, rolls back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    def write_turn(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """SQLite: one bulk writer of this process at a time, in arrival order (an ``asyncio.Lock`` is FIFO), so
+        a long clean-up in small transactions lets the pipeline's next write in after at most one of them
+        (SQLite's own busy wait polls and can starve a waiter). PostgreSQL: no-op, its row locks suffice."""
+        if self.dialect != "sqlite":
+            return contextlib.nullcontext()
+        lock = self.state.get("write_turn")
+        if lock is None:
+            lock = self.state["write_turn"] = asyncio.Lock()
+        return lock
 
     async def dispose(self) -> None:
         await self.engine.dispose()
