@@ -76,10 +76,12 @@ async def stop_bus(ctx: AppContext) -> None:
 
 
 async def start_ingest(ctx: AppContext) -> None:
+    from ghgwatch.ingest.admission import Admission
     from ghgwatch.ingest.auth import DeviceAuthenticator
     from ghgwatch.ingest.service import Ingestor
 
     ctx.extras["ingestor"] = Ingestor(ctx.extras["bus"], ctx.extras["sensors"])
+    ctx.extras["admission"] = Admission(ctx.extras["bus"], ctx.settings.admission)
     ctx.extras["device_auth"] = DeviceAuthenticator(ctx.db, max_age_s=float(ctx.settings.security.signature_max_age_s))
 
 

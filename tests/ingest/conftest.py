@@ -69,14 +69,15 @@ class Platform:
 
 
 async def _platform(tmp_path: Path, db_url: str, bus_url: str, *, mqtt_url: str | None = None,
-                    mqtt_port: int = 0) -> AsyncIterator[Platform]:
+                    mqtt_port: int = 0, **overrides: Any) -> AsyncIterator[Platform]:
     """The platform in one process; with ``mqtt_url`` (``""``: embedded broker on ``mqtt_port``) the MQTT
     bridge runs too."""
     from ghgwatch import roles
 
     settings = build_settings(data_dir=tmp_path / "data", db={"url": db_url}, bus={"url": bus_url},
                               mqtt={"url": mqtt_url or "", "embedded_port": mqtt_port},
-                              security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256"})
+                              security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256"},
+                              **overrides)
     services = roles.SERVICES if mqtt_url is not None else tuple(s for s in roles.SERVICES if s.name != "mqtt")
     app = roles.build_role_app(settings, "all", services=services)
     async with app.router.lifespan_context(app), httpx.AsyncClient(

@@ -45,6 +45,8 @@ async def post_readings(
         metrics.observe_rejected("auth", "http")
         raise unauthorized("a device token is required: Authorization: Bearer <token>")
     device = await auth.device(authorization[7:].strip())
+    if (admission := context(request).extras.get("admission")) is not None:
+        admission.check("http")  # storage behind: 503 + Retry-After before reading the body
     body = await _read_body(request)
     auth.check_signature(device, x_timestamp, x_signature, body)
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
@@ -59,6 +61,7 @@ async def post_readings(
         result = await ingestor.accept(parsed, organization_id=device.organization_id, device_id=device.id,
                                        transport="http")
     except PublishError as exc:
+        metrics.observe_admission_refused("http", "bus")
         raise Problem(503, "Not stored", f"the readings could not be made durable, retry: {exc}",
                       type_="unavailable", headers={"Retry-After": "1"}) from exc
     metrics.observe_ingest_request("http", time.perf_counter() - started)

@@ -109,6 +109,16 @@ class EmbeddedBus:
     def consumer(self, group: str, topics: Sequence[str]) -> EmbeddedConsumer:
         return EmbeddedConsumer(self, check_name(group, "group"), [check_name(t) for t in topics])
 
+    def backlog(self, group: str, topic: str) -> int | None:
+        """Records of ``topic`` not yet committed by ``group`` (None: the topic does not exist yet)."""
+        store = self._store
+        logs = store.topics.get(topic) if store is not None else None
+        if store is None or logs is None:
+            return None
+        committed = store.committed(group)
+        return sum(max(log.high_watermark - max(committed.get(TopicPartition(topic, log.partition), 0),
+                                                log.log_start), 0) for log in logs)
+
     def enforce_retention(self) -> None:
         """Run segment rolling and retention now (blocking; also done every ``housekeeping_s``)."""
         self._housekeep()

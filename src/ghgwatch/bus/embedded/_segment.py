@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 SUFFIX = ".log"
 
 
+class TornSegment(OSError):
+    """A segment may hold a partial frame: the log must be reopened (recovery cuts it off)."""
+
+
 def segment_name(base: int) -> str:
     return f"{base:020d}{SUFFIX}"
 
@@ -70,7 +74,12 @@ class Segment:
     @classmethod
     def create(cls, directory: Path, base: int, index_interval: int) -> Segment:
         path = directory / segment_name(base)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        except FileExistsError:
+            if path.stat().st_size:  # never append to a segment with data under another's name
+                raise
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)  # left empty by a roll that failed
         fsync_dir(directory)
         return cls(path, base, fd, index_interval)
 
@@ -116,12 +125,21 @@ class Segment:
             self._index_positions.append(pos)
 
     def append(self, frame: bytes, base: int, count: int) -> None:
-        """Write one frame; on failure cut the file back so no partial frame stays before later ones."""
+        """Write one frame; on failure cut the file back so no partial frame stays before later ones.
+
+        A failed write whose cut succeeded leaves the segment exactly as before (the caller may carry on: a
+        full disk fails the publish, and publishing works again once there is space); a failed cut raises
+        :class:`TornSegment` (the file's state is unknown until recovery on reopen).
+        """
         pos = self.size
         try:
             write_all(self.fd, frame)
-        except OSError:
-            os.ftruncate(self.fd, pos)  # if this fails too, the caller marks the log broken
+        except OSError as exc:
+            try:
+                os.ftruncate(self.fd, pos)
+            except OSError as cut:
+                raise TornSegment(f"cutting {self.path} back to {pos} bytes after a failed write failed: "
+                                  f"{cut}") from exc
             raise
         self._index(pos, base)
         self.size = pos + len(frame)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .._partitioner import partition_for
 from .._types import BusError, PublishError, Record
 from ._partition import PartitionLog
+from ._segment import TornSegment
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,12 @@ class GroupCommitWriter:
                 self._append(request, timestamp_ms, dirty)
             except ValueError as exc:  # this call's fault (a frame too large): only it fails
                 results.append((request.future, PublishError(str(exc))))
-            except OSError as exc:  # disk trouble: the file state is unknown until recovery on reopen
+            except TornSegment as exc:  # the file state is unknown until recovery on reopen
                 log.error("bus: write failed, embedded log disabled until restart: %s", exc)
                 self._broken = exc
+                results.append((request.future, PublishError(f"embedded log write failed: {exc}")))
+            except OSError as exc:  # e.g. disk full: the segment was cut back, only this call fails
+                log.warning("bus: write failed (%s); the publish is refused, the log stays consistent", exc)
                 results.append((request.future, PublishError(f"embedded log write failed: {exc}")))
             else:
                 results.append((request.future, None))
