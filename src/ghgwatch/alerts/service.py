@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -28,7 +28,7 @@ from ghgwatch.alerts.ruleset import RulesSnapshot, build_rules, rules_version
 from ghgwatch.alerts.store import event_payload, load_open, persist_events, to_open_alert
 from ghgwatch.bus import Record, topics
 from ghgwatch.kit.aio import cancel_and_wait
-from ghgwatch.observability import metrics
+from ghgwatch.observability import metrics, tracing
 from ghgwatch.pipeline.runner import StoredBatch
 from ghgwatch.registry.cache import SensorCache
 from ghgwatch.store import Database
@@ -53,6 +53,7 @@ class AlertService:
         self._tasks: list[asyncio.Task[None]] = []
         self._demo_done = False
         self._outbox: asyncio.Queue[list[Record]] = asyncio.Queue()
+        self._trace: Mapping[int, Mapping[str, str]] = {}
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -130,6 +131,7 @@ class AlertService:
         rows = [r for r in batch.rows if len(r.ts)]
         if not rows:
             return
+        self._trace = batch.trace  # alerts opened now continue their readings' traces
         ids: list[str] = []
         for r in rows:
             ids.extend([str(r.sensor)] * len(r.ts))
@@ -170,6 +172,8 @@ class AlertService:
         for action, alert, reason in written:
             if action == HistoryAction.OPENED:
                 metrics.alert_opened(alert["severity"], alert["condition"])
+                tracing.alert_opened(alert["id"], self._trace.get(alert["sensor_id"]), sensor=alert["sensor_id"],
+                                     condition=alert["condition"], severity=alert["severity"])
             payloads.append(event_payload(action, alert, reason=reason))
         await self.publish(payloads)
 

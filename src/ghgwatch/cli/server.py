@@ -66,9 +66,11 @@ def _observe(settings: Settings, role: Role) -> None:
 
     obs = settings.observability
     configure_logging(mode=settings.mode.value, level=obs.log_level.upper(), json_lines=obs.json_logs)
-    if setup_tracing(enabled=obs.tracing, service_name=f"ghgwatch-{role.value}"):
-        logging.getLogger(__name__).info("OpenTelemetry tracing on")
-    elif obs.tracing:
+    if setup_tracing(enabled=obs.tracing, service_name=f"ghgwatch-{role.value}", otlp_endpoint=obs.otlp_endpoint,
+                     sample_ratio=obs.trace_sample_ratio):
+        logging.getLogger(__name__).info("OpenTelemetry tracing on%s",
+                                         f", exported to {obs.otlp_endpoint}" if obs.otlp_endpoint else "")
+    elif obs.tracing or obs.otlp_endpoint:
         logging.getLogger(__name__).warning("tracing requested but opentelemetry is not installed; tracing off")
 
 

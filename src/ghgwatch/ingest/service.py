@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any
 from ghgwatch.bus import Bus, Record, topics
 from ghgwatch.ingest.parse import Parsed
 from ghgwatch.ingest.wire import SensorBatch, encode
-from ghgwatch.observability import metrics
+from ghgwatch.observability import metrics, tracing
 from ghgwatch.registry.cache import SensorCache
 
 
@@ -34,9 +35,11 @@ class Ingestor:
     async def accept(self, parsed: Parsed, *, organization_id: int, device_id: int, transport: str,
                      flags: int = 0) -> IngestResult:
         """Check, group and publish; returns once the accepted readings are durable on the bus."""
-        records, result = await self.prepare(parsed, organization_id=organization_id, device_id=device_id,
-                                             transport=transport, flags=flags)
-        await self.publish(records)
+        with tracing.span("ingest.accept", transport=transport, organization=organization_id, device=device_id):
+            records, result = await self.prepare(parsed, organization_id=organization_id, device_id=device_id,
+                                                 transport=transport, flags=flags)
+            with tracing.span("bus.publish", topic=topics.READINGS_RAW, records=len(records)):
+                await self.publish(records)
         return result
 
     async def publish(self, records: list[Record]) -> None:
@@ -74,6 +77,11 @@ class Ingestor:
         records = [encode(SensorBatch(sensor, unit, ts, values, organization_id, device_id, transport, now_us,
                                       ref, flags))
                    for (sensor, unit), (ts, values) in groups.items()]
+        if tracing.tracing_enabled() and records:  # the trace context travels in the record headers
+            with (contextlib.nullcontext() if tracing.has_current_span()
+                  else tracing.span("ingest.accept", transport=transport, organization=organization_id)):
+                headers = tracing.bus_headers()
+            records = [Record(r.key, r.value, headers) for r in records]
         metrics.observe_accepted(transport, accepted)
         for reason, n in reasons.items():
             metrics.observe_rejected(reason, transport, n)

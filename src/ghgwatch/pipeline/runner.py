@@ -17,8 +17,8 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
@@ -27,7 +27,7 @@ from sqlalchemy import text
 
 from ghgwatch.bus import Bus, CommitError, Message, Record, topics
 from ghgwatch.ingest.wire import SensorBatch, decode
-from ghgwatch.observability import metrics
+from ghgwatch.observability import metrics, tracing
 from ghgwatch.pipeline.validate import check_many
 from ghgwatch.readings.writer import DeadLetterRow, SensorRows, store_dead_letters, write_batch
 from ghgwatch.registry.cache import SensorCache
@@ -49,6 +49,9 @@ class StoredBatch:
 
     rows: Sequence[SensorRows]
     dead: Sequence[DeadLetterRow]
+    trace: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    """Per sensor, the trace context of its stored readings (``pipeline.store`` span; empty when tracing is
+    off): alerts opened by them continue that trace."""
 
 
 StoredHook = Callable[[StoredBatch], Awaitable[None]]
@@ -93,7 +96,22 @@ class Pipeline:
             m, batch = decoded[bi]
             dead.append(DeadLetterRow(f"{m.topic}/{m.partition}/{m.offset}/{index}", batch.organization,
                                       batch.sensor, batch.transport, reason, detail, _reading(batch, index)))
-        await write_batch(self.db, rows, dead)
+        carriers: dict[str, dict[str, str]] = {}
+        per_sensor: dict[int, str] = {}
+        if tracing.tracing_enabled():
+            for m, b in decoded:
+                if carrier := tracing.carrier_of(m.headers):
+                    carriers.setdefault(carrier["traceparent"], carrier)
+                    per_sensor[b.sensor] = carrier["traceparent"]
+        spans = {tp: tracing.start_span("pipeline.store", parent=c) for tp, c in carriers.items()}
+        try:
+            with tracing.span("pipeline.batch", links=list(carriers.values())[:64], messages=len(messages)), \
+                    tracing.span("store.write", readings=sum(len(r.ts) for r in rows)):
+                await write_batch(self.db, rows, dead)
+        finally:
+            for handle in spans.values():
+                tracing.end_span(handle)
+        trace = {sensor: tracing.carrier_for(spans[tp]) for sensor, tp in per_sensor.items()}
         stored_at = time.time_ns() // 1000
         if checked.accepted_us:
             accepted = np.concatenate(checked.accepted_us)
@@ -107,7 +125,7 @@ class Pipeline:
             await self.bus.publish(topics.READINGS_DEADLETTER, [
                 Record(key=str(d.sensor_id or 0).encode(), value=msgspec.json.encode(asdict(d)),
                        headers=(("reason", d.reason.encode()),)) for d in dead])
-        return StoredBatch(rows, dead)
+        return StoredBatch(rows, dead, trace)
 
     def _min_ts(self, now_us: int) -> int | None:
         """Start of the oldest day still kept raw; older readings are refused (see retention)."""
@@ -190,7 +208,7 @@ class Pipeline:
         mid = len(messages) // 2
         first = await self._store(messages[:mid], bisecting=True)
         second = await self._store(messages[mid:], bisecting=True)
-        return StoredBatch([*first.rows, *second.rows], [*first.dead, *second.dead])
+        return StoredBatch([*first.rows, *second.rows], [*first.dead, *second.dead], {**first.trace, **second.trace})
 
     async def _storage_answers(self) -> bool:
         try:

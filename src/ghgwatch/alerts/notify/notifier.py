@@ -16,7 +16,7 @@ from ghgwatch.alerts.hub import AlertHub
 from ghgwatch.alerts.models import Channel, NotificationDelivery, NotificationRoute
 from ghgwatch.alerts.notify import mail, webhook
 from ghgwatch.alerts.notify.webhook import Attempt
-from ghgwatch.observability import metrics
+from ghgwatch.observability import metrics, tracing
 from ghgwatch.settings import NotifySettings
 from ghgwatch.store import Database
 
@@ -89,6 +89,11 @@ class Notifier:
 
     async def deliver(self, route: NotificationRoute, event: dict[str, Any]) -> bool:
         """Up to ``webhook_max_attempts`` attempts; back-off ``retry_backoff_s`` × 2^(attempt-1)."""
+        with tracing.span("alert.notify", parent=tracing.alert_context(event["alert"]["id"]), channel=route.channel,
+                          route=route.id, event=event["event"]):
+            return await self._deliver(route, event)
+
+    async def _deliver(self, route: NotificationRoute, event: dict[str, Any]) -> bool:
         body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
         attempts = max(1, self.settings.webhook_max_attempts)
         for n in range(1, attempts + 1):
