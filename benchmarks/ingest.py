@@ -1,7 +1,8 @@
 """Ingest benchmark: readings/s from HTTP accept to durable storage, against a raw-insert baseline.
 
-    python benchmarks/ingest.py --mode embedded --seconds 10
-    python benchmarks/ingest.py --mode cluster --seconds 10      # PostgreSQL + Kafka-protocol broker (tansu)
+    python benchmarks/ingest.py --mode embedded --seconds 60 --runs 1
+    python benchmarks/ingest.py --mode embedded --seconds 60 --rate 150000    # paced: latency below saturation
+    python benchmarks/ingest.py --mode cluster --seconds 60 --pipelines 2     # PostgreSQL + tansu, 2 replicas
 
 The system runs in its own processes (``ghgwatch up`` in embedded mode; ``serve --role api`` and
 ``serve --role pipeline`` in cluster mode); this process loads it over HTTP with batches of 1,000 readings
@@ -33,12 +34,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import orjson
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BATCH = 1000
+MEMORY_BOUND_MB = 1024.0
+"""Resident memory allowed to the system under test (peak, all its processes), issue 16."""
 DUPLICATES = "SELECT 1 FROM readings GROUP BY sensor_id, ts HAVING count(*) > 1"
 
 
@@ -70,24 +72,20 @@ Row = tuple[int, int, float]
 Procs = list[subprocess.Popen[bytes]]
 
 
-def make_bodies(n_batches: int, sensors: int, start: datetime) -> tuple[list[bytes], list[list[Row]]]:
-    """Unique (sensor, ts) readings: reading n goes to sensor n % sensors at start + n ms."""
-    bodies, rows = [], []
-    base_us = int(start.timestamp() * 1_000_000)
-    for b in range(n_batches):
-        batch_rows = []
-        readings = []
-        for k in range(BATCH):
-            n = b * BATCH + k
-            ts_us = base_us + n * 1000
-            sensor = n % sensors + 1
-            value = 0.3 + (n % 97) / 1000
-            batch_rows.append((sensor, ts_us, value))
-            ts = datetime.fromtimestamp(ts_us / 1e6, tz=UTC).isoformat()
-            readings.append({"sensor": sensor, "ts": ts, "value": value})
-        bodies.append(orjson.dumps({"readings": readings}))
-        rows.append(batch_rows)
-    return bodies, rows
+def make_body(b: int, sensors: int, base_s: int) -> bytes:
+    """Batch ``b``: readings n = b*1000 .. b*1000+999, reading n to sensor n % sensors at base + n ms (unique
+    (sensor, ts)). Built from strings on demand (about 0.3 µs a reading), so a 60 s run holds no bodies in memory."""
+    prefix = datetime.fromtimestamp(base_s + b, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    first = b * BATCH
+    parts = [f'{{"sensor":{(first + k) % sensors + 1},"ts":"{prefix}.{k:03d}000+00:00","value":'
+             f'{0.3 + ((first + k) % 97) / 1000:.3f}}}' for k in range(BATCH)]
+    return ('{"readings":[' + ",".join(parts) + "]}").encode()
+
+
+def sent_rows(n_batches: int, sensors: int, base_s: int, cap: int) -> list[Row]:
+    """The rows of the first ``n_batches`` bodies (at most ``cap``), for the baseline."""
+    return [(n % sensors + 1, (base_s * 1000 + n) * 1000, 0.3 + (n % 97) / 1000)
+            for n in range(min(n_batches * BATCH, cap))]
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
@@ -104,30 +102,37 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -
     raise RuntimeError(f"{url} did not become healthy")
 
 
-async def load(url: str, token: str, bodies: list[bytes], seconds: float, concurrency: int,
-               rate: float | None = None) -> tuple[int, float]:
-    """Post bodies until ``seconds`` pass (or they run out); returns (acknowledged readings, elapsed s).
+async def load(url: str, token: str, sensors: int, base_s: int, seconds: float, concurrency: int,
+               rate: float | None = None) -> tuple[int, float, int]:
+    """Post bodies until ``seconds`` pass; returns (acknowledged readings, elapsed s, bodies sent).
 
     With ``rate`` (readings/s) the load is paced: batch i is sent at start + i * 1000 / rate (open loop), so
-    latencies are measured below saturation; without it, as fast as the server answers.
+    latencies are measured below saturation; without it, as fast as the server answers. A 503 (admission
+    control: storage behind) is honoured: the batch is sent again after its Retry-After.
     """
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    queue = list(reversed(bodies))
     acked = 0
-    sent = 0
+    next_batch = 0
+    refused = 0
     started = time.perf_counter()
     deadline = started + seconds
 
     async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal acked, sent
-        while queue and time.perf_counter() < deadline:
-            body = queue.pop()
+        nonlocal acked, next_batch, refused
+        while time.perf_counter() < deadline:
+            b = next_batch
+            next_batch += 1
             if rate is not None:
-                due = started + sent * BATCH / rate
-                sent += 1
+                due = started + b * BATCH / rate
                 if (wait := due - time.perf_counter()) > 0:
                     await asyncio.sleep(wait)
-            answer = await client.post(f"{url}/api/v1/readings", content=body, headers=headers)
+            body = make_body(b, sensors, base_s)
+            while True:
+                answer = await client.post(f"{url}/api/v1/readings", content=body, headers=headers)
+                if answer.status_code != 503:
+                    break
+                refused += 1
+                await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
             if answer.status_code != 202:
                 raise RuntimeError(f"ingest answered {answer.status_code}: {answer.text[:200]}")
             acked += int(answer.json()["accepted"])
@@ -135,16 +140,17 @@ async def load(url: str, token: str, bodies: list[bytes], seconds: float, concur
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-    return acked, time.perf_counter() - started
+    return acked, time.perf_counter() - started, refused
 
 
 def histogram_quantiles(metrics_text: str, name: str, quantiles: tuple[float, ...]) -> list[float]:
-    buckets: list[tuple[float, float]] = []
+    summed: dict[float, float] = {}  # several processes' histograms add up bucket by bucket
     for line in metrics_text.splitlines():
         if line.startswith(f"{name}_bucket{{"):
-            le = line.split('le="', 1)[1].split('"', 1)[0]
-            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
-    buckets.sort()
+            le_text = line.split('le="', 1)[1].split('"', 1)[0]
+            le = float("inf") if le_text == "+Inf" else float(le_text)
+            summed[le] = summed.get(le, 0.0) + float(line.rsplit(" ", 1)[1])
+    buckets = sorted(summed.items())
     total = buckets[-1][1] if buckets else 0.0
     out = []
     for q in quantiles:
@@ -274,7 +280,8 @@ def embedded_system(workdir: Path, sensors: int) -> Iterator[tuple[str, str, Pro
 
 
 @contextmanager
-def cluster_system(workdir: Path, sensors: int, admin_url: str) -> Iterator[tuple[str, str, Procs, PostgresStore]]:
+def cluster_system(workdir: Path, sensors: int, admin_url: str,
+                   pipelines: int = 1) -> Iterator[tuple[str, str, Procs, PostgresStore]]:
     from tests.support import postgres
     from tests.support.tansu import running_tansu
 
@@ -287,15 +294,15 @@ def cluster_system(workdir: Path, sensors: int, admin_url: str) -> Iterator[tupl
                 "GHGWATCH_BUS__URL": broker.url, "GHGWATCH_DATA_DIR": str(workdir / "data"),
                 "GHGWATCH_SECURITY__JWT_SECRET": uuid.uuid4().hex * 2}
             token = setup_registry(env, workdir, sensors)
-            ports = {"api": free_port(), "pipeline": free_port()}
+            ports = [("api", free_port())] + [("pipeline", free_port()) for _ in range(pipelines)]
             procs = [subprocess.Popen([sys.executable, "-m", "ghgwatch", "serve", "--role", role, "--host",
                                        "127.0.0.1", "--port", str(port)], env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                     for role, port in ports.items()]
+                     for role, port in ports]
             try:
-                for proc, port in zip(procs, ports.values(), strict=True):
+                for proc, (_, port) in zip(procs, ports, strict=True):
                     wait_healthy(f"http://127.0.0.1:{port}", proc)
-                yield f"http://127.0.0.1:{ports['api']}", token, procs, PostgresStore(db_url)
+                yield f"http://127.0.0.1:{ports[0][1]}", token, procs, PostgresStore(db_url)
             finally:
                 for proc in procs:
                     proc.terminate()
@@ -305,14 +312,13 @@ def cluster_system(workdir: Path, sensors: int, admin_url: str) -> Iterator[tupl
 
 
 def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_url: str | None,
-             rate: float | None = None) -> dict[str, float]:
+             rate: float | None = None, pipelines: int = 1) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="ghgwatch-bench-"))
-    n_batches = int(seconds * 400_000 / BATCH) + 1  # more than can be sent in time
-    bodies, rows = make_bodies(n_batches, sensors, datetime.now(UTC) - timedelta(days=2))
+    base_s = int((datetime.now(UTC) - timedelta(days=2)).timestamp())
     system = embedded_system(workdir, sensors) if mode == "embedded" else cluster_system(
-        workdir, sensors, admin_url or "")
+        workdir, sensors, admin_url or "", pipelines)
     with system as (url, token, procs, store):
-        acked, elapsed = asyncio.run(load(url, token, bodies, seconds, concurrency, rate))
+        acked, elapsed, refused = asyncio.run(load(url, token, sensors, base_s, seconds, concurrency, rate))
         accept_rate = acked / elapsed
         started = time.perf_counter()
         deadline = started + 600
@@ -323,22 +329,25 @@ def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_ur
         metrics_text = httpx.get(f"{url}/metrics").text if mode == "embedded" else _pipeline_metrics(procs)
         p50, p99 = histogram_quantiles(metrics_text, "ghgwatch_pipeline_accept_to_stored_seconds", (0.5, 0.99))
         rss = peak_rss_mb([p.pid for p in procs])
-    sent_rows = [r for batch in rows[: acked // BATCH] for r in batch]
-    baseline = (SqliteStore.baseline(sent_rows, workdir) if mode == "embedded"
-                else PostgresStore.baseline(sent_rows, admin_url or ""))
+    rows = sent_rows(acked // BATCH, sensors, base_s, cap=2_000_000)
+    baseline = (SqliteStore.baseline(rows, workdir) if mode == "embedded"
+                else PostgresStore.baseline(rows, admin_url or ""))
     # End-to-end rate: acknowledged readings over the time until all of them were stored.
     e2e = acked / (elapsed + drain_s)
     return {"readings_per_s": e2e, "accept_per_s": accept_rate, "baseline_rows_per_s": baseline,
             "ratio": e2e / baseline, "p50_ms": p50, "p99_ms": p99, "acked": acked, "stored": stored,
-            "duplicates": duplicates, "rss_mb": rss}
+            "duplicates": duplicates, "rss_mb": rss, "refused_503": refused,
+            "loadgen_rss_mb": peak_rss_mb([os.getpid()])}
 
 
 def _pipeline_metrics(procs: list[subprocess.Popen[bytes]]) -> str:
-    # The pipeline process is the second; its port is found from its command line.
-    args = procs[1].args
-    assert isinstance(args, list)
-    port = args[args.index("--port") + 1]
-    return httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    # Every process after the first (the API) is a pipeline replica; their ports are in their command lines.
+    texts = []
+    for proc in procs[1:]:
+        args = proc.args
+        assert isinstance(args, list)
+        texts.append(httpx.get(f"http://127.0.0.1:{args[args.index('--port') + 1]}/metrics").text)
+    return "\n".join(texts)
 
 
 def main() -> None:
@@ -348,6 +357,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sensors", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--pipelines", type=int, default=1, help="cluster mode: pipeline replicas")
     parser.add_argument("--rate", type=float, default=None,
                         help="pace the load at this many readings/s (default: as fast as possible)")
     args = parser.parse_args()
@@ -362,7 +372,7 @@ def main() -> None:
         results = []
         for i in range(args.runs):
             result = run_once(args.mode, args.seconds, args.sensors, args.concurrency, admin_url,
-                              args.rate)
+                              args.rate, args.pipelines)
             print(f"run {i + 1}: " + ", ".join(f"{k}={v:,.1f}" for k, v in result.items()), flush=True)
             results.append(result)
     finally:
@@ -370,6 +380,7 @@ def main() -> None:
             pg.__exit__(None, None, None)
     median = {k: sorted(r[k] for r in results)[len(results) // 2] for k in results[0]}
     summary = {"mode": args.mode, "runs": args.runs, "rate": args.rate, "seconds": args.seconds,
+               "pipelines": args.pipelines,
                "sensors": args.sensors,
                "concurrency": args.concurrency, "cpu_count": psutil.cpu_count(),
                **{k: round(v, 2) for k, v in median.items()}}
@@ -377,6 +388,8 @@ def main() -> None:
         summary[key] = int(median[key])
     summary["all_runs_stored_equals_acked"] = all(r["stored"] == r["acked"] for r in results)
     summary["all_runs_no_duplicates"] = all(r["duplicates"] == 0 for r in results)
+    summary["memory_bound_ok"] = all(r["rss_mb"] <= MEMORY_BOUND_MB for r in results)
+    summary["load"] = os.getloadavg()[0]
     print(json.dumps(summary))
 
 

@@ -81,3 +81,39 @@ def drop_database(admin_url: str, name: str) -> None:
 
 def asyncpg_url(libpq_url: str) -> str:
     return libpq_url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+class ThrowawayCluster:
+    """A PostgreSQL cluster of its own (Debian binaries) that a test may stop and start again on the same port,
+    never the shared server (outage tests)."""
+
+    def __init__(self) -> None:
+        bin_dir = _pg_bin()
+        if bin_dir is None:
+            raise RuntimeError("no initdb in /usr/lib/postgresql")
+        self.bin = bin_dir
+        self.tmp = Path(tempfile.mkdtemp(prefix="ghgwatch-pg-outage-"))
+        self.port = free_port()
+        self.run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.run_as:
+            shutil.chown(self.tmp, "postgres")
+        subprocess.run([*self.run_as, str(self.bin / "initdb"), "-D", str(self.tmp / "data"), "-U", "postgres",
+                        "--auth=trust", "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp} -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off")
+        subprocess.run([*self.run_as, str(self.bin / "pg_ctl"), "-D", str(self.tmp / "data"), "-l",
+                        str(self.tmp / "log"), "-w", "-o", options, "start"], check=True, capture_output=True)
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run([*self.run_as, str(self.bin / "pg_ctl"), "-D", str(self.tmp / "data"), "-m", mode, "-w",
+                        "stop"], check=False, capture_output=True)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from ghgwatch.kit.problems import Problem, unauthorized
 from ghgwatch.security import service
 from ghgwatch.security.models import Device
 from ghgwatch.store import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +53,22 @@ class DeviceAuthenticator:
         now = time.monotonic()
         cached = self._tokens.get(token)
         if cached is None or cached[0] < now:
-            async with self._db.sessions() as session:
-                found = await service.authenticate_device(session, token)
-            info = None if found is None else DeviceInfo(found.id, found.organization_id, found.hmac_secret,
-                                                         found.require_signature)
+            try:
+                async with self._db.sessions() as session:
+                    found = await service.authenticate_device(session, token)
+            except (SQLAlchemyError, OSError) as exc:
+                # Database unreachable: keep the last answer, so ingest goes on accepting to the bus through a
+                # database outage (the bus, not the database, makes readings durable); unknown tokens wait.
+                if cached is None:
+                    raise Problem(503, "Unavailable", "device tokens cannot be checked right now; retry",
+                                  type_="unavailable", headers={"Retry-After": "5"}) from exc
+                log.warning("device token check failed (%s); using the answer from before", exc)
+                self._tokens[token] = (now + self._ttl_s, cached[1])
+                found = None
+            else:
+                cached = None
+            info = cached[1] if cached is not None else None if found is None else DeviceInfo(
+                found.id, found.organization_id, found.hmac_secret, found.require_signature)
             if len(self._tokens) > 10_000:
                 self._tokens.clear()
             self._tokens[token] = cached = (now + self._ttl_s, info)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ghgwatch.registry.models import EmissionSource, Sensor
 from ghgwatch.store import Database
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,19 @@ class SensorCache:
 
     async def current(self) -> dict[int, SensorMeta]:
         if time.monotonic() - self._loaded_at > self._max_age_s:
-            await self.refresh()
+            await self._refresh_or_keep()
         return self._sensors
+
+    async def _refresh_or_keep(self) -> None:
+        """Reload; if the database is unreachable, keep serving what was loaded (ingest goes on during a
+        database outage) and try again in a second. With nothing loaded yet, the error propagates."""
+        try:
+            await self.refresh()
+        except (SQLAlchemyError, OSError) as exc:
+            if self._loaded_at == float("-inf"):
+                raise
+            log.warning("reloading sensors failed (%s); using the %d loaded before", exc, len(self._sensors))
+            self._loaded_at = time.monotonic() - self._max_age_s + 1.0
 
     async def lookup(self, ids: set[int]) -> dict[int, SensorMeta]:
         """Sensors by id; reloads when an id is unknown and was not already missing a moment ago."""
@@ -71,7 +86,7 @@ class SensorCache:
         now = time.monotonic()
         fresh = [i for i in unknown if now - self._missing.get(i, float("-inf")) > 1.0]
         if fresh and now - self._loaded_at > self._min_reload_s:
-            await self.refresh()
+            await self._refresh_or_keep()
             sensors = self._sensors
         if len(self._missing) > 10_000:
             self._missing.clear()

@@ -55,6 +55,13 @@ class _Delivery:
         if done:
             self._loop.call_soon_threadsafe(self._finish)
 
+    def fail_rest(self, reason: str) -> None:
+        """The producer died: the records still pending will never report."""
+        with self._lock:
+            left = self._pending
+        if left > 0:
+            self.not_produced(left, reason)
+
     def _finish(self) -> None:
         if self._future.done():
             return
@@ -84,6 +91,10 @@ class KafkaBus:
         self._producer: Any = None
         self._poller: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._pending: set[_Delivery] = set()
+        self._fatal: str | None = None
+        """Set when the producer hit a fatal error (e.g. a broker that lost the idempotent producer's state):
+        the next publish builds a new producer, so the bus recovers by itself."""
 
     @classmethod
     def from_url(cls, url: BusUrl, *, data_dir: Path) -> KafkaBus:
@@ -105,16 +116,31 @@ class KafkaBus:
     async def start(self) -> None:
         if self._producer is not None:
             raise BusError("bus already started")
+        self._stopping.clear()
+        self._new_producer()
+
+    def _new_producer(self) -> None:
         config = client_config(self.bootstrap, self.client_id, PRODUCER_DEFAULTS, self._producer_config)
         self._producer = Producer(config)
-        self._stopping.clear()
-        self._poller = threading.Thread(target=self._poll_loop, name="ghgwatch-kafka-poll", daemon=True)
+        self._fatal = None
+        self._poller = threading.Thread(target=self._poll_loop, args=(self._producer,), name="ghgwatch-kafka-poll",
+                                        daemon=True)
         self._poller.start()
 
-    def _poll_loop(self) -> None:
-        producer = self._producer
-        while not self._stopping.is_set():
-            producer.poll(0.05)  # delivery callbacks run here
+    def _poll_loop(self, producer: Any) -> None:
+        while not self._stopping.is_set() and producer is self._producer:
+            try:
+                producer.poll(0.05)  # delivery callbacks run here
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not error.fatal():
+                    log.warning("kafka producer: %s", error)
+                    continue
+                log.error("kafka producer failed for good (%s); a new one is built at the next publish", error)
+                self._fatal = str(error)
+                for delivery in list(self._pending):
+                    delivery.fail_rest(f"producer failed: {error}")
+                return
 
     async def stop(self) -> None:
         producer, poller = self._producer, self._poller
@@ -152,11 +178,19 @@ class KafkaBus:
         if producer is None:
             raise BusError("the bus is not started")
         check_name(topic)
+        if self._fatal is not None:
+            log.warning("kafka bus: replacing the failed producer (%s)", self._fatal)
+            self._new_producer()
+            producer = self._producer
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         delivery = _Delivery(loop, future, len(records))
-        await asyncio.to_thread(self._produce_all, producer, topic, records, delivery)
-        await future
+        self._pending.add(delivery)
+        try:
+            await asyncio.to_thread(self._produce_all, producer, topic, records, delivery)
+            await future
+        finally:
+            self._pending.discard(delivery)
 
     def _produce_all(self, producer: Any, topic: str, records: Sequence[Record], delivery: _Delivery) -> None:
         produce, report = producer.produce, delivery.report
@@ -178,6 +212,8 @@ class KafkaBus:
                         return
                     time.sleep(0.002)
                 except KafkaException as exc:
+                    if exc.args[0].fatal() or exc.args[0].code() == KafkaError._FATAL:
+                        self._fatal = str(exc)
                     delivery.not_produced(len(records) - i, str(exc))
                     return
 
