@@ -18,7 +18,7 @@ from ghgwatch import i18n
 
 SRC = Path(i18n.__file__).resolve().parents[1]
 METHOD_MAP = [("**.py", "python")]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
