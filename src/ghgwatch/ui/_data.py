@@ -42,7 +42,7 @@ async def load_site(session: AsyncSession, actor: Principal, facility_id: int | 
     facilities, _ = await service.list_rows(session, actor, FACILITIES, limit=None)
     sources, _ = await service.list_rows(session, actor, SOURCES, filters=filters, limit=None)
     sensors, _ = await service.list_rows(session, actor, SENSORS, filters=filters, limit=None)
-    source_names = {s.id: s.name for s in sources}
+    source_names = {s.id: s.name for s in sources}  # type: ignore[attr-defined]
     plain_sensors = [_plain(s, SENSOR_FIELDS) for s in sensors]
     for s in plain_sensors:
         s["source_name"] = source_names.get(s["source_id"], "")
