@@ -1,0 +1,135 @@
+"""One ``ghgwatch up --demo`` per test module and a real Chromium (``/usr/bin/chromium``) through Playwright.
+
+Every page a test opens records the hosts it contacts; a request to any host but the demo server fails the
+test (the UI must work offline). Screenshots of the pages go to ``docs/ui/`` (shown in docs/ui.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.support.net import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "ui"
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Demo:
+    base: str
+    data: Path
+    credentials: dict[str, Any]
+    foreign: list[str] = field(default_factory=list)
+
+    def token(self, username: str, password: str) -> dict[str, str]:
+        answer = httpx.post(f"{self.base}/api/v1/auth/token", data={"username": username, "password": password})
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    def admin(self) -> dict[str, str]:
+        return self.token(self.credentials["admin"]["username"], self.credentials["admin"]["password"])
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], data: Path) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if (httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+                    and (data / "demo-credentials.json").exists()):
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "ghgwatch up exited"
+        assert time.monotonic() < deadline, "ghgwatch up --demo did not become ready"
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (bash scripts/provision/servers.sh installs it)")
+    port = free_port()
+    data = tmp_path_factory.mktemp("ui-demo") / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GHGWATCH_")}
+    env["GHGWATCH_MQTT__EMBEDDED_PORT"] = str(free_port())
+    proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--demo", "--port", str(port),
+                             "--data-dir", str(data)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, proc, data)
+        yield Demo(base, data, json.loads((data / "demo-credentials.json").read_text()))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Any, demo: Demo) -> Iterator[Any]:
+    """A fresh browser profile; fails the test if a page asks any host but the demo server."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, locale="en-GB")
+    ctx.set_default_timeout(20_000)
+    allowed = urlsplit(demo.base).netloc
+    foreign: list[str] = []
+
+    def watch(request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != allowed:
+            foreign.append(request.url)
+
+    errors: list[str] = []
+    ctx.on("request", watch)
+    ctx.on("page", lambda page: page.on("pageerror", lambda exc: errors.append(str(exc))))
+    yield ctx
+    ctx.close()
+    assert not foreign, f"the UI contacted other hosts: {foreign}"
+    assert not errors, f"script errors in the pages: {errors}"
+
+
+def sign_in(page: Any, demo: Demo, username: str, password: str) -> None:
+    page.goto(demo.base + "/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(demo.base + "/")
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Keep a small PNG of the page for docs/ui.md (viewport only, so the files stay small)."""
+    if os.environ.get("GHGWATCH_UI_SCREENSHOTS", "1") == "0":
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    target = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(target))
+    if shutil.which("optipng"):  # optional: smaller files when the tool is there
+        subprocess.run(["optipng", "-quiet", "-o1", str(target)], check=False)
