@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +25,7 @@ import pytest
 from tests.support.net import free_port
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "ui"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "ui"
 pytestmark = pytest.mark.browser
 
 
@@ -125,11 +125,18 @@ def sign_in(page: Any, demo: Demo, username: str, password: str) -> None:
 
 
 def screenshot(page: Any, name: str) -> None:
-    """Keep a small PNG of the page for docs/ui.md (viewport only, so the files stay small)."""
-    if os.environ.get("GHGWATCH_UI_SCREENSHOTS", "1") == "0":
-        return
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    target = SCREENSHOTS / f"{name}.png"
+    """Save a small PNG of the page (viewport only, 128-colour palette).
+
+    Into ``$GHGWATCH_UI_SCREENSHOTS`` (``docs`` means docs/ui/, the pictures docs/ui.md shows), else into
+    the temporary folder, so an ordinary test run leaves the work tree as it was.
+    """
+    wanted = os.environ.get("GHGWATCH_UI_SCREENSHOTS", "")
+    folder = DOCS_SCREENSHOTS if wanted == "docs" else Path(wanted or tempfile.gettempdir()) / "ghgwatch-ui"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.png"
     page.screenshot(path=str(target))
-    if shutil.which("optipng"):  # optional: smaller files when the tool is there
-        subprocess.run(["optipng", "-quiet", "-o1", str(target)], check=False)
+    from PIL import Image
+
+    with Image.open(target) as image:
+        small = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    small.save(target, optimize=True)
