@@ -13,12 +13,13 @@ from ghgwatch import i18n
 from ghgwatch.kit.problems import MEDIA_TYPE, Problem
 
 
-def N_(text: str) -> str:  # noqa: N802 (gettext's "mark for translation")
+def N_(text: str) -> str:  # gettext's name for "mark for translation"
     return text
 
 
 TITLES = (
-    N_("Not found"), N_("Not Found"), N_("Unprocessable Entity"), N_("Unprocessable Content"), N_("Conflict"), N_("Forbidden"), N_("Unauthorized"), N_("Validation failed"),
+    N_("Not found"), N_("Not Found"), N_("Unprocessable Entity"), N_("Unprocessable Content"),
+    N_("Conflict"), N_("Forbidden"), N_("Unauthorized"), N_("Validation failed"),
     N_("Bad Request"), N_("Method Not Allowed"), N_("Not Acceptable"), N_("Unsupported Media Type"),
     N_("Too Many Requests"), N_("Content Too Large"), N_("Request Entity Too Large"), N_("File too large"),
     N_("Internal Server Error"), N_("Service Unavailable"), N_("Invalid reference"), N_("Invalid user"),
