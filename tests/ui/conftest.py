@@ -94,26 +94,40 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture
-def context(browser: Any, demo: Demo) -> Iterator[Any]:
-    """A fresh browser profile; fails the test if a page asks any host but the demo server."""
+@dataclass
+class HostGuard:
+    """Records every request of a browser context to a host other than the server's."""
+
+    allowed: str
+    foreign: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, request: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != self.allowed:
+            self.foreign.append(request.url)
+
+    def attach(self, ctx: Any) -> None:
+        ctx.on("request", self.watch)
+        ctx.on("page", lambda page: page.on("pageerror", lambda exc: self.errors.append(str(exc))))
+
+
+def new_context(browser: Any) -> Any:
     ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, locale="en-GB")
     ctx.set_default_timeout(20_000)
-    allowed = urlsplit(demo.base).netloc
-    foreign: list[str] = []
+    return ctx
 
-    def watch(request: Any) -> None:
-        parts = urlsplit(request.url)
-        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != allowed:
-            foreign.append(request.url)
 
-    errors: list[str] = []
-    ctx.on("request", watch)
-    ctx.on("page", lambda page: page.on("pageerror", lambda exc: errors.append(str(exc))))
+@pytest.fixture
+def context(browser: Any, demo: Demo) -> Iterator[Any]:
+    """A fresh browser profile; fails the test if a page asks any host but the demo server, or a script fails."""
+    ctx = new_context(browser)
+    guard = HostGuard(urlsplit(demo.base).netloc)
+    guard.attach(ctx)
     yield ctx
     ctx.close()
-    assert not foreign, f"the UI contacted other hosts: {foreign}"
-    assert not errors, f"script errors in the pages: {errors}"
+    assert not guard.foreign, f"the UI contacted other hosts: {guard.foreign}"
+    assert not guard.errors, f"script errors in the pages: {guard.errors}"
 
 
 def sign_in(page: Any, demo: Demo, username: str, password: str) -> None:

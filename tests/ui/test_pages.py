@@ -6,12 +6,13 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import Demo, screenshot, sign_in
+from tests.ui.conftest import Demo, HostGuard, new_context, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -167,3 +168,25 @@ def test_auditor_reads_but_cannot_edit(context: Any, demo: Demo) -> None:
     expect(page.get_by_text("Your role can read the results but not run calculations.")).to_be_visible()
     page.get_by_role("link", name="Audit", exact=True).click()
     expect(page.get_by_text("The audit chain is intact")).to_be_visible()
+
+
+def test_the_host_guard_sees_a_request_to_another_host(browser: Any, demo: Demo) -> None:
+    """The check every browser test relies on: a request to any other host is recorded."""
+    ctx = new_context(browser)
+    guard = HostGuard(urlsplit(demo.base).netloc)
+    guard.attach(ctx)
+    try:
+        page = ctx.new_page()
+        page.goto(demo.base + "/login")
+        # The pages' Content-Security-Policy stops such a fetch before it leaves; an image from a page without
+        # the policy (a blank page) does leave, and the guard sees it.
+        blank = ctx.new_page()
+        blank.set_content('<img src="http://192.0.2.1:9/pixel.png">')
+        expect(blank.locator("img")).to_have_count(1)
+        blank.wait_for_timeout(300)
+        assert guard.foreign == ["http://192.0.2.1:9/pixel.png"]
+        blocked = page.evaluate("""async () => { try { await fetch('http://192.0.2.1:9/x'); return 'sent'; }
+                                   catch (e) { return 'refused'; } }""")
+        assert blocked == "refused"
+    finally:
+        ctx.close()

@@ -21,7 +21,7 @@
       const v = values[s.id] || {};
       states[s.id] = sensorState(s, v.value, v.ts, severity[s.id]);
       rows.push(el("tr", {},
-        el("td", {}, el("a", { href: "/monitoring?facility=" + s.facility_id + "&sensor=" + s.id }, s.name)),
+        el("td", {}, el("a", { href: "/monitoring?facility=" + s.facility_id + "&sensor=" + s.id }, s.source_name + " · " + s.name)),
         el("td", {}, facilityName[s.facility_id] || ""),
         el("td", { class: "num", "data-sensor-value": s.id }, num(v.value)),
         el("td", {}, s.unit), el("td", {}, dt(v.ts)),
