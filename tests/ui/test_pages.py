@@ -60,6 +60,8 @@ def test_map_live_values_and_every_page(context: Any, demo: Demo) -> None:
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
         if name == "board":
             expect(page.locator(".gauge.state-normal").first).to_be_visible()
+        if name in ("analytics", "analytics-gaps"):  # the forecast with its band; original vs filled
+            expect(page.locator("#series-chart .uplot")).to_be_visible(timeout=60_000)
         if name == "audit":
             expect(page.get_by_text("The audit chain is intact")).to_be_visible()
         screenshot(page, name)

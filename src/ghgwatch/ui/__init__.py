@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -33,6 +34,15 @@ PAGES = (
 )
 
 
+class CachedStatic(StaticFiles):
+    """Static files a browser keeps for a day: pages link them with ``?v=<version>``, so an upgrade is seen."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
+
+
 def pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     for module in PAGES:
@@ -49,7 +59,7 @@ def install(app: FastAPI, role: str) -> None:
     """Static files and the local API docs for every role; the pages for the ``ui`` and ``all`` roles."""
     from ghgwatch.ui import docs
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", CachedStatic(directory=STATIC), name="static")
     docs.install(app)
     if role in UI_ROLES:
         app.add_exception_handler(LoginRequired, _to_login)

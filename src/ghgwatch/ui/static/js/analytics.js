@@ -64,6 +64,7 @@
   if (form) {
     const show = guard(async () => {
       const f = new FormData(form);
+      document.getElementById("series-info").textContent = t("Loading…");
       if (pageData.tab === "gaps") await gaps(f.get("sensor"), Number(f.get("hours")), f.get("method"));
       else await forecast(f.get("sensor"));
     });
