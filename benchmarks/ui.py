@@ -155,7 +155,7 @@ def main() -> None:
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_selector("#latest tbody tr")
             cdp_page = page.context.new_cdp_session(page)
-            cold, warm, ready, live = [], [], [], []
+            cold, warm, ready, live, ttfb = [], [], [], [], []
             for _ in range(5):
                 cdp_page.send("Network.clearBrowserCache")
                 t0 = time.perf_counter()
@@ -164,8 +164,10 @@ def main() -> None:
                 t0 = time.perf_counter()
                 page.goto(base + "/", wait_until="domcontentloaded")
                 warm.append((time.perf_counter() - t0) * 1000)  # map, facilities, latest values; scripts ran
-                ready.append(page.evaluate("() => performance.getEntriesByType('navigation')[0]"
-                                           ".domContentLoadedEventEnd"))
+                timing = page.evaluate("() => { const n = performance.getEntriesByType('navigation')[0];"
+                                       " return [n.domContentLoadedEventEnd, n.responseStart]; }")
+                ready.append(timing[0])
+                ttfb.append(timing[1])  # the server's share: first byte of the page
                 page.wait_for_selector("#latest .pill")
                 live.append((time.perf_counter() - t0) * 1000)  # the script refreshed values and states
 
@@ -176,6 +178,7 @@ def main() -> None:
             out["first_page_ms"] = median(warm)
             out["first_page_dom_content_loaded_ms"] = median(ready)
             out["first_page_live_refresh_ms"] = median(live)
+            out["first_page_first_byte_ms"] = median(ttfb)
 
             charts = []
             for _ in range(5):
