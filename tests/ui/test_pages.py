@@ -180,6 +180,8 @@ def test_the_host_guard_sees_a_request_to_another_host(browser: Any, demo: Demo)
     try:
         page = ctx.new_page()
         page.goto(demo.base + "/login")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        screenshot(page, "sign-in")
         # The pages' Content-Security-Policy stops such a fetch before it leaves; an image from a page without
         # the policy (a blank page) does leave, and the guard sees it.
         blank = ctx.new_page()
