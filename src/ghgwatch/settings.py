@@ -161,7 +161,7 @@ class LakeSettings(BaseModel):
 class AdmissionSettings(BaseModel):
     """Ingest slows senders down (503 + Retry-After) when storage falls behind."""
 
-    max_backlog: int = Field(default=2_000_000, ge=1)
+    max_backlog: int = Field(default=200_000, ge=1)
     """Readings accepted but not yet stored (pipeline lag) above which new batches are refused."""
     retry_after_s: int = Field(default=2, ge=1)
 
