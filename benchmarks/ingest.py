@@ -245,6 +245,12 @@ class PostgresStore:
         try:
             upgrade(postgres.asyncpg_url(url))
             with psycopg.connect(url) as conn:
+                # readings is partitioned by day (ADR 0016): the same partitions as the system had, made first.
+                for day in sorted({ts // 86_400_000_000 for _, ts, _ in rows}):
+                    name = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("readings_p%Y%m%d")
+                    conn.execute(f"CREATE TABLE {name} PARTITION OF readings FOR VALUES FROM "
+                                 f"({day * 86_400_000_000}) TO ({(day + 1) * 86_400_000_000})")
+                conn.commit()
                 started = time.perf_counter()
                 with conn.cursor() as cur, cur.copy(
                         "COPY readings (sensor_id, ts, value, quality) FROM STDIN (FORMAT BINARY)") as copy:
