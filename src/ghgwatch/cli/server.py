@@ -23,6 +23,7 @@ class Role(StrEnum):
     MQTT = "mqtt"
     ANALYTICS = "analytics"
     UI = "ui"
+    COAP = "coap"
 
 
 @db_app.command("upgrade")
