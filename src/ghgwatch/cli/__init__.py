@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "report",
     "simulate",
     "inventory",
+    "edge",
 )
 
 for _name in _COMMAND_MODULES:

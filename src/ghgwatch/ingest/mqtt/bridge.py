@@ -49,8 +49,9 @@ class BrokerAddress:
 
 
 class MqttBridge:
-    def __init__(self, address: BrokerAddress, ingestor: Ingestor, auth: DeviceAuthenticator, db: Database,
+    def __init__(self, address: BrokerAddress, ingestor: Ingestor, auth: DeviceAuthenticator, db: Database | None,
                  bus: Bus, *, client_id: str = "ghgwatch-bridge", batch_max: int = 500) -> None:
+        """``db`` None (the edge gateway): dead letters go to the bus topic only."""
         self.address = address
         self.ingestor = ingestor
         self.auth = auth
@@ -143,7 +144,8 @@ class MqttBridge:
             self.rejected += len(dead)
             for d in dead:
                 metrics.observe_rejected(d.reason, "mqtt")
-            await store_dead_letters(self.db, dead)
+            if self.db is not None:
+                await store_dead_letters(self.db, dead)
             await self.bus.publish(topics.READINGS_DEADLETTER, [
                 Record(key=str(d.sensor_id or 0).encode(), value=msgspec.json.encode(asdict(d)),
                        headers=(("reason", d.reason.encode()),)) for d in dead])
