@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from ghgwatch.alerts.hub import hub_of
 from ghgwatch.edge import intake
-from ghgwatch.edge.schemas import EventsIn, SummariesIn
+from ghgwatch.edge.schemas import AlarmEvent, EventsIn, SummariesIn, Summary
 from ghgwatch.ingest.auth import DeviceAuthenticator, DeviceInfo
 from ghgwatch.kit.problems import Problem, forbidden, unauthorized
 from ghgwatch.registry.cache import SensorCache
@@ -78,7 +78,9 @@ def _decode(body: bytes, kind: type[Any], field: str) -> Any:
 async def edge_config(request: Request, authorization: AuthHeader = None, x_timestamp: AuthHeader = None,
                       x_signature: AuthHeader = None) -> Response:
     ctx, device, _ = await _gateway(request, authorization, x_timestamp, x_signature)
-    metas = await _sensors(ctx).current()
+    sensors = _sensors(ctx)
+    await sensors.refresh()  # rare (once a minute per gateway) and must be current: a fresh read
+    metas = await sensors.current()
     async with ctx.db.sessions() as session:
         config = await intake.build_config(session, metas, organization_id=device.organization_id,
                                            device_id=device.id)
@@ -92,10 +94,10 @@ async def edge_config(request: Request, authorization: AuthHeader = None, x_time
 async def edge_summaries(request: Request, authorization: AuthHeader = None, x_timestamp: AuthHeader = None,
                          x_signature: AuthHeader = None) -> Response:
     ctx, device, body = await _gateway(request, authorization, x_timestamp, x_signature)
-    items = _decode(body, SummariesIn, "summaries").summaries
-    metas = await _sensors(ctx).current()
-    accepted, rejected = await intake.store_summaries(ctx.db, items, metas, organization_id=device.organization_id)
-    return _json({"accepted": accepted, "rejected": rejected})
+    items, rejected = intake.decode_items(_decode(body, SummariesIn, "summaries").summaries, Summary)
+    metas = await _sensors(ctx).lookup({s.sensor for _, s in items})
+    accepted, refused = await intake.store_summaries(ctx.db, items, metas, organization_id=device.organization_id)
+    return _json({"accepted": accepted, "rejected": sorted(rejected + refused, key=lambda r: r["index"])})
 
 
 @router.post("/events", summary="Alarm events from an edge gateway (idempotent by event id)",
@@ -103,11 +105,12 @@ async def edge_summaries(request: Request, authorization: AuthHeader = None, x_t
 async def edge_events(request: Request, authorization: AuthHeader = None, x_timestamp: AuthHeader = None,
                       x_signature: AuthHeader = None) -> Response:
     ctx, device, body = await _gateway(request, authorization, x_timestamp, x_signature)
-    items = _decode(body, EventsIn, "events").events
-    metas = await _sensors(ctx).current()
+    items, rejected = intake.decode_items(_decode(body, EventsIn, "events").events, AlarmEvent)
+    metas = await _sensors(ctx).lookup({e.sensor for _, e in items})
     async with ctx.db.transaction() as session:
-        applied, duplicates, rejected, payloads = await intake.apply_events(
+        applied, duplicates, refused, payloads = await intake.apply_events(
             session, items, metas, organization_id=device.organization_id, device_id=device.id)
+    rejected = sorted(rejected + refused, key=lambda r: r["index"])
     hub = hub_of(ctx.extras)
     for payload in payloads:
         hub.publish(payload)

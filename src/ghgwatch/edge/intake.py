@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import select, text
@@ -28,12 +28,24 @@ from ghgwatch.store import Database
 
 MINUTE_US = 60_000_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
-_summary = msgspec.json.Decoder(Summary)
-_event = msgspec.json.Decoder(AlarmEvent)
+T = TypeVar("T")
 _ACTIONS = {"opened": HistoryAction.OPENED, "escalated": HistoryAction.ESCALATED,
             "updated": HistoryAction.UPDATED, "resolved": HistoryAction.AUTO_RESOLVED}
 
 Rejected = list[dict[str, Any]]
+
+
+def decode_items(raw: Sequence[msgspec.Raw], kind: type[T]) -> tuple[list[tuple[int, T]], Rejected]:
+    """Each item on its own, so that one bad item is reported by index and never rejects the others."""
+    decoder = msgspec.json.Decoder(kind)
+    items: list[tuple[int, T]] = []
+    rejected: Rejected = []
+    for index, item in enumerate(raw):
+        try:
+            items.append((index, decoder.decode(item)))
+        except msgspec.ValidationError as exc:
+            rejected.append({"index": index, "error": str(exc)})
+    return items, rejected
 
 
 def _us(value: datetime) -> int:
@@ -78,18 +90,13 @@ def _summary_problem(s: Summary, metas: Mapping[int, SensorMeta], organization_i
     return None
 
 
-async def store_summaries(db: Database, raw: Sequence[msgspec.Raw], metas: Mapping[int, SensorMeta], *,
+async def store_summaries(db: Database, items: Sequence[tuple[int, Summary]], metas: Mapping[int, SensorMeta], *,
                           organization_id: int) -> tuple[int, Rejected]:
     """Replace the ``rollup_1m`` rows of the summarised minutes, recompile their hours and days, and move
     ``sensor_latest`` forward. Sending the same summaries again changes nothing."""
     rows: list[dict[str, Any]] = []
     rejected: Rejected = []
-    for index, item in enumerate(raw):
-        try:
-            s = _summary.decode(item)
-        except msgspec.ValidationError as exc:
-            rejected.append({"index": index, "error": str(exc)})
-            continue
+    for index, s in items:
         problem = _summary_problem(s, metas, organization_id)
         if problem is not None:
             rejected.append({"index": index, "error": problem})
@@ -134,20 +141,16 @@ def _event_problem(e: AlarmEvent, metas: Mapping[int, SensorMeta], organization_
     return None
 
 
-async def apply_events(session: AsyncSession, raw: Sequence[msgspec.Raw], metas: Mapping[int, SensorMeta], *,
-                       organization_id: int, device_id: int) -> tuple[int, int, Rejected, list[dict[str, Any]]]:
+async def apply_events(session: AsyncSession, items: Sequence[tuple[int, AlarmEvent]],
+                       metas: Mapping[int, SensorMeta], *, organization_id: int,
+                       device_id: int) -> tuple[int, int, Rejected, list[dict[str, Any]]]:
     """Turn a gateway's alarm events into alerts (one alert per alarm the gateway opened). Returns
     (applied, duplicates, rejected, payloads to publish after the commit)."""
     actor = f"edge-gateway:{device_id}"
     applied = duplicates = 0
     rejected: Rejected = []
     payloads: list[dict[str, Any]] = []
-    for index, item in enumerate(raw):
-        try:
-            e = _event.decode(item)
-        except msgspec.ValidationError as exc:
-            rejected.append({"index": index, "error": str(exc)})
-            continue
+    for index, e in items:
         problem = _event_problem(e, metas, organization_id)
         if problem is not None:
             rejected.append({"index": index, "error": problem})

@@ -32,6 +32,7 @@ from ghgwatch.alerts.hub import AlertHub
 from ghgwatch.alerts.rule_codec import SEVERITY_NAMES, severity_name
 from ghgwatch.alerts.rules.model import AnomalyRule, RuleKind
 from ghgwatch.bus import Bus, Message, Record, topics
+from ghgwatch.edge.gateway._supervise import supervise
 from ghgwatch.edge.gateway.state import EdgeState
 from ghgwatch.ingest.wire import decode
 from ghgwatch.kit.aio import cancel_and_wait
@@ -74,8 +75,8 @@ class EdgeAlarms:
     async def start(self) -> None:
         await self._read_log()
         await self._rebuild(restore=True)
-        self._tasks = [asyncio.create_task(self._consume(), name="edge-alarms"),
-                       asyncio.create_task(self._clock(), name="edge-alarms-tick")]
+        self._tasks = [asyncio.create_task(supervise("alarms", self._consume), name="edge-alarms"),
+                       asyncio.create_task(supervise("alarm clock", self._clock), name="edge-alarms-tick")]
 
     async def stop(self) -> None:
         await cancel_and_wait(self._tasks)

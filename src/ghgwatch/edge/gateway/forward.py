@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 
 from ghgwatch.bus import Bus, Consumer, Message, topics
+from ghgwatch.edge.gateway._supervise import supervise
 from ghgwatch.edge.gateway.alarms import ALARMS_TOPIC
 from ghgwatch.edge.gateway.summarize import SUMMARIES_TOPIC
 from ghgwatch.edge.gateway.upstream import Refused, Upstream, keep_refused
@@ -57,7 +58,7 @@ class Forwarder:
         return [topics.READINGS_RAW] if self.mode == "all" else [SUMMARIES_TOPIC, ALARMS_TOPIC]
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="edge-forward")
+        self._task = asyncio.create_task(supervise("forward", self._run), name="edge-forward")
 
     async def stop(self) -> None:
         self._stop.set()

@@ -14,6 +14,7 @@ import msgspec
 
 from ghgwatch.alerts.hub import AlertHub
 from ghgwatch.bus import Bus, open_bus, topics
+from ghgwatch.edge.gateway._supervise import supervise
 from ghgwatch.edge.gateway.alarms import ALARMS_TOPIC, EdgeAlarms
 from ghgwatch.edge.gateway.forward import Forwarder
 from ghgwatch.edge.gateway.registry import EdgeAuthenticator, EdgeSensors
@@ -88,7 +89,7 @@ class EdgeRuntime:
             self.summarizer.start()
         self.forwarder = Forwarder(bus, self.upstream, edge.forward, self.data_dir, batch_max=edge.batch_max)
         self.forwarder.start()
-        self._tasks.append(asyncio.create_task(self._keep_config(), name="edge-config"))
+        self._tasks.append(asyncio.create_task(supervise("config", self._keep_config), name="edge-config"))
         await self._start_mqtt(ingestor, auth)
         await self._start_coap(ingestor, auth)
 

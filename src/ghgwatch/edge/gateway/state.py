@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -93,4 +94,7 @@ class EdgeState:
 
 
 def _comparable(config: EdgeConfig) -> bytes:
-    return msgspec.json.encode(msgspec.structs.replace(config, generated_at=config.generated_at.replace(year=2000)))
+    return msgspec.json.encode(msgspec.structs.replace(config, generated_at=_EPOCH))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -26,6 +26,7 @@ from pathlib import Path
 import msgspec
 
 from ghgwatch.bus import Bus, Message, Record, TopicPartition, topics
+from ghgwatch.edge.gateway._supervise import supervise
 from ghgwatch.edge.gateway.state import EdgeState, write_atomically
 from ghgwatch.edge.schemas import Summary
 from ghgwatch.ingest.wire import decode
@@ -83,12 +84,13 @@ class Summarizer:
             self.closed = {int(k): v for k, v in msgspec.json.decode(self.path.read_bytes()).items()}
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="edge-summaries")
+        self._task = asyncio.create_task(supervise("summaries", self._run), name="edge-summaries")
 
     async def stop(self) -> None:
         await cancel_and_wait([self._task])
 
     async def _run(self) -> None:
+        self._open, self._latest, self._polled = {}, {}, {}  # rebuilt from the log's committed offsets
         consumer = self.bus.consumer(GROUP, [topics.READINGS_RAW])
         await consumer.start()
         committed: dict[TopicPartition, int] = {}
