@@ -2,6 +2,7 @@
 and MQTT, the link is cut (the platform is killed) mid-stream, local alarms still fire, the link comes back, and
 every reading (mode ``all``) or every minute summary and alarm (mode ``summary``) arrives once and in order.
 
+The gateway is also killed and restarted while the link is down (it starts from its cached configuration).
 Mode ``all`` runs the platform on SQLite, mode ``summary`` on PostgreSQL (the platform-side storage of both is
 also tested on both databases in-process, in test_platform_side.py).
 """
@@ -244,6 +245,12 @@ def _stream_with_a_cut(rig: Rig) -> None:
     assert _wait("all readings evaluated", lambda: rig.status()["evaluated"] >= 9 * PER_MINUTE * 3)
     status = rig.status()
     assert status["link"]["up"] is False and status["backlog"] > 0
+    # The gateway itself dies and comes back while the link is still down: it starts from its cached
+    # configuration, and its alarm log carries over (nothing raised twice).
+    rig.edge.kill()
+    rig.edge.start()
+    assert rig.status()["config"]["source"] == "cache"
+    assert [a["kind"] for a in mine()] == ["opened", "resolved"]
     rig.central.start()  # the link is back
     rig.post_http(_minute(site, 9))
     _wait("the backlog forwarded", lambda: rig.status()["backlog"] == 0, within=120)
