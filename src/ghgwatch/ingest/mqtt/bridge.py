@@ -68,7 +68,13 @@ class MqttBridge:
         self._task = asyncio.create_task(self._run_forever(), name="mqtt-bridge")
 
     async def stop(self) -> None:
-        await cancel_and_wait([self._task])
+        # aiomqtt's context exit waits for the broker to confirm DISCONNECT, which never comes when the
+        # connection was cancelled half set up (seen when stopping right after a start): cancel that wait too.
+        task = self._task
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task], timeout=5.0)
+        await cancel_and_wait([task])
 
     async def _run_forever(self) -> None:
         import aiomqtt
