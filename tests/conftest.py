@@ -25,6 +25,14 @@ from tests.support import postgres
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def secrets_cipher() -> None:
+    """Encrypted columns need a process cipher; the app and the CLI install theirs, service-level tests use this."""
+    from ghgwatch.security.crypto import SecretCipher, generate_key, install_cipher
+
+    install_cipher(SecretCipher([generate_key().encode()]))
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     with postgres.postgres_server() as url:

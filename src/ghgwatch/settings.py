@@ -44,6 +44,11 @@ class SecuritySettings(BaseModel):
     """HS256 key. Required in cluster mode; generated and kept in the data folder in embedded mode."""
     jwt_ttl_s: int = 3600
     signature_max_age_s: int = 300
+    secrets_key: SecretStr | None = None
+    """Key(s) that encrypt secrets at rest (comma-separated; the first encrypts). Required in cluster mode;
+    generated and kept in the data folder in embedded mode. See ``security/crypto.py``."""
+    allow_private_targets: bool = False
+    """Let webhooks and command webhooks target loopback and private addresses (on-premise receivers, tests)."""
 
 
 class ApiSettings(BaseModel):

@@ -57,3 +57,21 @@ async def test_verify_names_the_first_bad_entry(world: World, tamper: str) -> No
     assert problem is not None
     expected = {"alter": 3, "remove_middle": 4, "remove_last": checked, "relink": 5}[tamper]
     assert problem.seq == expected, str(problem)
+
+
+def test_snapshot_redacts_columns_marked_secret() -> None:
+    from sqlalchemy import Column, Integer, String
+    from sqlalchemy.orm import DeclarativeBase
+
+    from ghgwatch.audit.service import REDACTED, snapshot
+
+    class _Base(DeclarativeBase):
+        pass
+
+    class Thing(_Base):
+        __tablename__ = "thing"
+        id = Column(Integer, primary_key=True)
+        secret = Column(String(50), info={"secret": True})
+
+    assert snapshot(Thing(id=1, secret="hunter2")) == {"id": 1, "secret": REDACTED}
+    assert snapshot(Thing(id=2)) == {"id": 2, "secret": None}

@@ -36,10 +36,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+REDACTED = "[redacted]"
+
+
 def snapshot(obj: Base) -> dict[str, Any]:
-    """The column values of an ORM object as JSON-ready data (for ``before``/``after``)."""
+    """The column values of an ORM object as JSON-ready data (for ``before``/``after``).
+
+    Columns marked ``info={"secret": True}`` are written as ``"[redacted]"`` (or ``None`` when empty): the
+    chain cannot be edited afterwards, so a secret must never enter it.
+    """
     mapper = inspect(type(obj))
-    return {c.key: _plain(getattr(obj, c.key)) for c in mapper.column_attrs}
+    return {c.key: _redacted(getattr(obj, c.key)) if any(col.info.get("secret") for col in c.columns)
+            else _plain(getattr(obj, c.key)) for c in mapper.column_attrs}
+
+
+def _redacted(value: Any) -> str | None:
+    return None if value is None else REDACTED
 
 
 def _normalise(data: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -70,6 +70,9 @@ async def migrate(settings: Settings) -> None:
 
 @asynccontextmanager
 async def database(settings: Settings, *, auto_upgrade: bool = True) -> AsyncIterator[Database]:
+    from ghgwatch.security.crypto import cipher_from_settings, install_cipher
+
+    install_cipher(cipher_from_settings(settings))
     if auto_upgrade:
         await migrate(settings)
     db = open_database(settings.database_url)

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from ghgwatch import __version__
 from ghgwatch.observability import metrics
 from ghgwatch.observability.logging import RequestIdMiddleware
+from ghgwatch.security.crypto import cipher_from_settings, install_cipher
 from ghgwatch.settings import Settings, jwt_secret
 from ghgwatch.store import Database, open_database
 from ghgwatch.web import problems
@@ -58,6 +59,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_cipher(cipher_from_settings(settings))
         database = db or open_database(settings.database_url, echo=settings.db.echo, pool_size=settings.db.pool_size)
         ctx = AppContext(settings=settings, db=database, jwt_key=jwt_secret(settings))
         app.state.ctx = ctx
