@@ -49,17 +49,22 @@ class Site:
     gateway_secret: str
 
 
-def _provision(db_url: str) -> Site:
-    """The platform's registry: one mine, three methane sensors (alarm 1.0 %), a device and a gateway."""
+def _provision(db_url: str, data_dir: Path) -> Site:
+    """The platform's registry: one mine, three methane sensors (alarm 1.0 %), a device and a gateway; secrets
+    at rest under the key the platform will use (its data folder)."""
     from ghgwatch.registry import service as registry
     from ghgwatch.registry.schemas import FacilityIn, OrganizationIn, SensorIn, SourceIn
     from ghgwatch.registry.specs import FACILITIES, ORGANIZATIONS, SENSORS, SOURCES
     from ghgwatch.security import service
+    from ghgwatch.security.crypto import cipher_from_settings, install_cipher
     from ghgwatch.security.principal import SYSTEM
+    from ghgwatch.settings import build_settings
     from ghgwatch.store import open_database
     from ghgwatch.store.migrate import upgrade
 
     upgrade(db_url)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    install_cipher(cipher_from_settings(build_settings(data_dir=data_dir, db={"url": db_url})))
 
     async def go() -> Site:
         db = open_database(db_url)
@@ -199,10 +204,10 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
         db_url = f"sqlite+aiosqlite:///{tmp_path / 'central.db'}"
     else:
         db_url = request.getfixturevalue("cluster_db").replace("postgresql://", "postgresql+asyncpg://", 1)
-    site = _provision(db_url)
+    central_data = tmp_path / "central"
+    site = _provision(db_url, central_data)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHGWATCH_")}
     port, edge_port, coap_port, mqtt_port = free_port(), free_port(), free_port(), free_port()
-    central_data = tmp_path / "central"
     central = Proc([sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir", str(central_data)],
                    {**env, "GHGWATCH_DB__URL": db_url, "GHGWATCH_COAP__PORT": str(free_port()),
                     "GHGWATCH_MQTT__EMBEDDED_PORT": str(free_port())},
