@@ -110,7 +110,7 @@ class Proc:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # a loaded CI machine takes long to start a process
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"{self.cmd[3]} exited: {self.log.read_text()[-3000:]}"
             try:

@@ -55,13 +55,13 @@ class CoapSender(threading.Thread):
                 async with coap_client("127.0.0.1", self.port) as client:
                     while not self.stop_flag.is_set():
                         rows = []
-                        for k in range(300):
-                            n = i * 300 + k
+                        for k in range(150):
+                            n = i * 150 + k
                             ts = self.start_ts + timedelta(milliseconds=n * 10)
                             rows.append({"sensor": self.sensors[n % len(self.sensors)], "ts": ts.isoformat(),
                                          "value": 0.5})
                         i += 1
-                        answer = await client.post_readings(rows, self.token, within_s=3.0)
+                        answer = await client.post_readings(rows, self.token, within_s=15.0)
                         if answer.code == Code.CHANGED and answer.body["accepted"] == len(rows):
                             self.batches += 1
                             self.acked.update((r["sensor"], int(datetime.fromisoformat(r["ts"]).timestamp() * 1e6))
@@ -83,24 +83,24 @@ def test_embedded_sigkill_loses_nothing_acknowledged_over_coap(tmp_path: Path, c
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir", str(data)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_healthy(url, proc)
+    _wait_healthy(url, proc, timeout=180)
     sender = CoapSender(coap_port, token, sensors)
     sender.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while sender.batches < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     _kill(proc)  # mid-stream: CoAP and pipeline die together
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_healthy(url, proc)
+        _wait_healthy(url, proc, timeout=180)
         before = sender.batches
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while sender.batches < before + 3 and time.monotonic() < deadline:  # the sender carries on after the restart
             time.sleep(0.1)
         sender.stop_flag.set()
         sender.join(15)
         acked = set(sender.acked)
-        assert sender.batches >= before + 3 and len(acked) >= 1800
+        assert sender.batches >= before + 3 and len(acked) >= 900
 
         def keys() -> set[tuple[int, int]]:
             with sqlite3.connect(data / "ghgwatch.db") as conn:
@@ -140,21 +140,21 @@ def test_cluster_sigkill_coap_and_pipeline_loses_nothing(tmp_path: Path, clean_e
 
         coap_http, pipe_port = free_port(), free_port()
         coap, pipeline = start("coap", coap_http), start("pipeline", pipe_port)
-        _wait_healthy(f"http://127.0.0.1:{coap_http}", coap)
-        _wait_healthy(f"http://127.0.0.1:{pipe_port}", pipeline)
+        _wait_healthy(f"http://127.0.0.1:{coap_http}", coap, timeout=180)
+        _wait_healthy(f"http://127.0.0.1:{pipe_port}", pipeline, timeout=180)
         sender = CoapSender(coap_port, token, sensors)
         sender.start()
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             while sender.batches < 3 and time.monotonic() < deadline:
                 time.sleep(0.1)
             _kill(pipeline)
             time.sleep(1.0)
             _kill(coap)
             coap, pipeline = start("coap", coap_http), start("pipeline", pipe_port)
-            _wait_healthy(f"http://127.0.0.1:{coap_http}", coap)
+            _wait_healthy(f"http://127.0.0.1:{coap_http}", coap, timeout=180)
             before = sender.batches
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             while sender.batches < before + 3 and time.monotonic() < deadline:
                 time.sleep(0.1)
             sender.stop_flag.set()
