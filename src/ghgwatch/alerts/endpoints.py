@@ -24,6 +24,7 @@ from ghgwatch.security.principal import Principal
 from ghgwatch.security.tokens import decode_jwt
 from ghgwatch.web.context import context
 from ghgwatch.web.deps import CurrentPrincipal, Session
+from ghgwatch.web.sessions import cookie_token
 
 router = APIRouter(tags=["alerts"])
 HEARTBEAT_S = 15.0
@@ -56,6 +57,7 @@ async def list_alerts(session: Session, actor: CurrentPrincipal, state: str | No
 def _stream_principal(request: Request, access_token: str | None) -> Principal:
     header = request.headers.get("authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else access_token
+    token = token or cookie_token(request)  # the web UI's session (a GET: no CSRF check needed)
     claims = decode_jwt(token, context(request).jwt_key) if token else None
     if claims is None:
         raise unauthorized("a valid token in the Authorization header or ?access_token= is needed")

@@ -32,6 +32,18 @@ _COMMAND_MODULES = (
     "edge",
 )
 
+
+
+@app.callback()
+def _options(lang: str | None = typer.Option(
+        None, "--lang", help="Language of messages: en or ru (default: from $LANG).")) -> None:
+    import os
+
+    from ghgwatch.cli._runtime import set_locale
+
+    set_locale(lang or os.environ.get("LANG"))
+
+
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"ghgwatch.cli.{_name}").register(app)
 

@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
+from ghgwatch import i18n
 from ghgwatch.kit.problems import Problem
 from ghgwatch.settings import ConfigurationError, Settings, build_settings
 from ghgwatch.store import Database, open_database
@@ -34,8 +35,21 @@ def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
     return settings
 
 
+_locale: list[str] = [i18n.DEFAULT_LOCALE]
+
+
+def set_locale(value: str | None) -> None:
+    """The language of messages for this command (``--lang``, else ``$LANG``; default English)."""
+    _locale[0] = i18n.normalise_locale(value)
+
+
+def tr() -> i18n.Translator:
+    """Messages of the command line (domain ``cli``) in the chosen language."""
+    return i18n.translator(_locale[0], "cli")
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    err_console.print(f"[red]{tr().gettext('error')}:[/red] {message}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, console, migrate, run, settings_for
+from ghgwatch.cli._runtime import DataDir, console, migrate, run, settings_for, tr
 from ghgwatch.settings import Mode, Settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -54,10 +54,14 @@ def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) 
         run(migrate(settings))
     app = build_role_app(settings, role.value, demo=demo)
     url = f"http://{host}:{port}"
-    console.print(f"ghgwatch {role.value} on [bold]{url}[/bold]  (API docs {url}/docs, health {url}/healthz)")
-    console.print(f"data folder: {settings.data_dir.resolve()}")
+    _ = tr().gettext
+    console.print(_("ghgwatch {role} on {url}  (API docs {url}/docs, health {url}/healthz)",
+                    role=role.value, url=f"[bold]{url}[/bold]"))
+    if role in (Role.ALL, Role.UI):
+        console.print(_("web UI: {url}", url=f"[bold]{url}/[/bold]"))
+    console.print(_("data folder: {path}", path=settings.data_dir.resolve()))
     if demo:
-        console.print(f"demo credentials: {(settings.data_dir / 'demo-credentials.json').resolve()}")
+        console.print(_("demo credentials: {path}", path=(settings.data_dir / "demo-credentials.json").resolve()))
     # Our handler on the root logger formats uvicorn's records too (log_config=None keeps uvicorn from
     # installing its own); its access log is replaced by the one of RequestIdMiddleware, which has the ids.
     # Collect young objects less often: per-request garbage is short-lived, and PERFORMANCE.md (c) measured

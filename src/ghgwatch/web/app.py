@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 
-from ghgwatch import __version__
+from ghgwatch import __version__, ui
 from ghgwatch.observability import metrics
 from ghgwatch.observability.logging import RequestIdMiddleware
 from ghgwatch.security.crypto import cipher_from_settings, install_cipher
@@ -80,11 +80,14 @@ def create_app(
         version=__version__,
         description="Greenhouse-gas monitoring, inventory, forecasting and reporting.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own Swagger UI by ghgwatch.ui.docs (works offline)
+        redoc_url=None,  # ReDoc would load its script from a CDN
     )
     app.state.ready = False
     app.add_middleware(RequestIdMiddleware)
     problems.install(app)
     app.include_router(api_router())
+    ui.install(app, role)
     metrics.init_metrics(role=role, mode=settings.mode.value)
 
     @app.get("/metrics", include_in_schema=False)

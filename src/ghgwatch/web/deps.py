@@ -12,6 +12,7 @@ from ghgwatch.security.models import Role
 from ghgwatch.security.principal import Principal
 from ghgwatch.security.tokens import decode_jwt
 from ghgwatch.web.context import AppContext, context
+from ghgwatch.web.sessions import session_token
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -22,13 +23,20 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
         yield s
 
 
-def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
-    if not token:
-        raise unauthorized()
-    claims = decode_jwt(token, context(request).jwt_key)
+def principal_from_token(token: str, ctx: AppContext) -> Principal:
+    """The one place a user's token becomes a Principal (bearer header and browser session alike)."""
+    claims = decode_jwt(token, ctx.jwt_key)
     if claims is None:
         raise unauthorized("invalid or expired token")
     return Principal(claims.user_id, claims.username, Role(claims.role), claims.organization_id)
+
+
+def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+    ctx = context(request)
+    token = token or session_token(request, ctx.jwt_key)
+    if not token:
+        raise unauthorized()
+    return principal_from_token(token, ctx)
 
 
 Session = Annotated[AsyncSession, Depends(session)]

@@ -9,12 +9,32 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ghgwatch import i18n
 from ghgwatch.kit.problems import MEDIA_TYPE, Problem
 
 
+def N_(text: str) -> str:  # gettext's name for "mark for translation"
+    return text
+
+
+TITLES = (
+    N_("Not found"), N_("Not Found"), N_("Unprocessable Entity"), N_("Unprocessable Content"),
+    N_("Conflict"), N_("Forbidden"), N_("Unauthorized"), N_("Validation failed"),
+    N_("Bad Request"), N_("Method Not Allowed"), N_("Not Acceptable"), N_("Unsupported Media Type"),
+    N_("Too Many Requests"), N_("Content Too Large"), N_("Request Entity Too Large"), N_("File too large"),
+    N_("Internal Server Error"), N_("Service Unavailable"), N_("Invalid reference"), N_("Invalid user"),
+    N_("Bus unavailable"), N_("Cannot fill"), N_("Error"),
+)
+"""Problem titles people commonly see; translated per the request's Accept-Language (domain ``web``).
+Details stay in English: they name fields and values, and clients match on ``type``, not on text."""
+
+
 def _response(problem: Problem, request: Request) -> JSONResponse:
-    return JSONResponse(problem.body(str(request.url.path)), status_code=problem.status,
-                        media_type=MEDIA_TYPE, headers=problem.headers)
+    locale = i18n.negotiate(request.headers.get("accept-language"))
+    body = problem.body(str(request.url.path))
+    body["title"] = i18n.translator(locale, "web").gettext(problem.title)
+    headers = {**(problem.headers or {}), "Content-Language": locale}
+    return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=headers)
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
