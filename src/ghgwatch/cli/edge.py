@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from ghgwatch.cli._runtime import console, fail, settings_for
+from ghgwatch.cli._runtime import console, fail, settings_for, tr
 
 
 class Forward(StrEnum):
@@ -34,9 +34,13 @@ def run_edge(host: str, port: int, data_dir: Path | None, edge: dict[str, Any] |
                                     "GHGWATCH_EDGE__UPSTREAM, GHGWATCH_EDGE__TOKEN, GHGWATCH_EDGE__HMAC_SECRET)")))
     _observe(settings, Role.EDGE)
     app = build_edge_app(settings)
-    console.print(f"ghgwatch edge gateway on [bold]http://{host}:{port}[/bold], forwarding "
-                  f"{settings.edge.forward} to {settings.edge.upstream}")
-    console.print(f"data folder: {settings.data_dir.resolve()} (view token for its API: view.token)")
+    _ = tr().gettext
+    console.print(_("ghgwatch edge gateway on {url}, forwarding {mode} to {upstream}",
+                    url=f"[bold]http://{host}:{port}[/bold]", mode=settings.edge.forward,
+                    upstream=settings.edge.upstream))
+    console.print(_("data folder: {path}", path=settings.data_dir.resolve()))
+    if settings.edge.view_token is None:
+        console.print(_("view token of its API: {path}", path=(settings.data_dir / "view.token").resolve()))
     uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on", log_config=None, access_log=False)
 
 
