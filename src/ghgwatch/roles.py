@@ -3,7 +3,7 @@
 Every role serves ``/healthz`` and ``/metrics`` (and the REST API); ``api`` also accepts readings over
 HTTP; ``pipeline`` consumes the bus and stores readings; ``all`` (``ghgwatch up``) runs everything. A
 service is a pair of ``start(ctx)``/``stop(ctx)`` coroutines named as ``"module:function"``; services start
-in the order of :data:`SERVICES` and stop in reverse.
+in the order of :data:`SERVICES` and stop in reverse. ``coap`` accepts readings over CoAP (UDP).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ghgwatch.web.app import Hook, create_app
 from ghgwatch.web.context import AppContext
 
 log = logging.getLogger(__name__)
-ROLES = ("all", "api", "pipeline", "mqtt", "analytics", "ui")
+ROLES = ("all", "api", "pipeline", "mqtt", "analytics", "ui", "coap")
 EVERY_ROLE = frozenset(ROLES)
 
 
@@ -46,6 +46,8 @@ SERVICES: tuple[Service, ...] = (
     Service("lifecycle", frozenset({"pipeline"}), "ghgwatch.lifecycle.service:start_lifecycle",
             "ghgwatch.lifecycle.service:stop_lifecycle"),
     Service("mqtt", frozenset({"mqtt"}), "ghgwatch.roles:start_mqtt", "ghgwatch.roles:stop_mqtt"),
+    Service("coap", frozenset({"coap"}), "ghgwatch.ingest.coap.server:start_coap",
+            "ghgwatch.ingest.coap.server:stop_coap"),
     Service("analytics", frozenset({"analytics"}), "ghgwatch.analytics.service:start_analytics",
             "ghgwatch.analytics.service:stop_analytics"),
     Service("demo", EVERY_ROLE, "ghgwatch.demo.service:start_demo", "ghgwatch.demo.service:stop_demo",

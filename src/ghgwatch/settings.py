@@ -10,6 +10,7 @@ import itertools
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -166,6 +167,37 @@ class AdmissionSettings(BaseModel):
     retry_after_s: int = Field(default=2, ge=1)
 
 
+class CoapSettings(BaseModel):
+    host: str = ""
+    """Address of the CoAP ingest (UDP); empty: the API host."""
+    port: int = 5683
+    """UDP port (the CoAP default). In embedded mode a taken port falls back to a free one (logged)."""
+
+
+class EdgeSettings(BaseModel):
+    """The edge gateway (``ghgwatch edge``); see docs/edge.md."""
+
+    upstream: str = ""
+    """Base URL of the central platform, e.g. ``https://ghgwatch.example.org``."""
+    token: SecretStr | None = None
+    """Device token of the edge's own gateway device (``ghgwatch device create --gateway``)."""
+    hmac_secret: SecretStr | None = None
+    """HMAC secret of that device: every request to the central platform is signed with it."""
+    forward: Literal["all", "summary"] = "all"
+    """``all``: every raw reading; ``summary``: per-minute summaries plus alarm events."""
+    batch_max: int = 5000
+    """Readings (or summaries, events) per request to the central platform."""
+    request_timeout_s: float = 10.0
+    retry_max_s: float = 10.0
+    """Longest wait between attempts while the link is down (the wait doubles from 0.2 s)."""
+    config_refresh_s: float = 60.0
+    """How often sensors, limits and device credentials are fetched again (kept on disk for offline starts)."""
+    summary_grace_s: float = 10.0
+    """A minute is summarised once no reading of it has arrived for this long and the minute is over."""
+    view_token: SecretStr | None = None
+    """Bearer token for the edge's own alarm API; empty: generated into the edge data folder."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GHGWATCH_", env_nested_delimiter="__", extra="ignore")
 
@@ -184,6 +216,8 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     lake: LakeSettings = Field(default_factory=LakeSettings)
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
+    coap: CoapSettings = Field(default_factory=CoapSettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
 
     @property
     def database_url(self) -> str:

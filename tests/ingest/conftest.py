@@ -39,7 +39,7 @@ class Platform:
     hmac_secret: str
     device_id: int
     extras: dict[str, Any] = field(default_factory=dict)
-    """The running app's services (``bus``, ``pipeline``, ...)."""
+    """The running app's services (``bus``, ``pipeline``, ``coap_server``, ...)."""
 
     @property
     def auth(self) -> dict[str, str]:
@@ -69,16 +69,19 @@ class Platform:
 
 
 async def _platform(tmp_path: Path, db_url: str, bus_url: str, *, mqtt_url: str | None = None,
-                    mqtt_port: int = 0, **overrides: Any) -> AsyncIterator[Platform]:
+                    mqtt_port: int = 0, coap_port: int | None = None, **overrides: Any) -> AsyncIterator[Platform]:
     """The platform in one process; with ``mqtt_url`` (``""``: embedded broker on ``mqtt_port``) the MQTT
-    bridge runs too."""
+    bridge runs too, and with ``coap_port`` the CoAP server."""
     from ghgwatch import roles
 
     settings = build_settings(data_dir=tmp_path / "data", db={"url": db_url}, bus={"url": bus_url},
                               mqtt={"url": mqtt_url or "", "embedded_port": mqtt_port},
+                              coap={"host": "127.0.0.1", "port": coap_port or 0},
                               security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256"},
                               **overrides)
     services = roles.SERVICES if mqtt_url is not None else tuple(s for s in roles.SERVICES if s.name != "mqtt")
+    if coap_port is None:
+        services = tuple(s for s in services if s.name != "coap")
     app = roles.build_role_app(settings, "all", services=services)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "simulate",
     "inventory",
     "backup",
+    "edge",
 )
 
 

@@ -64,6 +64,7 @@ def device_create(
     name: str,
     organization: int = typer.Option(..., "--organization", help="Organisation id"),
     require_signature: bool = typer.Option(False, help="Refuse unsigned requests from this device"),
+    gateway: bool = typer.Option(False, "--gateway", help="An edge gateway (ghgwatch edge, docs/edge.md)"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (holds the token)"),
     data_dir: Path | None = DataDir,
 ) -> None:
@@ -73,10 +74,10 @@ def device_create(
     async def go() -> dict[str, object]:
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
             issued = await service.create_device(s, cli_actor(), organization_id=organization, name=name,
-                                                 require_signature=require_signature)
+                                                 require_signature=require_signature, gateway=gateway)
             return {"id": issued.device.id, "name": name, "organization_id": organization,
                     "token": issued.token, "hmac_secret": issued.device.hmac_secret,
-                    "require_signature": require_signature}
+                    "require_signature": require_signature, "gateway": gateway}
 
     out = run(go())
     if as_json:

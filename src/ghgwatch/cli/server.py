@@ -23,6 +23,8 @@ class Role(StrEnum):
     MQTT = "mqtt"
     ANALYTICS = "analytics"
     UI = "ui"
+    COAP = "coap"
+    EDGE = "edge"
 
 
 @db_app.command("upgrade")
@@ -37,6 +39,12 @@ def db_upgrade(data_dir: Path | None = DataDir, revision: str = typer.Option("he
 
 def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) -> None:
     import uvicorn
+
+    if role is Role.EDGE:  # not a role of the platform: a gateway at a site (settings GHGWATCH_EDGE__*)
+        from ghgwatch.cli.edge import run_edge
+
+        run_edge(host, port, data_dir)
+        return
 
     from ghgwatch.roles import build_role_app
 

@@ -46,6 +46,8 @@ class DeviceIn(BaseModel):
     organization_id: int
     name: str = Field(min_length=1, max_length=200)
     require_signature: bool = False
+    gateway: bool = False
+    """An edge gateway (docs/edge.md)."""
 
 
 class DeviceOut(BaseModel):
@@ -57,6 +59,7 @@ class DeviceOut(BaseModel):
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    gateway: bool = False
 
 
 class DeviceIssued(DeviceOut):
@@ -106,7 +109,7 @@ async def list_devices(session: Session, actor: CurrentPrincipal, organization_i
              description="The token and HMAC secret are shown only in this answer.")
 async def create_device(body: DeviceIn, session: Session, actor: CurrentPrincipal) -> DeviceIssued:
     issued = await service.create_device(session, actor, organization_id=body.organization_id, name=body.name,
-                                         require_signature=body.require_signature)
+                                         require_signature=body.require_signature, gateway=body.gateway)
     out = DeviceOut.model_validate(issued.device)
     return DeviceIssued(**out.model_dump(), token=issued.token, hmac_secret=issued.device.hmac_secret)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ghgwatch.kit.timeutil import utcnow
@@ -51,3 +51,6 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100), default="system")
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    gateway: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """An edge gateway (docs/edge.md): may fetch its organisation's sensors, limits and device keys, and send
+    summaries and alarm events."""

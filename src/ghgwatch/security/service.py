@@ -77,6 +77,7 @@ async def create_device(
     organization_id: int,
     name: str,
     require_signature: bool = False,
+    gateway: bool = False,
 ) -> IssuedDevice:
     actor.require_role(frozenset({Role.ADMIN, Role.ENGINEER}))
     actor.require_org(organization_id)
@@ -84,7 +85,7 @@ async def create_device(
     secret = new_device_secret()
     device = Device(organization_id=organization_id, name=name, token_hash=hash_secret(secret),
                     hmac_secret=new_device_secret(), require_signature=require_signature,
-                    created_by=actor.username)
+                    created_by=actor.username, gateway=gateway)
     session.add(device)
     await session.flush()
     after = audit.snapshot(device)

@@ -33,6 +33,7 @@ ROUTERS = (
     "ghgwatch.inventory.endpoints:routers",
     "ghgwatch.analytics.endpoints:router",
     "ghgwatch.alerts.endpoints:router",
+    "ghgwatch.edge.endpoints:router",
 )
 
 

@@ -49,8 +49,9 @@ class BrokerAddress:
 
 
 class MqttBridge:
-    def __init__(self, address: BrokerAddress, ingestor: Ingestor, auth: DeviceAuthenticator, db: Database,
+    def __init__(self, address: BrokerAddress, ingestor: Ingestor, auth: DeviceAuthenticator, db: Database | None,
                  bus: Bus, *, client_id: str = "ghgwatch-bridge", batch_max: int = 500) -> None:
+        """``db`` None (the edge gateway): dead letters go to the bus topic only."""
         self.address = address
         self.ingestor = ingestor
         self.auth = auth
@@ -67,7 +68,13 @@ class MqttBridge:
         self._task = asyncio.create_task(self._run_forever(), name="mqtt-bridge")
 
     async def stop(self) -> None:
-        await cancel_and_wait([self._task])
+        # aiomqtt's context exit waits for the broker to confirm DISCONNECT, which never comes when the
+        # connection was cancelled half set up (seen when stopping right after a start): cancel that wait too.
+        task = self._task
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task], timeout=5.0)
+        await cancel_and_wait([task])
 
     async def _run_forever(self) -> None:
         import aiomqtt
@@ -143,7 +150,8 @@ class MqttBridge:
             self.rejected += len(dead)
             for d in dead:
                 metrics.observe_rejected(d.reason, "mqtt")
-            await store_dead_letters(self.db, dead)
+            if self.db is not None:
+                await store_dead_letters(self.db, dead)
             await self.bus.publish(topics.READINGS_DEADLETTER, [
                 Record(key=str(d.sensor_id or 0).encode(), value=msgspec.json.encode(asdict(d)),
                        headers=(("reason", d.reason.encode()),)) for d in dead])

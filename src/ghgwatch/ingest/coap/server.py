@@ -1,0 +1,91 @@
+"""The CoAP server (UDP) and the ``coap`` role's start/stop hooks."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghgwatch.ingest.auth import DeviceAuthenticator
+from ghgwatch.ingest.service import Ingestor
+from ghgwatch.settings import Mode
+from ghgwatch.web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def bindable_udp_port(host: str, wanted: int) -> int:
+    """``wanted`` if a UDP socket can be bound to it on ``host`` now, else a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((host, wanted))
+        except OSError:
+            probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class CoapServer:
+    """``coap://host:port/readings`` (and ``/.well-known/core``) until :meth:`stop`."""
+
+    host: str
+    port: int
+    ingestor: Ingestor
+    auth: DeviceAuthenticator
+    _context: Any = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"coap://{host}:{self.port}/readings"
+
+    async def start(self) -> None:
+        from aiocoap import Context, resource
+
+        from ghgwatch.ingest.coap.resource import ReadingsResource
+
+        site = resource.Site()
+        site.add_resource([".well-known", "core"], resource.WKCResource(site.get_resources_as_linkheader))
+        site.add_resource(["readings"], ReadingsResource(self.ingestor, self.auth))
+        self._context = await Context.create_server_context(site, bind=(self.host, self.port), transports=["udp6"])
+
+    async def stop(self) -> None:
+        if self._context is not None:
+            context, self._context = self._context, None
+            await context.shutdown()
+
+
+async def start_coap(ctx: AppContext) -> None:
+    """Role ``coap`` (and ``all``): the CoAP ingest beside HTTP, sharing its ingestor and authenticator."""
+    try:
+        import aiocoap  # noqa: F401
+    except ImportError:
+        log.warning("CoAP is off: install the 'coap' extra (pip install 'ghgwatch[coap]') to accept CoAP readings")
+        return
+    settings = ctx.settings
+    auth = ctx.extras.get("device_auth") or DeviceAuthenticator(
+        ctx.db, max_age_s=float(settings.security.signature_max_age_s))
+    ingestor = ctx.extras.get("ingestor") or Ingestor(ctx.extras["bus"], ctx.extras["sensors"])
+    server = await open_coap_server(settings.coap.host or settings.api.host, settings.coap.port, ingestor, auth,
+                                    fall_back=settings.mode is Mode.EMBEDDED)
+    ctx.extras["coap_server"] = server
+
+
+async def open_coap_server(host: str, port: int, ingestor: Ingestor, auth: DeviceAuthenticator, *,
+                           fall_back: bool) -> CoapServer:
+    """A started server on ``port``, or (``fall_back``) on a free port when that one is taken."""
+    chosen = bindable_udp_port(host, port) if fall_back else port
+    if chosen != port and port != 0:
+        log.warning("CoAP port %s is taken; CoAP ingest uses %s", port, chosen)
+    server = CoapServer(host, chosen, ingestor, auth)
+    await server.start()
+    log.warning("CoAP ingest on %s (Uri-Query token=<device token>)", server.url)
+    return server
+
+
+async def stop_coap(ctx: AppContext) -> None:
+    server: CoapServer | None = ctx.extras.pop("coap_server", None)
+    if server is not None:
+        await server.stop()
