@@ -69,13 +69,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
     database = open_database(db_url)
-    try:
-        yield database
-    finally:
+
+    async def truncate() -> None:
         if database.dialect == "postgresql":
             names = ", ".join(t.name for t in Base.metadata.sorted_tables)
             async with database.engine.begin() as conn:
                 await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+    # Before as well as after: a test that wrote through a subprocess (which has no teardown of its own) or whose
+    # teardown failed must not leave rows for the next one.
+    await truncate()
+    try:
+        yield database
+    finally:
+        await truncate()
         await database.dispose()
 
 

@@ -34,6 +34,18 @@ def test_admission_refuses_over_the_limit_and_says_when_to_retry() -> None:
     assert Admission(object(), AdmissionSettings()).backlog() is None  # a bus without a backlog probe
 
 
+def test_a_burst_between_two_probes_counts_against_the_limit() -> None:
+    class Bus:
+        def backlog(self, group: str, topic: str) -> int:
+            return 2
+
+    admission = Admission(Bus(), AdmissionSettings(max_backlog=5, retry_after_s=1), check_interval_s=3600)
+    for _ in range(4):  # probed once (2 waiting), then 2 + 0, 2 + 1, 2 + 2, 2 + 3 <= 5
+        admission.check("http")
+    with pytest.raises(Problem):
+        admission.check("http")  # 2 + 4 > 5 although the bus was not probed again
+
+
 async def test_ingest_slows_senders_while_storage_is_behind(tmp_path: Path, db_url: str, db: Database) -> None:
     del db
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -51,7 +63,7 @@ async def test_ingest_slows_senders_while_storage_is_behind(tmp_path: Path, db_u
                 assert answer.headers["retry-after"] == "2"
                 assert "behind" in answer.json()["title"]
         accepted = statuses.count(202)
-        # The backlog stops near its limit (it is re-read every 50 ms, so a fast sender may get one more in).
+        # The backlog stops near its limit (re-read every 50 ms; requests admitted in between count as waiting).
         assert 6 <= accepted <= 8 and statuses == [202] * accepted + [503] * (12 - accepted)
         pipeline = Pipeline(p.extras["bus"], p.db, p.extras["sensors"])
         pipeline.start()  # storage catches up ...

@@ -44,7 +44,9 @@ def lake_settings(s3: S3Server, settings: Settings) -> Settings:
     return build_settings(data_dir=settings.data_dir, db=settings.db.model_dump(),
                           security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256"},
                           retention={"raw_days": 2, "rollup_1m_days": 2, "rollup_1h_days": 30},
-                          lake=s3.lake_settings(bucket))
+                          # Days close at midnight here, so which days are closed does not depend on the hour the
+                          # test runs (the default grace of 2 h made yesterday "open" between 00:00 and 02:00 UTC).
+                          lake={**s3.lake_settings(bucket), "close_after_hours": 0})
 
 
 @pytest.fixture

@@ -60,7 +60,10 @@ async def test_retention_drops_whole_days_and_keeps_rollups_right(world: World, 
                              b=(day + 1) * DAY)
         assert kept == (n if day >= drop_before else 0), day
     if db.dialect == "postgresql":  # whole partitions dropped, ahead ones created
-        assert report.partitions_dropped == [today - 5, today - 4]
+        # Today - 5 and today - 4 held this test's readings; older, empty partitions left by earlier tests in the
+        # same database go too.
+        assert {today - 5, today - 4} <= set(report.partitions_dropped)
+        assert all(day < drop_before for day in report.partitions_dropped)
         existing = await partitions.existing_days(db)
         assert min(existing) == drop_before and max(existing) >= today + 7
     # 1-minute rollups keep 3 days; hours and days keep everything they had (counts unchanged).
@@ -111,7 +114,7 @@ async def test_sqlite_deletes_in_small_batches_while_the_pipeline_writes(world: 
         pytest.skip("PostgreSQL drops partitions; batched deletes are SQLite's")
     for day in (today - 6, today - 5):
         await _day_of_readings(db, [world.sensor_a], day, per_hour=600)
-    job = LifecycleJob(db, _settings(settings, delete_batch=500), None)
+    job = LifecycleJob(db, _settings(settings, delete_batch=100), None)  # ~290 transactions: a wide window
     old = "SELECT count(*) FROM readings WHERE ts < :t"
     running = asyncio.create_task(job.run_once())
     while await _scalar(db, old, t=today * DAY) == 2 * 24 * 600:  # noqa: ASYNC110 (until the clean-up began)

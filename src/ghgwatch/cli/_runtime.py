@@ -18,8 +18,10 @@ from ghgwatch.store import Database, open_database
 from ghgwatch.store.migrate import upgrade
 
 T = TypeVar("T")
-console = Console()
-err_console = Console(stderr=True)
+# Messages are for people and for scripts: never wrapped at the terminal width (piped, rich assumes 80
+# columns and would break "row 3" into "row\n3"); tables still fit the width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DataDir = typer.Option(None, "--data-dir", help="Data folder (default: $GHGWATCH_DATA_DIR or ./ghgwatch-data)")
 

@@ -30,17 +30,21 @@ class Admission:
         self._interval = check_interval_s
         self._checked = float("-inf")
         self._backlog: int | None = None
+        self._admitted_since_probe = 0
 
     def backlog(self) -> int | None:
-        """Records not yet stored (re-read at most every ``check_interval_s``); None: not known for this bus."""
+        """Records not yet stored; None: not known for this bus. The bus is probed at most every
+        ``check_interval_s``; between probes every request admitted since counts as one more record waiting, so a
+        fast sender cannot slip a burst past the limit between two probes."""
         now = time.monotonic()
         if now - self._checked >= self._interval:
             self._checked = now
+            self._admitted_since_probe = 0
             probe = getattr(self._bus, "backlog", None)
             self._backlog = probe(GROUP, topics.READINGS_RAW) if probe is not None else None
             if self._backlog is not None:
                 metrics.INGEST_BACKLOG.set(self._backlog)
-        return self._backlog
+        return None if self._backlog is None else self._backlog + self._admitted_since_probe
 
     def check(self, transport: str) -> None:
         """Raise a 503 problem with ``Retry-After`` when the backlog is over the limit."""
@@ -50,3 +54,4 @@ class Admission:
             raise Problem(503, "Storage is behind", f"{backlog} records are waiting to be stored (limit "
                           f"{self._settings.max_backlog}); retry later", type_="unavailable",
                           headers={"Retry-After": str(self._settings.retry_after_s)})
+        self._admitted_since_probe += 1
