@@ -23,14 +23,26 @@ def test_mass_balance_finds_the_rate_within_its_interval(small_flight: Flight) -
 
 
 def test_plume_inversion_gives_a_rate_and_a_source_upwind(small_flight: Flight) -> None:
-    result = quantify(small_flight, Method.PLUME, n_boot=10, stability="D")
+    result = quantify(small_flight, Method.PLUME, n_boot=10)
     assert 0.33 * SMALL.rate_kg_h < result.rate_kg_h < 3.0 * SMALL.rate_kg_h
     assert result.lower_kg_h < result.rate_kg_h < result.upper_kg_h
     assert result.source is not None
-    frame = Frame(*SMALL.site)
-    x, y = frame.to_xy(np.array([result.source[0]]), np.array([result.source[1]]))
-    # the simulated source is at the site's origin; the fit must land within a curtain's distance of it
-    assert float(np.hypot(x[0], y[0])) < 2 * SMALL.distance_m
+    x, y = Frame(*SMALL.site).to_xy(np.array([result.source[0]]), np.array([result.source[1]]))
+    # the simulated source is at the site's origin; the wind from 250° blows towards 70°
+    to = np.radians(SMALL.wind_from_deg + 180.0)
+    along = float(x[0] * np.sin(to) + y[0] * np.cos(to))
+    cross = float(-x[0] * np.cos(to) + y[0] * np.sin(to))
+    # one curtain fixes the source across the wind well, along it only through the plume's width
+    assert abs(cross) < 10.0
+    assert -2 * SMALL.distance_m < along < SMALL.distance_m
+    assert result.details["stability"] in "ABCDEF" and result.details["sigma_theta_deg"] is not None
+
+
+def test_plume_inversion_with_a_given_class(small_flight: Flight) -> None:
+    result = quantify(small_flight, Method.PLUME, n_boot=10, stability="D")
+    assert 0.33 * SMALL.rate_kg_h < result.rate_kg_h < 3.0 * SMALL.rate_kg_h
+    assert result.details["stability"] == "D" and result.details["sigma_theta_deg"] is None
+    assert any("stability class D (given)" in w for w in result.warnings)
 
 
 def test_low_wind_is_refused(small_flight: Flight) -> None:

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ghgwatch.uav.flight import Array, Flight, Index
 from ghgwatch.uav.geometry import (
@@ -74,51 +75,70 @@ class Prepared:
         return np.concatenate(self.curtain.transects)
 
 
+def _plume_runs(excess: Array, core: float, edge: float, pad: int) -> NDArray[np.bool_]:
+    """Hysteresis mask: runs of ``excess > edge`` that contain a sample above ``core``, padded by ``pad`` samples.
+
+    Only runs with a confident core are plume, so noise excursions are not masked (masking them would leave a
+    clear set short of its high samples and the level too low); a plume's run extends down its wings to ``edge``.
+    """
+    out = np.zeros(excess.size, dtype=bool)
+    above = excess > edge
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], above.astype(np.int8), [0]])))
+    for begin, stop in zip(edges[::2], edges[1::2], strict=True):
+        if float(np.max(excess[begin:stop])) > core:
+            out[max(int(begin) - pad, 0):min(int(stop) + pad, excess.size)] = True
+    return out
+
+
 def _background(c: Array, t: Array, transects: list[Index]) -> tuple[Array, Array, Array, float]:
     """Background per sample, its standard error per transect, a plume mask and the noise deviation.
 
-    Per transect the background is the mean of the samples outside the plume; the plume is what stands more than
-    3 noise deviations above it (widened by 3 samples on each side), found by iterating from the 20th
-    percentile. The noise deviation is the MAD of the first differences of non-plume samples (1.4826 MAD /
-    sqrt 2), which a slow background drift does not inflate. The per-transect levels are then joined by a
-    straight line in time (drift), fitted to them.
+    The noise deviation is the MAD of the first differences of the transects' samples (1.4826 MAD / sqrt 2),
+    which neither a slow background drift nor a smooth plume inflates. Per transect the background is the median
+    of the samples outside the plume, found by iterating from the 20th percentile. The plume is found with
+    hysteresis on a 5-sample running mean: a run where it stands above the level by more than 0.5 of its
+    deviation, and somewhere by more than 4, padded by 5 samples. The deviation is the running mean's scatter
+    outside the plume (MAD), which includes the background's slow wander, and at least the white noise's share.
+    The low edge takes in the plume's faint wings, which a single threshold misses and which would lift the level
+    (a level lifted by ``d`` lowers the flux by ``d`` times the whole transect's length); the high core keeps
+    noise excursions out of the mask (masking them would push the level down). The median, not the mean, keeps
+    what wings remain from pulling it up. Each transect keeps its own level (a drifting or wandering background
+    is followed pass by pass); between passes it is interpolated in time.
     """
     idx_all = np.concatenate(transects)
     diffs = np.diff(c[idx_all])
     noise = max(1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2.0), 1e-4)
+    window = 5
+    noise_smooth = noise / math.sqrt(window)
     mask = np.zeros(c.size, dtype=bool)
     levels, times, ses = [], [], []
     for idx in transects:
         values = c[idx]
+        smooth = np.convolve(values, np.ones(window) / window, mode="same") if values.size >= window else values
         level = float(np.percentile(values, 20))
         plume = np.zeros(idx.size, dtype=bool)
-        for _ in range(3):
-            plume = values - level > 3.0 * noise
-            if plume.any():
-                widened = np.convolve(plume.astype(float), np.ones(7), mode="same") > 0
-                plume = widened
+        spread = noise_smooth
+        for _ in range(4):
+            plume = _plume_runs(smooth - level, 4.0 * spread, 0.5 * spread, window)
             clear = values[~plume]
-            if clear.size < 3:
+            if clear.size < 5:
                 break
-            level = float(np.mean(clear))
+            level = float(np.median(clear))
+            # the background's own slow wander counts as noise here, not only the sensor's white noise
+            spread = max(noise_smooth, 1.4826 * float(np.median(np.abs(smooth[~plume] - level))))
         clear = values[~plume]
-        se = float(np.std(clear) / math.sqrt(max(clear.size, 1))) if clear.size >= 2 else noise
+        # standard error of a median: 1.2533 sigma / sqrt(n); at least the noise over the whole transect
+        se = 1.2533 * float(np.std(clear)) / math.sqrt(clear.size) if clear.size >= 5 else noise
         levels.append(level)
         times.append(float(np.mean(t[idx])))
         ses.append(se)
         mask[idx] = plume
     lv, tm = np.array(levels), np.array(times)
-    if lv.size >= 3 and np.ptp(tm) > 0:
-        slope, intercept = np.polyfit(tm, lv, 1)
-        background = intercept + slope * t
-        residual = lv - (intercept + slope * tm)
-        # the scatter of transect levels about the line also counts as background uncertainty
-        scatter = float(np.std(residual, ddof=2)) if lv.size > 3 else 0.0
-        se_arr = np.sqrt(np.array(ses) ** 2 + scatter**2 / lv.size)
-    else:
-        background = np.full(t.size, float(np.mean(lv)))
-        se_arr = np.array(ses)
-    return background, se_arr, mask, noise
+    order = np.argsort(tm)
+    background = np.interp(t, tm[order], lv[order])
+    for idx, level in zip(transects, levels, strict=True):
+        background[idx] = level
+    return background, np.array(ses), mask, noise
 
 
 def prepare(flight: Flight, limits: Limits | None = None,

@@ -10,8 +10,9 @@ the ground. The concentration at the drone is the sum over puffs at the sample's
 
 The drone flies a lawn-mower curtain downwind of the source, roughly across the mean wind (with an aiming
 error), pass after pass at rising heights. Its sensor has a first-order lag and white noise, the background
-drifts linearly with a random walk on top, and the reported wind has noise and a bias (a drone's wind estimate
-is not an anemometer's). Wind is uniform with height (a limitation; see docs/uav.md).
+drifts linearly with a random walk on top, and the reported wind carries the small-scale turbulence (σ_v, along
+and across) besides the gusts and swings, plus noise and a bias (a drone's wind estimate is not an
+anemometer's). Wind is uniform with height (a limitation; see docs/uav.md).
 """
 
 from __future__ import annotations
@@ -162,11 +163,16 @@ def simulate(sc: Scenario, seed: int = 0, started_at: datetime | None = None) ->
         lagged[j] = lagged[j - 1] + alpha * (signal[j] - lagged[j - 1])
     ch4 = np.maximum(lagged + rng.normal(0.0, sc.noise_ppm, size=n), 0.0)
 
+    # the wind the drone senses also carries the small-scale turbulence that spreads the puffs (σ_v along and
+    # across, correlated over the few seconds the drone takes to fly through an eddy), then its own bias and noise
+    along = speed[n_pre:] + _ou(rng, n, dt, 5.0, sigma_v)
+    across = _ou(rng, n, dt, 5.0, sigma_v)
+    turn = np.degrees(np.arctan2(across, along))
     bias = 1.0 + rng.normal(0.0, sc.wind_bias)
-    rep_speed = np.maximum(speed[n_pre:] * bias + rng.normal(0.0, sc.wind_noise_ms, size=n), 0.0)
+    rep_speed = np.maximum(np.hypot(along, across) * bias + rng.normal(0.0, sc.wind_noise_ms, size=n), 0.0)
     # meteorological direction of the air motion in the wind frame, then turned to the scenario's direction
     air_to = sc.wind_from_deg + 180.0
-    motion_deg = air_to - np.degrees(swing[n_pre:])  # +y (left of downwind) is anticlockwise
+    motion_deg = air_to - np.degrees(swing[n_pre:]) - turn  # +y (left of downwind) is anticlockwise
     rep_dir = (motion_deg + 180.0 + rng.normal(0.0, sc.wind_dir_noise_deg, size=n)) % 360.0
 
     # wind frame → east/north: downwind unit vector d, left-hand crosswind l
