@@ -9,5 +9,6 @@ from ghgwatch.lake import models as lake_models
 from ghgwatch.readings import models as readings_models
 from ghgwatch.registry import models as registry_models
 from ghgwatch.security import models as security_models
+from ghgwatch.uav import models as uav_models  # noqa: F401
 
 __all__ = ["audit_models", "inventory_models", "lake_models", "readings_models", "registry_models", "security_models"]
