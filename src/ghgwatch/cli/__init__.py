@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "inventory",
     "backup",
     "edge",
+    "reference",
 )
 
 

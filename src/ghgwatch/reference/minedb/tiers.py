@@ -1,0 +1,146 @@
+"""Methane of a mine-year by three tiers side by side, with the choice explained.
+
+- Tier 1: IPCC 2006 Vol.2 Ch.4 default factor by depth class (underground: < 200 m / 200–400 m or unknown /
+  > 400 m; surface: overburden unknown → average), METHODOLOGY §1.1 [V: S1, S2];
+- Tier 2: the mine's relative methane content (m3/t) from the reference database × coal production,
+  METHODOLOGY §1.2 ("the same equation as for Tier 1" with mine- or basin-specific data [V: S2]);
+- Tier 3: ventilation + drainage methane integrated from the organisation's telemetry over the year
+  (``inventory.telemetry``), METHODOLOGY §1.3.
+
+All three: CH4 [t] = V [m3] × 0.67 kg/m3 / 1000 (IPCC 2006 Vol.2 Ch.4 Eq. 4.1.7 text, METHODOLOGY §0
+[V: S2]); the mining emissions only (post-mining is the same Tier 1/2 factor for every tier and is left out).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ghgwatch.inventory import formulas
+from ghgwatch.inventory.factors import Factor, load_builtin_factor_set
+from ghgwatch.kit.problems import Problem
+from ghgwatch.reference.minedb import service
+from ghgwatch.reference.minedb.models import RefMineYear
+from ghgwatch.registry.models import Facility
+from ghgwatch.security.principal import Principal
+
+STATUS_RANK = {"measured": 0, "reported": 1, "estimated": 2, "restored": 3}
+GEM_DEFAULT_DEPTH_M = 448.0  # GEM README: a repeated default for most underground mines, not a measurement
+DEFAULT_MIN_COVERAGE = 0.8
+"""Tier 3 is used only when telemetry covers at least this share of the year (a platform policy)."""
+
+
+def _factor(name: str) -> Factor:
+    found = [f for f in load_builtin_factor_set("ipcc2006").factors if f.name == name]
+    return found[0]
+
+
+def _cell(row: RefMineYear, name: str) -> tuple[str, str]:
+    """(status, source) of one value of a row: the cell's own, else the row's."""
+    cell = (row.cell_status or {}).get(name) or {}
+    return str(cell.get("status", row.data_status)), str(cell.get("source", row.source))
+
+
+def _best(rows: list[RefMineYear], name: str, actor: Principal) -> RefMineYear | None:
+    """The organisation's own row first, then published rows, then public ones; better status first."""
+    have = [r for r in rows if getattr(r, name) is not None]
+
+    def rank(r: RefMineYear) -> tuple[int, int]:
+        owner = 0 if r.organization_id is not None and r.organization_id == actor.organization_id else (
+            1 if r.organization_id is not None else 2)
+        return owner, STATUS_RANK.get(_cell(r, name)[0], 9)
+
+    return min(have, key=rank) if have else None
+
+
+async def _tier3(session: AsyncSession, actor: Principal, gem_id: str | None, year: int,
+                 facility_id: int | None, density: float, min_coverage: float) -> dict[str, Any]:
+    from ghgwatch.inventory.telemetry import measure_facility
+
+    facility = None
+    if facility_id is not None:
+        facility = await session.get(Facility, facility_id)
+        if facility is None:
+            raise Problem(404, "Not found", f"facility {facility_id} does not exist")
+        actor.require_org(facility.organization_id)
+    elif gem_id and actor.organization_id is not None:
+        facility = (await session.execute(select(Facility).where(
+            Facility.organization_id == actor.organization_id, Facility.gem_mine_id == gem_id))).scalar()
+    if facility is None:
+        return {"available": False, "reason": "no facility of your organisation is linked to this mine"}
+    start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    m = await measure_facility(session, facility, start, end, gap_policy="omit")
+    out: dict[str, Any] = {"facility_id": facility.id, "coverage": m.coverage,
+                           "ventilation_ch4_m3": m.total("ventilation"), "drainage_ch4_m3": m.total("drainage"),
+                           "min_coverage": min_coverage}
+    if not m.measured or m.coverage < min_coverage:
+        return {**out, "available": False,
+                "reason": f"telemetry covers {m.coverage:.1%} of {year}, below the {min_coverage:.0%} required"}
+    volume = m.total("ventilation") + m.total("drainage")
+    return {**out, "available": True, "ch4_m3": volume, "ch4_t": formulas.volume_to_t(volume, density),
+            "source": f"telemetry of facility {facility.id} (ventilation shafts and drainage), {year}"}
+
+
+async def compare(session: AsyncSession, actor: Principal, mine_key: str, year: int, *,
+                  production_t: float | None = None, facility_id: int | None = None,
+                  min_coverage: float = DEFAULT_MIN_COVERAGE) -> dict[str, Any]:
+    mine = await service.get(session, actor, service.MINES, mine_key)
+    rows = list((await session.execute(service.current(RefMineYear, actor).where(
+        RefMineYear.mine_key == mine_key, RefMineYear.year == year))).scalars())
+    density_f = _factor("density.ch4.20C")
+    density = density_f.value
+    prod_row = _best(rows, "production_t", actor)
+    production_source = "given in the request"
+    if production_t is None and prod_row is not None:
+        production_t = prod_row.production_t
+        production_source = _cell(prod_row, "production_t")[1]
+    out: dict[str, Any] = {"mine_key": mine_key, "gem_id": mine.gem_id, "mine": mine.name_en, "year": year,
+                           "production_t": production_t, "production_source": production_source,
+                           "density_kg_m3": density, "density_source": density_f.source.text()}
+    # Tier 1
+    surface = mine.mining_method == "surface"
+    depth = mine.depth_m if mine.depth_m != GEM_DEFAULT_DEPTH_M else None
+    cls = formulas.overburden_class(None) if surface else formulas.depth_class(depth)
+    ef = _factor(f"{'surface' if surface else 'underground'}_mining.{cls}")
+    tier1: dict[str, Any] = {"ef_m3_t": ef.value, "depth_class": cls, "depth_m": depth, "source": ef.source.text()}
+    if mine.depth_m == GEM_DEFAULT_DEPTH_M:
+        tier1["note"] = "GEM depth 448 m is a default, not a measurement: depth treated as unknown"
+    # Tier 2
+    rel_row = _best(rows, "relative_m3_t", actor)
+    tier2: dict[str, Any] = {"available": rel_row is not None}
+    if rel_row is None:
+        tier2["reason"] = f"no relative methane content for {year} in the reference database"
+    else:
+        status, source = _cell(rel_row, "relative_m3_t")
+        tier2 |= {"relative_m3_t": rel_row.relative_m3_t, "status": status, "source": source,
+                  "record_key": rel_row.record_key, "version": rel_row.version}
+    if production_t is not None:
+        tier1["ch4_t"] = formulas.tier1_ch4_t(production_t, ef.value, density)
+        if rel_row is not None and rel_row.relative_m3_t is not None:
+            tier2["ch4_t"] = formulas.tier1_ch4_t(production_t, rel_row.relative_m3_t, density)
+    else:
+        tier1["reason"] = tier2["reason"] = "coal production unknown: pass production_t"
+        tier2["available"] = False
+    tier3 = await _tier3(session, actor, mine.gem_id, year, facility_id, density, min_coverage)
+    out["tiers"] = {"tier1": tier1, "tier2": tier2, "tier3": tier3}
+    if tier3.get("available"):
+        out["chosen"], out["explanation"] = "tier3", (
+            f"Tier 3: the mine's own telemetry covers {tier3['coverage']:.1%} of the year; IPCC 2006 Vol.2 Ch.4 "
+            "prefers mine-specific measurements (METHODOLOGY §1.3).")
+    elif tier2.get("ch4_t") is not None:
+        quality = "" if tier2["status"] in ("measured", "reported") else (
+            f" Caution: the value is {tier2['status']}, not measured.")
+        out["chosen"], out["explanation"] = "tier2", (
+            f"Tier 2: a mine-specific relative methane content ({tier2['relative_m3_t']:.3g} m3/t, "
+            f"{tier2['status']}, source: {tier2['source']}) is better than the Tier 1 default; "
+            f"no telemetry for Tier 3 ({tier3.get('reason')}).{quality}")
+    elif tier1.get("ch4_t") is not None:
+        out["chosen"], out["explanation"] = "tier1", (
+            f"Tier 1: no telemetry ({tier3.get('reason')}) and no relative methane content "
+            f"({tier2.get('reason')}); IPCC default {ef.value} m3/t for depth class {cls}.")
+    else:
+        out["chosen"], out["explanation"] = None, "no tier can be computed: coal production is unknown"
+    return out

@@ -1,0 +1,162 @@
+"""The mine reference database over the API, on SQLite and PostgreSQL: GEM seed, versioned corrections,
+visibility across organisations, import/export, Tier 1/2/3 side by side, restoration."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from ghgwatch.reference import gem
+from ghgwatch.reference.minedb import seed
+from ghgwatch.security.models import Role
+from tests.conftest import World
+
+BASE = "/api/v1/reference"
+
+
+async def _seeded(world: World) -> None:
+    async with world.db.transaction() as s:  # PostgreSQL tests truncate every table after a test
+        await seed.ensure_seeded(s)
+
+
+async def test_gem_seed_every_russian_mine_with_credit(world: World) -> None:
+    await _seeded(world)
+    headers = await world.login(Role.AUDITOR, world.org_a)
+    body = (await world.client.get(f"{BASE}/mines", headers=headers, params={"limit": 1000})).json()
+    assert "Global Energy Monitor" in body["credit"]
+    assert body["total"] == len(gem.load_mines())
+    kuzbass = (await world.client.get(f"{BASE}/mines", headers=headers,
+                                      params={"kuzbass_only": True, "limit": 1000})).json()
+    # GEM README: 143 tracker rows in the Kuzbass box are 123 mines (expansions share the mine's id).
+    assert kuzbass["total"] == 123
+    rasp = (await world.client.get(f"{BASE}/mines/gem:M0836", headers=headers)).json()
+    assert rasp["gem_id"] == "M0836" and rasp["organization_id"] is None and "Global Energy Monitor" in rasp["source"]
+    # GMET (Mt CH4/yr) → m3/min at 0.67 kg/m3: Polyany 0.005 Mt → 0.005e9 / 0.67 / 525600 = 14.198 m3/min
+    polyany = (await world.client.get(f"{BASE}/mines", headers=headers, params={"q": "polyany"})).json()["items"][0]
+    year = (await world.client.get(f"{BASE}/mine-years", headers=headers,
+                                   params={"mine_key": polyany["record_key"]})).json()["items"][0]
+    assert abs(year["methane_total_m3_min"] - 0.005e9 / 0.67 / 525_600) < 1e-6
+    assert year["cell_status"]["methane_total_m3_min"]["status"] == "estimated"
+    page = (await world.client.get(f"{BASE}/mines", headers=headers, params={"limit": 10, "offset": 10})).json()
+    assert len(page["items"]) == 10 and page["offset"] == 10
+
+
+async def test_private_rows_invisible_to_another_org_and_corrections_are_versions(world: World) -> None:
+    await _seeded(world)
+    a = await world.login(Role.ENGINEER, world.org_a)
+    b = await world.login(Role.ENGINEER, world.org_b)
+    body = {"mine_key": "gem:M0836", "year": 2020, "production_t": 2_000_000, "relative_m3_t": 15.0,
+            "source": "mine survey 2020", "data_status": "measured"}
+    made = await world.client.post(f"{BASE}/mine-years", headers=a, json=body)
+    assert made.status_code == 201, made.text
+    key = made.json()["record_key"]
+    assert made.json()["organization_id"] == world.org_a
+    assert (await world.client.get(f"{BASE}/mine-years/{key}", headers=b)).status_code == 404
+    listed = (await world.client.get(f"{BASE}/mine-years", headers=b, params={"year": 2020})).json()
+    assert key not in {r["record_key"] for r in listed["items"]}
+    assert (await world.client.patch(f"{BASE}/mine-years/{key}", headers=b,
+                                     json={"relative_m3_t": 1.0})).status_code == 404
+    # org B cannot write public rows; a second row for the same owner, mine and year is a conflict
+    assert (await world.client.patch(f"{BASE}/mines/gem:M0836", headers=b,
+                                     json={"name_ru": "Распадская"})).status_code == 403
+    assert (await world.client.post(f"{BASE}/mine-years", headers=a, json=body)).status_code == 409
+    fixed = await world.client.patch(f"{BASE}/mine-years/{key}", headers=a,
+                                     json={"relative_m3_t": 16.5, "published": True})
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["version"] == 2
+    history = (await world.client.get(f"{BASE}/mine-years/{key}/history", headers=a)).json()
+    assert [(h["version"], h["relative_m3_t"], h["is_current"]) for h in history] == [
+        (1, 15.0, False), (2, 16.5, True)]
+    assert (await world.client.get(f"{BASE}/mine-years/{key}", headers=b)).json()["relative_m3_t"] == 16.5
+    assert (await world.client.delete(f"{BASE}/mine-years/{key}", headers=a)).status_code == 204
+    assert (await world.client.get(f"{BASE}/mine-years/{key}", headers=a)).status_code == 404
+    bad = await world.client.post(f"{BASE}/mine-years", headers=a, json={**body, "relative_m3_t": -1})
+    assert bad.status_code == 422 and "relative_m3_t" in bad.json()["detail"]
+    missing = await world.client.post(f"{BASE}/seams", headers=a, json={
+        "mine_key": "gem:NOPE", "seam_index": "K-1", "source": "x"})
+    assert missing.status_code == 422 and "mine_key" in missing.json()["detail"]
+
+
+async def test_import_reports_rows_and_export_round_trips(world: World) -> None:
+    await _seeded(world)
+    a = await world.login(Role.ENGINEER, world.org_a)
+    text = ("mine_key,seam_index,depth_from_m,depth_to_m,gas_content_m3_t_daf,ash_pct,source\n"
+            "gem:M0836,7-7a,350,420,14.5,12.0,borehole report 2019\n"
+            "gem:M0836,6,300,,abc,,borehole report 2019\n"
+            "gem:M0836,3-3a,500,560,18.2,,borehole report 2019\n")
+    files = {"file": ("seams.csv", text.encode(), "text/csv")}
+    atomic = (await world.client.post(f"{BASE}/seams/import", headers=a, files=files,
+                                      params={"mode": "atomic"})).json()
+    assert atomic["written"] is False and [e["row"] for e in atomic["errors"]] == [3]
+    assert (await world.client.get(f"{BASE}/seams", headers=a)).json()["total"] == 0
+    partial = (await world.client.post(f"{BASE}/seams/import", headers=a, files=files)).json()
+    assert (partial["created"], [e["row"] for e in partial["errors"]]) == (2, [3])
+    assert "gas_content_m3_t_daf" in str(partial["errors"][0]["errors"])
+    exported = (await world.client.get(f"{BASE}/seams/export", headers=a)).text
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert sorted(r["seam_index"] for r in rows) == ["3-3a", "7-7a"]
+    b = await world.login(Role.ENGINEER, world.org_b)
+    assert (await world.client.get(f"{BASE}/seams", headers=b)).json()["total"] == 0
+    xlsx = await world.client.get(f"{BASE}/seams/export", headers=a, params={"format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+async def test_tiers_side_by_side_hand_computed(world: World) -> None:
+    await _seeded(world)
+    a = await world.login(Role.ENGINEER, world.org_a)
+    mine = (await world.client.post(f"{BASE}/mines", headers=a, json={
+        "name_en": "Test mine", "mining_method": "underground", "depth_m": 300, "source": "test"})).json()
+    key = mine["record_key"]
+    # Tier 1 only: 2.0e6 t × 18 m3/t (200-400 m) × 0.67 kg/m3 / 1000 = 24,120 t (METHODOLOGY §6.1)
+    t1 = (await world.client.get(f"{BASE}/mines/{key}/tiers", headers=a,
+                                 params={"year": 2022, "production_t": 2e6})).json()
+    assert t1["chosen"] == "tier1"
+    assert abs(t1["tiers"]["tier1"]["ch4_t"] - 24_120.0) < 1e-6
+    assert t1["tiers"]["tier3"]["available"] is False
+    # Tier 2: 15.0 m3/t × 2.0e6 t × 0.67 / 1000 = 20,100 t, production taken from the reference row
+    await world.client.post(f"{BASE}/mine-years", headers=a, json={
+        "mine_key": key, "year": 2022, "production_t": 2e6, "relative_m3_t": 15.0, "source": "gas survey 2022",
+        "data_status": "measured"})
+    t2 = (await world.client.get(f"{BASE}/mines/{key}/tiers", headers=a, params={"year": 2022})).json()
+    assert t2["chosen"] == "tier2"
+    assert abs(t2["tiers"]["tier2"]["ch4_t"] - 20_100.0) < 1e-6
+    assert t2["tiers"]["tier2"]["source"] == "gas survey 2022"
+    assert "gas survey 2022" in t2["explanation"]
+    # GEM's default depth 448 m is not a measurement: Tier 1 uses the average class (18 m3/t)
+    rasp = (await world.client.get(f"{BASE}/mines/gem:M0836/tiers", headers=a,
+                                   params={"year": 2024, "production_t": 1e6})).json()
+    assert rasp["tiers"]["tier1"]["ef_m3_t"] in (10, 18, 25)
+    b = await world.login(Role.ENGINEER, world.org_b)
+    assert (await world.client.get(f"{BASE}/mines/{key}/tiers", headers=b,
+                                   params={"year": 2022})).status_code == 404
+
+
+async def test_restore_through_api_marks_cells(world: World) -> None:
+    await _seeded(world)
+    a = await world.login(Role.ENGINEER, world.org_a)
+    keys = []
+    for n in range(3):
+        mine = (await world.client.post(f"{BASE}/mines", headers=a, json={
+            "name_en": f"Panel mine {n}", "source": "test"})).json()
+        keys.append(mine["record_key"])
+        for year in (2000, 2001, 2003):
+            if n == 0 and year == 2001:
+                continue
+            await world.client.post(f"{BASE}/mine-years", headers=a, json={
+                "mine_key": mine["record_key"], "year": year, "relative_m3_t": 10.0 + n + (year - 2000),
+                "source": "test"})
+    answer = await world.client.post(f"{BASE}/mine-years/restore", headers=a, params={
+        "variable": "relative_m3_t", "method": "interpolation", "year_from": 2000, "year_to": 2003,
+        "apply": True})
+    assert answer.status_code == 200, answer.text
+    cells = {(c["mine_key"], c["year"]): c["value"] for c in answer.json()["cells"] if c["mine_key"] in keys}
+    assert abs(cells[(keys[0], 2001)] - 11.0) < 1e-9  # a third of the way from 10 (2000) to 13 (2003)
+    row = (await world.client.get(f"{BASE}/mine-years", headers=a, params={
+        "mine_key": keys[0], "year": 2001})).json()["items"][0]
+    assert row["data_status"] == "restored"
+    assert row["cell_status"]["relative_m3_t"]["method"] == "interpolation"
+    bad = await world.client.post(f"{BASE}/mine-years/restore", headers=a, params={"method": "magic"})
+    assert bad.status_code == 422 and "magic" in bad.json()["detail"]
+    ev = await world.client.post(f"{BASE}/mine-years/evaluate", headers=a, params={"synthetic": True,
+                                                                                    "repeats": 1})
+    assert {r["method"] for r in ev.json()["results"]} == {"mean", "interpolation", "regression", "knn"}
