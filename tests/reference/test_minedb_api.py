@@ -122,10 +122,10 @@ async def test_tiers_side_by_side_hand_computed(world: World) -> None:
     assert abs(t2["tiers"]["tier2"]["ch4_t"] - 20_100.0) < 1e-6
     assert t2["tiers"]["tier2"]["source"] == "gas survey 2022"
     assert "gas survey 2022" in t2["explanation"]
-    # GEM's default depth 448 m is not a measurement: Tier 1 uses the average class (18 m3/t)
+    # Raspadskaya: GEM depth 600 m (not the 448 m default), Tier 1 high class 25 m3/t
     rasp = (await world.client.get(f"{BASE}/mines/gem:M0836/tiers", headers=a,
                                    params={"year": 2024, "production_t": 1e6})).json()
-    assert rasp["tiers"]["tier1"]["ef_m3_t"] in (10, 18, 25)
+    assert rasp["tiers"]["tier1"]["ef_m3_t"] == 25.0  # GEM depth 600 m: the high class (> 400 m)
     b = await world.login(Role.ENGINEER, world.org_b)
     assert (await world.client.get(f"{BASE}/mines/{key}/tiers", headers=b,
                                    params={"year": 2022})).status_code == 404

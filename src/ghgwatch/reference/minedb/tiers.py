@@ -108,6 +108,10 @@ async def compare(session: AsyncSession, actor: Principal, mine_key: str, year: 
     tier1: dict[str, Any] = {"ef_m3_t": ef.value, "depth_class": cls, "depth_m": depth, "source": ef.source.text()}
     if mine.depth_m == GEM_DEFAULT_DEPTH_M:
         tier1["note"] = "GEM depth 448 m is a default, not a measurement: depth treated as unknown"
+    if surface:
+        where = "surface mine, overburden unknown"
+    else:
+        where = f"depth {depth:g} m" if depth is not None else "depth unknown"
     # Tier 2
     rel_row = _best(rows, "relative_m3_t", actor)
     tier2: dict[str, Any] = {"available": rel_row is not None}
@@ -140,7 +144,7 @@ async def compare(session: AsyncSession, actor: Principal, mine_key: str, year: 
     elif tier1.get("ch4_t") is not None:
         out["chosen"], out["explanation"] = "tier1", (
             f"Tier 1: no telemetry ({tier3.get('reason')}) and no relative methane content "
-            f"({tier2.get('reason')}); IPCC default {ef.value} m3/t for depth class {cls}.")
+            f"({tier2.get('reason')}); IPCC 2006 default {ef.value:g} m3/t for the {cls} class ({where}).")
     else:
         out["chosen"], out["explanation"] = None, "no tier can be computed: coal production is unknown"
     return out
