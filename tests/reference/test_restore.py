@@ -45,4 +45,24 @@ def test_evaluation_reports_every_method_and_trends_favour_interpolation() -> No
 def test_knn_learns_its_parameters() -> None:
     values, _ = restore.synthetic_panel(mines=20, seed=5)
     model = restore.KnnLocalGlobal().fit(values)
-    assert model.k_ in model.ks and model.weight_ in model.weights
+    assert model.k_ in model.ks and model.weight_ in model.weights and abs(sum(model.weight_) - 1) < 1e-12
+
+
+def test_knn_local_estimate_by_hand() -> None:
+    # b is exactly twice a on their common years; c has another shape. With k = 1, b's 2002 is a's 3 × 2 = 6.
+    values = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [2.0, 4.0, NAN, 8.0, 10.0], [10.0, 9.0, 10.0, 11.0, 10.0]])
+    local = restore._local(values, 1)
+    assert local[1, 2] == pytest.approx(6.0, rel=1e-12)
+
+
+def test_a_snapshot_panel_is_refused_with_the_reason() -> None:
+    snapshot = np.arange(1.0, 51.0).reshape(50, 1)  # one year per mine, like the GEM production figures
+    with pytest.raises(ValueError, match="0 known non-zero cells in 0 mines with at least 3 known years"):
+        restore.evaluate(snapshot)
+
+
+def test_on_the_synthetic_panel_knn_and_interpolation_beat_the_mean() -> None:
+    values, years = restore.synthetic_panel()
+    assert (values.shape, years[0], years[-1]) == ((60, 34), 1990, 2023)
+    results = {r.method: r.mean_error_pct for r in restore.evaluate(values, repeats=1)}
+    assert results["knn"] < results["mean"] and results["interpolation"] < results["mean"]

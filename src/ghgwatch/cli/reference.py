@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, console, database, fail, finish_import, run, settings_for
+from ghgwatch.cli._runtime import DataDir, console, database, fail, finish_import, run, settings_for, tr
 from ghgwatch.cli.admin import cli_actor
 
 reference_app = typer.Typer(help="The mine reference database (mines, mine-years, seams).", no_args_is_help=True)
@@ -24,7 +24,8 @@ TABLE_HELP = "mines | mine-years | seams"
 def _kind(table: str) -> Any:
     from ghgwatch.reference.minedb import service
 
-    return service.KINDS.get(table) or fail(f"unknown table {table!r}; choose from {', '.join(service.KINDS)}")
+    return service.KINDS.get(table) or fail(tr().gettext("unknown table {table}; choose from {choices}",
+                                                         table=repr(table), choices=", ".join(service.KINDS)))
 
 
 @reference_app.command("import")
@@ -42,7 +43,7 @@ def import_file(
     try:
         import_mode = ImportMode(mode)
     except ValueError:
-        fail("--mode must be partial or atomic")
+        fail(tr().gettext("--mode must be partial or atomic"))
     fmt = TableFormat.XLSX if file.suffix.lower() == ".xlsx" else TableFormat.CSV
     rows = read_table(file.read_bytes(), fmt)
 
@@ -73,7 +74,7 @@ def export_file(
 
     data, total = run(go())
     out.write_bytes(data)
-    console.print(f"{total} rows written to {out}")
+    console.print(tr().gettext("{n} rows written to {path}", n=total, path=out), highlight=False)
 
 
 @reference_app.command("list")
@@ -104,7 +105,7 @@ def list_rows(
     rows, total = run(go())
     for r in rows:
         typer.echo(json.dumps(r, ensure_ascii=False, default=str))
-    console.print(f"{len(rows)} of {total}", highlight=False)
+    console.print(tr().gettext("{shown} of {total}", shown=len(rows), total=total), highlight=False)
 
 
 def _file_panel(file: Path, variable: str) -> tuple[Any, list[str], list[int], list[dict[str, Any]]]:
@@ -130,23 +131,27 @@ def restore_cmd(
     out: Path | None = typer.Option(None, "--out", help="Write the filled panel (CSV) here; default stdout"),
     db: bool = typer.Option(False, "--db", help="Restore the database panel instead of a file"),
     apply: bool = typer.Option(False, "--apply", help="With --db: write the filled cells (status restored)"),
+    year_from: int | None = typer.Option(None, "--year-from", help="With --db: first year of the panel"),
+    year_to: int | None = typer.Option(None, "--year-to", help="With --db: last year of the panel"),
     data_dir: Path | None = DataDir,
 ) -> None:
     """Fill the gaps of a mine × year panel; every filled cell is marked with its method."""
     from ghgwatch.reference.minedb import panel, restore
 
     if method not in restore.METHODS:
-        fail(f"--method {method!r}: choose from {', '.join(restore.METHODS)}")
+        fail(tr().gettext("--method {method}: choose from {choices}", method=repr(method),
+                          choices=", ".join(restore.METHODS)))
     if db:
         async def go() -> dict[str, Any]:
             async with database(settings_for(data_dir)) as database_, database_.transaction() as s:
-                return await panel.restore_db(s, cli_actor(), variable, method, apply=apply)
+                return await panel.restore_db(s, cli_actor(), variable, method, year_from=year_from,
+                                             year_to=year_to, apply=apply)
 
         result = run(go())
         typer.echo(json.dumps({k: v for k, v in result.items() if k != "cells"}, ensure_ascii=False))
         return
     if file is None:
-        fail("give a panel file, or --db")
+        fail(tr().gettext("give a panel file, or --db"))
     values, mines, years, _ = _file_panel(file, variable)
     filled, marks = restore.restore(values, method)
     buffer = io.StringIO()
@@ -159,7 +164,9 @@ def restore_cmd(
         typer.echo(buffer.getvalue(), nl=False)
     else:
         out.write_text(buffer.getvalue(), encoding="utf-8")
-        console.print(f"{int(sum(1 for r in marks for c in r if c))} cells filled by {method}; written to {out}")
+        console.print(tr().gettext("{n} cells filled by {method}; written to {path}",
+                                   n=int(sum(1 for r in marks for c in r if c)), method=method, path=out),
+                      highlight=False)
 
 
 @reference_app.command("evaluate")
@@ -171,33 +178,42 @@ def evaluate_cmd(
     fraction: float = typer.Option(0.1, "--fraction", min=0.01, max=0.9),
     repeats: int = typer.Option(5, "--repeats", min=1, max=50),
     seed: int = typer.Option(0, "--seed"),
+    year_from: int | None = typer.Option(None, "--year-from", help="With --db: first year of the panel"),
+    year_to: int | None = typer.Option(None, "--year-to", help="With --db: last year of the panel"),
     data_dir: Path | None = DataDir,
 ) -> None:
     """Hide known cells at random, restore them by every method, print the mean error in % per method."""
     from ghgwatch.reference.minedb import panel, restore
 
     if synthetic:
-        values, _ = restore.synthetic_panel()
+        values, _years = restore.synthetic_panel()
     elif db:
         async def go() -> Any:
             async with database(settings_for(data_dir)) as database_, database_.transaction() as s:
-                return panel.from_cells(await panel.load(s, cli_actor(), variable, None, None))[0]
+                panel.check(variable)
+                cells = await panel.load(s, cli_actor(), variable, year_from, year_to)
+                return panel.from_cells(cells, year_from, year_to)[0]
 
         values = run(go())
     elif file is not None:
         values = _file_panel(file, variable)[0]
     else:
-        fail("give a panel file, --db or --synthetic")
+        fail(tr().gettext("give a panel file, --db or --synthetic"))
     try:
         results = restore.evaluate(values, fraction=fraction, repeats=repeats, seed=seed)
     except ValueError as exc:
         fail(str(exc))
     import numpy as np
 
+    _ = tr().gettext
     known = int((~np.isnan(values)).sum())
-    console.print(f"panel {values.shape[0]} mines × {values.shape[1]} years, {known} known cells; "
-                  f"{results[0].cells} hidden per repeat, {repeats} repeats", highlight=False)
-    console.print("| method | mean error, % | std, % |", highlight=False)
+    if synthetic:
+        console.print(_("SYNTHETIC panel: generated for testing the methods, no real mine is described"),
+                      highlight=False)
+    console.print(_("panel {mines} mines × {years} years, {known} known cells; {hidden} hidden per repeat, "
+                    "{repeats} repeats", mines=values.shape[0], years=values.shape[1], known=known,
+                    hidden=results[0].cells, repeats=repeats), highlight=False)
+    console.print(f"| {_('method')} | {_('mean error, %')} | {_('std, %')} |", highlight=False)
     console.print("|---|---|---|", highlight=False)
     for r in results:
         console.print(f"| {r.method} | {r.mean_error_pct:.2f} | {r.std_error_pct:.2f} |", highlight=False)

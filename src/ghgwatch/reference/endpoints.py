@@ -7,6 +7,7 @@ No ``from __future__ import annotations``: FastAPI reads the annotations at run 
 
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Body, File, Query, Response, UploadFile
 
 from ghgwatch.kit.problems import Problem
@@ -68,8 +69,12 @@ async def evaluate_panel(session: Session, actor: CurrentPrincipal, variable: st
         results = restore.evaluate(values, fraction=fraction, repeats=repeats, seed=seed)
     except ValueError as exc:
         raise Problem(422, "Validation failed", str(exc), type_="validation") from exc
-    return {"variable": variable, "synthetic": synthetic, "fraction": fraction, "repeats": repeats,
-            "results": [r.__dict__ for r in results]}
+    out = {"variable": variable, "synthetic": synthetic, "mines": values.shape[0], "years": values.shape[1],
+           "known": int((~np.isnan(values)).sum()), "fraction": fraction, "repeats": repeats,
+           "results": [r.__dict__ for r in results]}
+    if synthetic:
+        out["label"] = "SYNTHETIC: generated for testing the methods, no real mine is described"
+    return out
 
 
 @router.get("/mines/{key}/tiers", summary="Tier 1, 2 and 3 of a mine-year side by side",

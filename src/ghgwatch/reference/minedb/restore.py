@@ -9,9 +9,10 @@ matrix; the caller marks each filled cell with the method's name. Methods:
 - ``regression`` (adaptive global regression): one model over every known cell of the panel with the
   features year, mine level (mean of its known cells), mine trend and the year's cross-mine level; the
   polynomial degree (1–3) and the ridge penalty are chosen by cross-validation on the known cells;
-- ``knn`` (KNN-based local-global): the local estimate scales the relative profile of the k most similar
-  mines (similarity of their normalised series on common years) by the mine's own level; the global estimate
-  is ``regression``; the blend weight and k are learned by hiding known cells of the panel (training).
+- ``knn`` (KNN-based local-global): the local estimate scales the values of the k most similar mines
+  (similarity of their level-normalised series on common years) by their ratio to the mine on the common
+  years near the gap; it is blended with the global ``regression`` and the mine's own interpolation, and k
+  and the blend weights are learned by hiding known cells of the panel (training).
 
 ``evaluate`` hides known cells at random and reports the mean absolute error in % per method.
 """
@@ -26,6 +27,9 @@ import numpy.typing as npt
 
 Array = npt.NDArray[np.float64]
 METHODS = ("mean", "interpolation", "regression", "knn")
+MIN_SERIES_YEARS = 3
+"""Only cells of mines with at least this many known years are hidden (a series, not a snapshot)."""
+MIN_EVALUATION_CELLS = 30
 
 
 def _row_means(values: Array) -> Array:
@@ -134,38 +138,65 @@ def _similarity(values: Array, level: Array) -> Array:
     return dist
 
 
-def _local(values: Array, k: int) -> Array:
-    """KNN local estimate of every cell (NaN where no neighbour knows the year)."""
+def _local(values: Array, k: int, bandwidth: float = 3.0) -> Array:
+    """KNN local estimate of every cell (NaN where no neighbour knows the year).
+
+    For mine ``i``, year ``t`` and each of its nearest mines ``j`` that knows ``t``: ``v[j, t]`` scaled by the
+    ratio of the two mines' values on their common known years, the years near ``t`` weighted more
+    (weight 1 / (1 + |s − t| / bandwidth)); the ``k`` nearest such estimates averaged with weights 1 / distance.
+    """
     level = _row_means(values)
     dist = _similarity(values, level)
-    norm = values / np.where(level == 0, 1.0, level)[:, None]
+    n, m = values.shape
+    known = ~np.isnan(values)
+    years = np.arange(m, dtype=float)
+    near = 1.0 / (1.0 + np.abs(years[:, None] - years[None, :]) / bandwidth)
     out = np.full(values.shape, np.nan)
-    for i in range(values.shape[0]):
+    for i in range(n):
         order = np.argsort(dist[i])
-        order = order[np.isfinite(dist[i][order])]
-        for t in range(values.shape[1]):
-            cand = [j for j in order if not np.isnan(norm[j, t])][:k]
-            if cand:
-                w = 1.0 / (dist[i, cand] + 1e-3)
-                out[i, t] = level[i] * float(np.sum(w * norm[cand, t]) / np.sum(w))
+        order = order[np.isfinite(dist[i][order])][: max(3 * k, 10)]
+        if order.size == 0:
+            continue
+        estimates = np.full((order.size, m), np.nan)
+        for a, j in enumerate(order):
+            common = known[i] & known[j]
+            num = near @ np.where(common, values[i], 0.0)
+            den = near @ np.where(common, values[j], 0.0)
+            estimates[a] = values[j] * np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        w = 1.0 / (dist[i, order] + 1e-3)
+        for t in range(m):
+            ok = np.flatnonzero(~np.isnan(estimates[:, t]))[:k]
+            if ok.size:
+                out[i, t] = float(np.sum(w[ok] * estimates[ok, t]) / np.sum(w[ok]))
     return out
+
+
+def _simplex(step: float = 0.25) -> list[tuple[float, float, float]]:
+    n = round(1 / step)
+    return [(a * step, b * step, (n - a - b) * step) for a in range(n + 1) for b in range(n + 1 - a)]
 
 
 @dataclass
 class KnnLocalGlobal:
-    """KNN-based local-global restoration; ``k`` and the local weight are learned on hidden known cells."""
+    """KNN-based local-global restoration, trained on hidden known cells.
+
+    A filled cell is ``w_local × local + w_global × regression + w_own × interpolation of the mine's own
+    series`` (where no neighbour knows the year, the local share goes to the regression). Training hides
+    ``holdout`` of the known cells, and chooses ``k`` and the three weights (a grid on the simplex, step 0.25)
+    with the lowest mean error in % on them.
+    """
 
     ks: tuple[int, ...] = (3, 5, 8)
-    weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    weights: tuple[tuple[float, float, float], ...] = field(default_factory=lambda: tuple(_simplex()))
     holdout: float = 0.15
     seed: int = 0
     k_: int = field(default=5, init=False)
-    weight_: float = field(default=0.5, init=False)
+    weight_: tuple[float, float, float] = field(default=(0.5, 0.25, 0.25), init=False)
 
-    def _blend(self, values: Array, k: int, weight: float, glob: Array) -> Array:
-        local = _local(values, k)
-        mixed = np.where(np.isnan(local), glob, weight * local + (1.0 - weight) * glob)
-        return np.where(np.isnan(values), mixed, values)
+    @staticmethod
+    def _mix(local: Array, glob: Array, own: Array, w: tuple[float, float, float]) -> Array:
+        local = np.where(np.isnan(local), glob, local)
+        return w[0] * local + w[1] * glob + w[2] * own
 
     def fit(self, values: Array) -> KnnLocalGlobal:
         rng = np.random.default_rng(self.seed)
@@ -176,13 +207,13 @@ class KnnLocalGlobal:
         train = values.copy()
         train[hide[:, 0], hide[:, 1]] = np.nan
         truth = values[hide[:, 0], hide[:, 1]]
-        glob = GlobalRegression(seed=self.seed).fill(train)
+        glob = GlobalRegression(seed=self.seed).fill(train)[hide[:, 0], hide[:, 1]]
+        own = fill_interpolation(train)[hide[:, 0], hide[:, 1]]
         best = (np.inf, self.k_, self.weight_)
         for k in self.ks:
-            local = _local(train, k)
+            local = _local(train, k)[hide[:, 0], hide[:, 1]]
             for w in self.weights:
-                est = np.where(np.isnan(local), glob, w * local + (1.0 - w) * glob)[hide[:, 0], hide[:, 1]]
-                err = float(np.mean(np.abs(est - truth) / np.abs(truth)))
+                err = float(np.mean(np.abs(self._mix(local, glob, own, w) - truth) / np.abs(truth)))
                 if err < best[0]:
                     best = (err, k, w)
         _, self.k_, self.weight_ = best
@@ -190,7 +221,9 @@ class KnnLocalGlobal:
 
     def fill(self, values: Array) -> Array:
         self.fit(values)
-        return self._blend(values, self.k_, self.weight_, GlobalRegression(seed=self.seed).fill(values))
+        mixed = self._mix(_local(values, self.k_), GlobalRegression(seed=self.seed).fill(values),
+                          fill_interpolation(values), self.weight_)
+        return np.where(np.isnan(values), mixed, values)
 
 
 def filler(method: str, seed: int = 0) -> Callable[[Array], Array]:
@@ -224,13 +257,18 @@ class Evaluation:
 
 def evaluate(values: Array, methods: tuple[str, ...] = METHODS, *, fraction: float = 0.1, repeats: int = 5,
              seed: int = 0) -> list[Evaluation]:
-    """Hide ``fraction`` of the known non-zero cells at random, restore, and report mean |error| / true in %."""
+    """Hide ``fraction`` of the known non-zero cells (of mines with a series) at random, restore, and report the
+    mean |error| / true in % per method. A ValueError names what is missing when the panel is too thin."""
     if not 0 < fraction < 1:
         raise ValueError("fraction must be between 0 and 1")
     rng = np.random.default_rng(seed)
-    cells = np.argwhere(~np.isnan(values) & (values != 0))
-    if len(cells) < 10:
-        raise ValueError(f"the panel has {len(cells)} known non-zero cells; at least 10 are needed")
+    series = (~np.isnan(values)).sum(axis=1) >= MIN_SERIES_YEARS
+    cells = np.argwhere(~np.isnan(values) & (values != 0) & series[:, None])
+    if values.shape[1] < 2 or len(cells) < MIN_EVALUATION_CELLS:
+        raise ValueError(
+            f"the panel ({values.shape[0]} mines × {values.shape[1]} years) has {len(cells)} known non-zero cells "
+            f"in {int(series.sum())} mines with at least {MIN_SERIES_YEARS} known years; an evaluation needs "
+            f"at least {MIN_EVALUATION_CELLS} such cells")
     count = max(1, int(len(cells) * fraction))
     errors: dict[str, list[float]] = {m: [] for m in methods}
     for r in range(repeats):
