@@ -160,3 +160,31 @@ async def test_restore_through_api_marks_cells(world: World) -> None:
     ev = await world.client.post(f"{BASE}/mine-years/evaluate", headers=a, params={"synthetic": True,
                                                                                     "repeats": 1})
     assert {r["method"] for r in ev.json()["results"]} == {"mean", "interpolation", "regression", "knn"}
+
+
+async def test_bad_input_is_a_clear_4xx(world: World) -> None:
+    await _seeded(world)
+    admin = await world.login(Role.ADMIN, None)
+    a = await world.login(Role.ENGINEER, world.org_a)
+    auditor = await world.login(Role.AUDITOR, world.org_a)
+    ghost = await world.client.post(f"{BASE}/mines", headers=admin, json={
+        "name_en": "Ghost", "source": "test", "organization_id": 999_999})
+    assert ghost.status_code == 422 and "organization_id 999999" in ghost.json()["detail"]
+    other = await world.client.post(f"{BASE}/mines", headers=a, json={
+        "name_en": "Not mine", "source": "test", "organization_id": world.org_b})
+    assert other.status_code == 403
+    unknown = await world.client.patch(f"{BASE}/mines/gem:M0836", headers=admin, json={"version": 7})
+    assert unknown.status_code == 422 and "version" in unknown.json()["detail"]
+    backwards = await world.client.post(f"{BASE}/mine-years/restore", headers=a,
+                                        params={"year_from": 2020, "year_to": 2010})
+    assert backwards.status_code == 422 and "year_from 2020" in backwards.json()["detail"]
+    empty = await world.client.post(f"{BASE}/mine-years/restore", headers=a,
+                                    params={"year_from": 1950, "year_to": 1951})
+    assert empty.status_code == 422 and "no known value" in empty.json()["detail"]
+    # the GEM panel is one snapshot year per mine: the evaluation says what is missing
+    thin = await world.client.post(f"{BASE}/mine-years/evaluate", headers=a, params={"variable": "production_t"})
+    assert thin.status_code == 422 and "at least 3 known years" in thin.json()["detail"]
+    assert (await world.client.post(f"{BASE}/mine-years/restore", headers=auditor,
+                                    params={"apply": True})).status_code == 403
+    wrong = await world.client.post(f"{BASE}/mine-years/evaluate", headers=a, params={"variable": "colour"})
+    assert wrong.status_code == 422 and "colour" in wrong.json()["detail"]

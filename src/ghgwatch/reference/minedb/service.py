@@ -20,6 +20,7 @@ from ghgwatch import audit
 from ghgwatch.kit.problems import Problem, forbidden
 from ghgwatch.reference.minedb.models import RefMine, RefMineYear, RefSeam
 from ghgwatch.reference.minedb.schemas import MineIn, MineYearIn, SeamIn
+from ghgwatch.registry.models import Organization
 from ghgwatch.security.principal import WRITERS, Principal
 
 Model = type[RefMine] | type[RefMineYear] | type[RefSeam]
@@ -131,6 +132,9 @@ async def create(session: AsyncSession, actor: Principal, k: Kind, body: dict[st
     if "organization_id" not in body or body.get("organization_id") is None:
         data["organization_id"] = None if actor.is_platform_admin else actor.organization_id
     _may_write(actor, data["organization_id"])
+    if data["organization_id"] is not None and await session.get(Organization, data["organization_id"]) is None:
+        raise Problem(422, "Validation failed", f"organization_id {data['organization_id']}: no such organisation",
+                      type_="validation", errors=[{"loc": ["organization_id"], "msg": "no such organisation"}])
     await _check_links(session, actor, k, data)
     row = k.model(**data, record_key=f"{k.prefix}-{uuid.uuid4().hex[:20]}", version=1, is_current=True,
                   deleted=False, created_by=actor.username)
