@@ -149,7 +149,8 @@ def _measurement(facility: Facility, year: int, vent_m3: float, drain_m3: float,
                                         datetime(year + 1, 1, 1, tzinfo=UTC), "omit")
     for stream, volume in (("ventilation", vent_m3), ("drainage", drain_m3)):
         out.sources.append(telemetry.SourceMeasurement(
-            1, stream, stream, 1, 2, {"ch4_m3": volume, "coverage": coverage, "samples": 1000}))
+            1, stream, stream, 1, 2, {"ch4_m3": volume, "coverage": coverage, "samples": 1000,
+                                      "period_s": 31_536_000.0, "omitted_s": (1 - coverage) * 31_536_000.0}))
     return out
 
 
@@ -184,8 +185,12 @@ async def test_tier3_chosen_only_with_enough_coverage(world: World, monkeypatch:
     assert body["tiers"]["tier2"]["ch4_t"] == pytest.approx(20_100.0)  # 2e6 × 15 × 0.67 / 1000
     assert body["tiers"]["tier1"]["ch4_t"] == pytest.approx(33_500.0)  # 2e6 × 25 (600 m) × 0.67 / 1000
     if coverage >= 0.8:
-        assert t3["available"] is True and t3["ch4_t"] == pytest.approx(14_086.08, rel=1e-12)
-        assert body["chosen"] == "tier3" and "95.0%" in body["explanation"]
+        # measured 14,086.08 t over the covered part; the 5 % without telemetry from Tier 2 pro rata,
+        # 0.05 × 20,100 = 1,005 t; total 15,091.08 t (never the measured part stretched over the year)
+        assert t3["available"] is True and t3["measured_ch4_t"] == pytest.approx(14_086.08, rel=1e-12)
+        assert (t3["uncovered_from"], t3["uncovered_ch4_t"]) == ("tier2", pytest.approx(1_005.0))
+        assert t3["ch4_t"] == pytest.approx(15_091.08, rel=1e-12)
+        assert body["chosen"] == "tier3" and "95.0%" in body["explanation"] and "5.0%" in body["explanation"]
     else:
         assert t3["available"] is False and "50.0%" in t3["reason"] and "80%" in t3["reason"]
         assert body["chosen"] == "tier2" and "50.0%" in body["explanation"]

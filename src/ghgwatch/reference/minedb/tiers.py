@@ -80,7 +80,10 @@ async def _tier3(session: AsyncSession, actor: Principal, gem_id: str | None, ye
         return {**out, "available": False,
                 "reason": f"telemetry covers {m.coverage:.1%} of {year}, below the {min_coverage:.0%} required"}
     volume = m.total("ventilation") + m.total("drainage")
-    return {**out, "available": True, "ch4_m3": volume, "ch4_t": formulas.volume_to_t(volume, density),
+    omitted = [float(s.integration["omitted_s"]) / float(s.integration["period_s"]) for s in m.sources
+               if s.integration is not None and s.integration.get("period_s")]
+    return {**out, "available": True, "ch4_m3": volume, "measured_ch4_t": formulas.volume_to_t(volume, density),
+            "uncovered_share": max(omitted) if omitted else 1.0 - m.coverage,
             "source": f"telemetry of facility {facility.id} (ventilation shafts and drainage), {year}"}
 
 
@@ -129,11 +132,28 @@ async def compare(session: AsyncSession, actor: Principal, mine_key: str, year: 
         tier1["reason"] = tier2["reason"] = "coal production unknown: pass production_t"
         tier2["available"] = False
     tier3 = await _tier3(session, actor, mine.gem_id, year, facility_id, density, min_coverage)
+    if tier3.get("available"):
+        # The part of the year without telemetry is never stretched from the measured part: it takes the next
+        # tier's figure pro rata (gap policy "another tier for the uncovered part"), shown separately.
+        share = float(tier3["uncovered_share"])
+        fill_tier = "tier2" if tier2.get("ch4_t") is not None else "tier1" if tier1.get("ch4_t") is not None else None
+        if share <= 0:
+            tier3["uncovered_ch4_t"], tier3["uncovered_from"] = 0.0, None
+        elif fill_tier is not None:
+            tier3["uncovered_ch4_t"] = share * float({"tier2": tier2, "tier1": tier1}[fill_tier]["ch4_t"])
+            tier3["uncovered_from"] = fill_tier
+        else:
+            tier3["uncovered_ch4_t"], tier3["uncovered_from"] = None, None
+            tier3["note"] = "coal production unknown: the uncovered part of the year is not counted"
+        tier3["ch4_t"] = tier3["measured_ch4_t"] + (tier3["uncovered_ch4_t"] or 0.0)
     out["tiers"] = {"tier1": tier1, "tier2": tier2, "tier3": tier3}
     if tier3.get("available"):
+        rest = "" if not tier3.get("uncovered_from") else (
+            f" The {tier3['uncovered_share']:.1%} of the year without telemetry is taken from "
+            f"{tier3['uncovered_from'].replace('tier', 'Tier ')} pro rata.")
         out["chosen"], out["explanation"] = "tier3", (
             f"Tier 3: the mine's own telemetry covers {tier3['coverage']:.1%} of the year; IPCC 2006 Vol.2 Ch.4 "
-            "prefers mine-specific measurements (METHODOLOGY §1.3).")
+            f"prefers mine-specific measurements (METHODOLOGY §1.3).{rest} {tier3.get('note', '')}".rstrip())
     elif tier2.get("ch4_t") is not None:
         quality = "" if tier2["status"] in ("measured", "reported") else (
             f" Caution: the value is {tier2['status']}, not measured.")
