@@ -188,3 +188,33 @@ async def test_bad_input_is_a_clear_4xx(world: World) -> None:
                                     params={"apply": True})).status_code == 403
     wrong = await world.client.post(f"{BASE}/mine-years/evaluate", headers=a, params={"variable": "colour"})
     assert wrong.status_code == 422 and "colour" in wrong.json()["detail"]
+
+
+async def test_exported_file_edited_and_imported_again(world: World) -> None:
+    await _seeded(world)
+    a = await world.login(Role.ENGINEER, world.org_a)
+    made = await world.client.post(f"{BASE}/mine-years", headers=a, json={
+        "mine_key": "gem:M0836", "year": 2020, "production_t": 2_000_000, "relative_m3_t": 15.0,
+        "source": "mine survey 2020", "data_status": "measured"})
+    own_key = made.json()["record_key"]
+    exported = (await world.client.get(f"{BASE}/mine-years/export", headers=a)).text
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    public = [r for r in rows if r["organization_id"] == ""]
+    assert len(public) == len(seed.seed_rows()[1]) and len(rows) == len(public) + 1
+    for r in rows:
+        if r["record_key"] == own_key:
+            r["relative_m3_t"] = "16.5"
+        elif r["record_key"] == "gem:M0836:2024":
+            r["production_t"] = "1"  # org A may not correct a public row
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    answer = (await world.client.post(f"{BASE}/mine-years/import", headers=a, files={
+        "file": ("mine-years.csv", buffer.getvalue().encode(), "text/csv")})).json()
+    assert (answer["updated"], answer["unchanged"], answer["created"]) == (1, len(public) - 1, 0), answer["errors"]
+    public_row = 2 + next(i for i, r in enumerate(rows) if r["record_key"] == "gem:M0836:2024")
+    assert [e["row"] for e in answer["errors"]] == [public_row]
+    assert "platform administrator" in str(answer["errors"][0]["errors"])
+    history = (await world.client.get(f"{BASE}/mine-years/{own_key}/history", headers=a)).json()
+    assert [h["relative_m3_t"] for h in history] == [15.0, 16.5]

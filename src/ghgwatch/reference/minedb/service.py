@@ -154,11 +154,11 @@ async def correct(session: AsyncSession, actor: Principal, k: Kind, record_key: 
     if unknown:
         raise Problem(422, "Validation failed", f"unknown fields: {', '.join(unknown)}", type_="validation",
                       errors=[{"loc": [u], "msg": "unknown field"} for u in unknown])
-    if "organization_id" in patch and patch["organization_id"] != old.organization_id:
-        raise Problem(422, "Validation failed", "organization_id of a record cannot change", type_="validation",
-                      errors=[{"loc": ["organization_id"], "msg": "cannot change"}])
     base = {f: getattr(old, f) for f in k.schema.model_fields}
     data = _validate(k, {**base, **patch})
+    if data["organization_id"] != old.organization_id:
+        raise Problem(422, "Validation failed", "organization_id of a record cannot change", type_="validation",
+                      errors=[{"loc": ["organization_id"], "msg": "cannot change"}])
     if not delete:
         await _check_links(session, actor, k, {**data, "record_key": record_key})
     old.is_current = False
@@ -171,6 +171,19 @@ async def correct(session: AsyncSession, actor: Principal, k: Kind, record_key: 
                        entity_id=record_key, organization_id=old.organization_id, before=audit.snapshot(old),
                        after=audit.snapshot(row))
     return row
+
+
+async def unchanged(session: AsyncSession, actor: Principal, k: Kind, record_key: str,
+                    patch: dict[str, Any]) -> bool:
+    """True when ``patch`` would not change the current version (an exported row imported again)."""
+    old = await get(session, actor, k, record_key)
+    if set(patch) - set(k.schema.model_fields):
+        return False
+    base = {f: getattr(old, f) for f in k.schema.model_fields}
+    try:
+        return bool(k.schema.model_validate({**base, **patch}) == k.schema.model_validate(base))
+    except ValidationError:
+        return False
 
 
 async def search(session: AsyncSession, actor: Principal, k: Kind, *, q: str | None = None,

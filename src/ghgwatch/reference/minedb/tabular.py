@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,16 +61,30 @@ def _clean(k: Kind, raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@dataclass
+class RefImportReport(ImportReport):
+    """The registry's import report plus ``unchanged``: rows equal to the current version (no new version)."""
+
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "unchanged": self.unchanged}
+
+
 async def import_rows(session: AsyncSession, actor: Principal, k: Kind, rows: list[dict[str, Any]],
-                      mode: ImportMode) -> ImportReport:
-    report = ImportReport(mode)
+                      mode: ImportMode) -> RefImportReport:
+    """Rows equal to the current version are counted ``unchanged`` and write nothing, so an exported file
+    (which holds every row visible to you, public ones included) can be edited and imported again."""
+    report = RefImportReport(mode)
     outer = await session.begin_nested()
     for number, raw in enumerate(rows, start=2):
         data = _clean(k, raw)
         key = data.pop("record_key", None)
         try:
             async with session.begin_nested():
-                if key:
+                if key and await service.unchanged(session, actor, k, str(key), data):
+                    report.unchanged += 1
+                elif key:
                     await service.correct(session, actor, k, str(key), data)
                     report.updated += 1
                 else:
