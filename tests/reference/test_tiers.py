@@ -202,3 +202,18 @@ async def test_tier3_chosen_only_with_enough_coverage(world: World, monkeypatch:
     denied = await world.client.get(f"{BASE}/mines/gem:M0836/tiers", headers=b,
                                     params={"year": 2023, "facility_id": world.facility_a})
     assert denied.status_code == 403
+
+
+async def test_explanation_in_russian(world: World) -> None:
+    await _seeded(world)
+    a = await world.login(Role.ENGINEER, world.org_a)
+    key = await _mine(world, a, name_en="Depth test", mining_method="underground", depth_m=300)
+    body = await _tiers(world, a, key, year=2022, production_t=1.5e6, lang="ru")
+    assert body["explanation"].startswith("Уровень 1: нет телеметрии")
+    assert "18 м3/т" in body["explanation"] and "«средний»" in body["explanation"]
+    assert "глубина 300 м" in body["explanation"]
+    erk = (await world.client.get(f"{BASE}/mines/gem:M0795/tiers", headers={**a, "Accept-Language": "ru-RU,ru"},
+                                  params={"year": seed.SNAPSHOT_YEAR})).json()
+    assert "Уровень 2" in erk["explanation"] and "1,421 м3/т" in erk["explanation"]
+    assert "Внимание: значение не измерено, а оценено." in erk["explanation"]
+    assert "Tier" not in erk["explanation"]

@@ -8,8 +8,9 @@ No ``from __future__ import annotations``: FastAPI reads the annotations at run 
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Body, File, Query, Response, UploadFile
+from fastapi import APIRouter, Body, File, Header, Query, Response, UploadFile
 
+from ghgwatch import i18n
 from ghgwatch.kit.problems import Problem
 from ghgwatch.reference import gem
 from ghgwatch.reference.minedb import panel, restore, service, tabular, tiers
@@ -79,14 +80,17 @@ async def evaluate_panel(session: Session, actor: CurrentPrincipal, variable: st
 
 @router.get("/mines/{key}/tiers", summary="Tier 1, 2 and 3 of a mine-year side by side",
             description="Tier 2 uses the relative methane content of the reference database; Tier 3 the "
-                        "telemetry of your facility linked to the mine (or `facility_id`).")
+                        "telemetry of your facility linked to the mine (or `facility_id`). Reasons and the "
+                        "explanation in `lang` (en, ru) or the Accept-Language of the request.")
 async def mine_tiers(key: str, session: Session, actor: CurrentPrincipal,
                      year: Annotated[int, Query(ge=1900, le=2100)],
                      production_t: Annotated[float | None, Query(ge=0)] = None, facility_id: int | None = None,
                      min_coverage: Annotated[float, Query(ge=0, le=1)] = tiers.DEFAULT_MIN_COVERAGE,
+                     lang: str | None = None, accept_language: Annotated[str | None, Header()] = None,
                      ) -> dict[str, Any]:
+    locale = i18n.normalise_locale(lang) if lang else i18n.negotiate(accept_language)
     return await tiers.compare(session, actor, key, year, production_t=production_t, facility_id=facility_id,
-                               min_coverage=min_coverage)
+                               min_coverage=min_coverage, locale=locale)
 
 
 def _routes(k: Kind) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ghgwatch import i18n
 from ghgwatch.inventory import formulas
 from ghgwatch.inventory.factors import Factor, load_builtin_factor_set
 from ghgwatch.kit.problems import Problem
@@ -57,7 +58,8 @@ def _best(rows: list[RefMineYear], name: str, actor: Principal) -> RefMineYear |
 
 
 async def _tier3(session: AsyncSession, actor: Principal, gem_id: str | None, year: int,
-                 facility_id: int | None, density: float, min_coverage: float) -> dict[str, Any]:
+                 facility_id: int | None, density: float, min_coverage: float,
+                 t: i18n.Translator) -> dict[str, Any]:
     from ghgwatch.inventory.telemetry import measure_facility
 
     facility = None
@@ -70,33 +72,39 @@ async def _tier3(session: AsyncSession, actor: Principal, gem_id: str | None, ye
         facility = (await session.execute(select(Facility).where(
             Facility.organization_id == actor.organization_id, Facility.gem_mine_id == gem_id))).scalar()
     if facility is None:
-        return {"available": False, "reason": "no facility of your organisation is linked to this mine"}
+        return {"available": False, "reason": t.gettext("no facility of your organisation is linked to this mine")}
     start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     m = await measure_facility(session, facility, start, end, gap_policy="omit")
     out: dict[str, Any] = {"facility_id": facility.id, "coverage": m.coverage,
                            "ventilation_ch4_m3": m.total("ventilation"), "drainage_ch4_m3": m.total("drainage"),
                            "min_coverage": min_coverage}
     if not m.measured or m.coverage < min_coverage:
-        return {**out, "available": False,
-                "reason": f"telemetry covers {m.coverage:.1%} of {year}, below the {min_coverage:.0%} required"}
+        return {**out, "available": False, "reason": t.gettext(
+            "telemetry covers {coverage} of {year}, below the {minimum} required",
+            coverage=i18n.format_percent(m.coverage, t.locale), year=year,
+            minimum=i18n.format_percent(min_coverage, t.locale, 0))}
     volume = m.total("ventilation") + m.total("drainage")
     omitted = [float(s.integration["omitted_s"]) / float(s.integration["period_s"]) for s in m.sources
                if s.integration is not None and s.integration.get("period_s")]
     return {**out, "available": True, "ch4_m3": volume, "measured_ch4_t": formulas.volume_to_t(volume, density),
             "uncovered_share": max(omitted) if omitted else 1.0 - m.coverage,
-            "source": f"telemetry of facility {facility.id} (ventilation shafts and drainage), {year}"}
+            "source": t.gettext("telemetry of facility {facility} (ventilation shafts and drainage), {year}",
+                                facility=facility.id, year=year)}
 
 
 async def compare(session: AsyncSession, actor: Principal, mine_key: str, year: int, *,
                   production_t: float | None = None, facility_id: int | None = None,
-                  min_coverage: float = DEFAULT_MIN_COVERAGE) -> dict[str, Any]:
+                  min_coverage: float = DEFAULT_MIN_COVERAGE, locale: str = i18n.DEFAULT_LOCALE) -> dict[str, Any]:
+    """Tier 1, 2 and 3 side by side with the chosen tier; texts (reasons, explanation) in ``locale``."""
+    t = i18n.translator(locale, "reference")
+    _ = t.gettext
     mine = await service.get(session, actor, service.MINES, mine_key)
     rows = list((await session.execute(service.current(RefMineYear, actor).where(
         RefMineYear.mine_key == mine_key, RefMineYear.year == year))).scalars())
     density_f = _factor("density.ch4.20C")
     density = density_f.value
     prod_row = _best(rows, "production_t", actor)
-    production_source = "given in the request"
+    production_source = _("given in the request")
     if production_t is None and prod_row is not None:
         production_t = prod_row.production_t
         production_source = _cell(prod_row, "production_t")[1]
@@ -110,16 +118,18 @@ async def compare(session: AsyncSession, actor: Principal, mine_key: str, year: 
     ef = _factor(f"{'surface' if surface else 'underground'}_mining.{cls}")
     tier1: dict[str, Any] = {"ef_m3_t": ef.value, "depth_class": cls, "depth_m": depth, "source": ef.source.text()}
     if mine.depth_m == GEM_DEFAULT_DEPTH_M:
-        tier1["note"] = "GEM depth 448 m is a default, not a measurement: depth treated as unknown"
+        tier1["note"] = _("GEM depth 448 m is a default, not a measurement: depth treated as unknown")
     if surface:
-        where = "surface mine, overburden unknown"
+        where = _("surface mine, overburden unknown")
+    elif depth is not None:
+        where = _("depth {depth} m", depth=i18n.format_number(depth, t.locale))
     else:
-        where = f"depth {depth:g} m" if depth is not None else "depth unknown"
+        where = _("depth unknown")
     # Tier 2
     rel_row = _best(rows, "relative_m3_t", actor)
     tier2: dict[str, Any] = {"available": rel_row is not None}
     if rel_row is None:
-        tier2["reason"] = f"no relative methane content for {year} in the reference database"
+        tier2["reason"] = _("no relative methane content for {year} in the reference database", year=year)
     else:
         status, source = _cell(rel_row, "relative_m3_t")
         tier2 |= {"relative_m3_t": rel_row.relative_m3_t, "status": status, "source": source,
@@ -129,9 +139,9 @@ async def compare(session: AsyncSession, actor: Principal, mine_key: str, year: 
         if rel_row is not None and rel_row.relative_m3_t is not None:
             tier2["ch4_t"] = formulas.tier1_ch4_t(production_t, rel_row.relative_m3_t, density)
     else:
-        tier1["reason"] = tier2["reason"] = "coal production unknown: pass production_t"
+        tier1["reason"] = tier2["reason"] = _("coal production unknown: pass production_t")
         tier2["available"] = False
-    tier3 = await _tier3(session, actor, mine.gem_id, year, facility_id, density, min_coverage)
+    tier3 = await _tier3(session, actor, mine.gem_id, year, facility_id, density, min_coverage, t)
     if tier3.get("available"):
         # The part of the year without telemetry is never stretched from the measured part: it takes the next
         # tier's figure pro rata (gap policy "another tier for the uncovered part"), shown separately.
@@ -144,27 +154,37 @@ async def compare(session: AsyncSession, actor: Principal, mine_key: str, year: 
             tier3["uncovered_from"] = fill_tier
         else:
             tier3["uncovered_ch4_t"], tier3["uncovered_from"] = None, None
-            tier3["note"] = "coal production unknown: the uncovered part of the year is not counted"
+            tier3["note"] = _("coal production unknown: the uncovered part of the year is not counted")
         tier3["ch4_t"] = tier3["measured_ch4_t"] + (tier3["uncovered_ch4_t"] or 0.0)
     out["tiers"] = {"tier1": tier1, "tier2": tier2, "tier3": tier3}
+
+    def pct(value: float) -> str:
+        return i18n.format_percent(value, t.locale)
+
     if tier3.get("available"):
-        rest = "" if not tier3.get("uncovered_from") else (
-            f" The {tier3['uncovered_share']:.1%} of the year without telemetry is taken from "
-            f"{tier3['uncovered_from'].replace('tier', 'Tier ')} pro rata.")
-        out["chosen"], out["explanation"] = "tier3", (
-            f"Tier 3: the mine's own telemetry covers {tier3['coverage']:.1%} of the year; IPCC 2006 Vol.2 Ch.4 "
-            f"prefers mine-specific measurements (METHODOLOGY §1.3).{rest} {tier3.get('note', '')}".rstrip())
+        text = _("Tier 3: the mine's own telemetry covers {coverage} of the year; IPCC 2006 Vol.2 Ch.4 prefers "
+                 "mine-specific measurements (METHODOLOGY §1.3).", coverage=pct(tier3["coverage"]))
+        if tier3.get("uncovered_from"):
+            text += " " + _("The {share} of the year without telemetry is taken from Tier {tier} pro rata.",
+                            share=pct(tier3["uncovered_share"]), tier=tier3["uncovered_from"][-1])
+        if tier3.get("note"):
+            text += " " + tier3["note"]
+        out["chosen"], out["explanation"] = "tier3", text
     elif tier2.get("ch4_t") is not None:
-        quality = "" if tier2["status"] in ("measured", "reported") else (
-            f" Caution: the value is {tier2['status']}, not measured.")
-        out["chosen"], out["explanation"] = "tier2", (
-            f"Tier 2: a mine-specific relative methane content ({tier2['relative_m3_t']:.3g} m3/t, "
-            f"{tier2['status']}, source: {tier2['source']}) is better than the Tier 1 default; "
-            f"no telemetry for Tier 3 ({tier3.get('reason')}).{quality}")
+        status = t.pgettext("data status", tier2["status"])
+        text = _("Tier 2: a mine-specific relative methane content ({value} m3/t, {status}, source: {source}) is "
+                 "better than the Tier 1 default; no telemetry for Tier 3 ({reason}).",
+                 value=i18n.format_number(round(tier2["relative_m3_t"], 3), t.locale), status=status,
+                 source=tier2["source"], reason=tier3.get("reason"))
+        if tier2["status"] not in ("measured", "reported"):
+            text += " " + _("Caution: the value is {status}, not measured.", status=status)
+        out["chosen"], out["explanation"] = "tier2", text
     elif tier1.get("ch4_t") is not None:
-        out["chosen"], out["explanation"] = "tier1", (
-            f"Tier 1: no telemetry ({tier3.get('reason')}) and no relative methane content "
-            f"({tier2.get('reason')}); IPCC 2006 default {ef.value:g} m3/t for the {cls} class ({where}).")
+        out["chosen"], out["explanation"] = "tier1", _(
+            "Tier 1: no telemetry ({reason3}) and no relative methane content ({reason2}); IPCC 2006 default "
+            "{ef} m3/t for the {depth_class} class ({where}).", reason3=tier3.get("reason"),
+            reason2=tier2.get("reason"), ef=i18n.format_number(ef.value, t.locale),
+            depth_class=t.pgettext("depth class", cls), where=where)
     else:
-        out["chosen"], out["explanation"] = None, "no tier can be computed: coal production is unknown"
+        out["chosen"], out["explanation"] = None, _("no tier can be computed: coal production is unknown")
     return out
