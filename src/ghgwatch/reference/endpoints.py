@@ -5,6 +5,7 @@ GWP sets: ``GET /reference/gwp`` in ``inventory.run_endpoints``.
 No ``from __future__ import annotations``: FastAPI reads the annotations at run time.
 """
 
+import asyncio
 from typing import Annotated, Any
 
 import numpy as np
@@ -67,7 +68,8 @@ async def evaluate_panel(session: Session, actor: CurrentPrincipal, variable: st
         values, _, _ = panel.from_cells(await panel.load(session, actor, variable, year_from, year_to),
                                         year_from, year_to)
     try:
-        results = restore.evaluate(values, fraction=fraction, repeats=repeats, seed=seed)
+        # seconds of numpy/scikit-learn work: in a worker thread, not on the event loop
+        results = await asyncio.to_thread(restore.evaluate, values, fraction=fraction, repeats=repeats, seed=seed)
     except ValueError as exc:
         raise Problem(422, "Validation failed", str(exc), type_="validation") from exc
     out = {"variable": variable, "synthetic": synthetic, "mines": values.shape[0], "years": values.shape[1],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -91,7 +92,7 @@ async def restore_db(session: AsyncSession, actor: Principal, variable: str, met
     (status ``restored``, the method in ``cell_status``), as a new record or a new version."""
     check(variable, method)
     values, mines, years = from_cells(await load(session, actor, variable, year_from, year_to), year_from, year_to)
-    filled, _ = restore.restore(values, method)
+    filled, _ = await asyncio.to_thread(restore.restore, values, method)  # seconds of work: off the event loop
     cells = filled_cells(values, filled, mines, years, method)
     if apply:
         owner = None if actor.is_platform_admin else actor.organization_id
