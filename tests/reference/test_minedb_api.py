@@ -218,3 +218,34 @@ async def test_exported_file_edited_and_imported_again(world: World) -> None:
     assert "platform administrator" in str(answer["errors"][0]["errors"])
     history = (await world.client.get(f"{BASE}/mine-years/{own_key}/history", headers=a)).json()
     assert [h["relative_m3_t"] for h in history] == [15.0, 16.5]
+
+
+async def test_restore_and_evaluate_an_uploaded_panel(world: World) -> None:
+    auditor = await world.login(Role.AUDITOR, world.org_a)  # nothing is stored: every role may use it
+    text = ("mine_key,year,relative_m3_t\n"
+            "a,2000,10\na,2003,13\nb,2000,20\nb,2001,21\nb,2002,22\nb,2003,23\n")
+    files = {"file": ("panel.csv", text.encode(), "text/csv")}
+    answer = await world.client.post(f"{BASE}/panel/restore", headers=auditor, files=files,
+                                     params={"method": "interpolation"})
+    assert answer.status_code == 200, answer.text
+    rows = {(r["mine_key"], int(r["year"])): r for r in csv.DictReader(io.StringIO(answer.text))}
+    assert (float(rows[("a", 2001)]["relative_m3_t"]), rows[("a", 2001)]["relative_m3_t_method"]) == (
+        11.0, "interpolation")  # a third of the way from 10 (2000) to 13 (2003)
+    assert rows[("b", 2001)]["relative_m3_t_method"] == "known"
+    as_json = (await world.client.post(f"{BASE}/panel/restore", headers=auditor, files=files,
+                                       params={"method": "mean", "format_out": "json"})).json()
+    assert {(c["mine_key"], c["year"], c["value"], c["method"]) for c in as_json["cells"]} == {
+        ("a", 2001, 11.5, "mean"), ("a", 2002, 11.5, "mean")}
+    bad = await world.client.post(f"{BASE}/panel/restore", headers=auditor, files={
+        "file": ("panel.csv", b"mine_key,year,relative_m3_t\na,2000,10\na,MMXI,11\n", "text/csv")})
+    assert bad.status_code == 422 and "row 3" in bad.json()["detail"]
+    thin = await world.client.post(f"{BASE}/panel/evaluate", headers=auditor, files=files)
+    assert thin.status_code == 422 and "at least 30 such cells" in thin.json()["detail"]
+    lines = ["mine_key,year,relative_m3_t"] + [f"m{i},{y},{10 + i + 0.5 * (y - 2000)}"
+                                               for i in range(6) for y in range(2000, 2010)]
+    ok = await world.client.post(f"{BASE}/panel/evaluate", headers=auditor, params={"repeats": 1}, files={
+        "file": ("panel.csv", "\n".join(lines).encode(), "text/csv")})
+    assert ok.status_code == 200, ok.text
+    errors = {r["method"]: r["mean_error_pct"] for r in ok.json()["results"]}
+    # straight lines: interpolation restores a hidden inner cell exactly, the mine's mean does not
+    assert errors["interpolation"] < errors["mean"]

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -154,16 +152,11 @@ def restore_cmd(
         fail(tr().gettext("give a panel file, or --db"))
     values, mines, years, _ = _file_panel(file, variable)
     filled, marks = restore.restore(values, method)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["mine_key", "year", variable, f"{variable}_method"])
-    for i, m in enumerate(mines):
-        for t, y in enumerate(years):
-            writer.writerow([m, y, f"{filled[i, t]:.6g}", marks[i][t] or "known"])
+    text = panel.filled_csv(filled, marks, mines, years, variable)
     if out is None:
-        typer.echo(buffer.getvalue(), nl=False)
+        typer.echo(text, nl=False)
     else:
-        out.write_text(buffer.getvalue(), encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
         console.print(tr().gettext("{n} cells filled by {method}; written to {path}",
                                    n=int(sum(1 for r in marks for c in r if c)), method=method, path=out),
                       highlight=False)

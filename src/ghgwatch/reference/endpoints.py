@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Body, File, Header, Query, Response, UploadFile
+from fastapi.responses import JSONResponse
 
 from ghgwatch import i18n
 from ghgwatch.kit.problems import Problem
@@ -78,6 +79,51 @@ async def evaluate_panel(session: Session, actor: CurrentPrincipal, variable: st
     if synthetic:
         out["label"] = "SYNTHETIC: generated for testing the methods, no real mine is described"
     return out
+
+
+async def _upload_panel(file: UploadFile, variable: str,
+                        format: TableFormat | None) -> tuple[Any, list[str], list[int]]:
+    panel.check(variable)
+    data = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise Problem(413, "File too large", f"at most {MAX_IMPORT_BYTES} bytes", type_="too-large")
+    fmt = format or (TableFormat.XLSX if (file.filename or "").endswith(".xlsx") else TableFormat.CSV)
+    return panel.from_cells(panel.from_rows(read_table(data, fmt), variable))
+
+
+@router.post("/panel/restore", summary="Restore the gaps of an uploaded mine × year panel",
+             description="A long-format CSV/XLSX (`mine_key`, `year`, the variable), as `mine-years/export` "
+                         "writes it. Answers the filled panel as CSV with a `<variable>_method` column (`known` "
+                         "or the method), or as JSON (`format_out=json`). Nothing is stored.")
+async def restore_file(_: CurrentPrincipal, file: Annotated[UploadFile, File()], variable: str = "relative_m3_t",
+                       method: str = "knn", format: TableFormat | None = None,
+                       format_out: Annotated[str, Query(pattern="^(csv|json)$")] = "csv") -> Response:
+    panel.check(variable, method)
+    values, mines, years = await _upload_panel(file, variable, format)
+    filled, marks = await asyncio.to_thread(restore.restore, values, method)
+    if format_out == "json":
+        return JSONResponse({"variable": variable, "method": method, "years": [years[0], years[-1]],
+                             "mines": len(mines), "known": int((~np.isnan(values)).sum()),
+                             "cells": panel.filled_cells(values, filled, mines, years, method)})
+    return Response(panel.filled_csv(filled, marks, mines, years, variable), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{variable}-{method}.csv"'})
+
+
+@router.post("/panel/evaluate", summary="Evaluate the restoration methods on an uploaded panel",
+             description="Hides `fraction` of the known cells at random `repeats` times and reports the mean "
+                         "absolute error in % per method.")
+async def evaluate_file(_: CurrentPrincipal, file: Annotated[UploadFile, File()], variable: str = "relative_m3_t",
+                        format: TableFormat | None = None,
+                        fraction: Annotated[float, Query(gt=0, lt=1)] = 0.1,
+                        repeats: Annotated[int, Query(ge=1, le=20)] = 3, seed: int = 0) -> dict[str, Any]:
+    values, mines, years = await _upload_panel(file, variable, format)
+    try:
+        results = await asyncio.to_thread(restore.evaluate, values, fraction=fraction, repeats=repeats, seed=seed)
+    except ValueError as exc:
+        raise Problem(422, "Validation failed", str(exc), type_="validation") from exc
+    return {"variable": variable, "mines": len(mines), "years": [years[0], years[-1]],
+            "known": int((~np.isnan(values)).sum()), "fraction": fraction, "repeats": repeats,
+            "results": [r.__dict__ for r in results]}
 
 
 @router.get("/mines/{key}/tiers", summary="Tier 1, 2 and 3 of a mine-year side by side",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import math
 from typing import Any
 
@@ -59,6 +61,19 @@ def from_rows(rows: list[dict[str, Any]], variable: str) -> dict[tuple[str, int]
             raise Problem(422, "Validation failed", f"row {number}: needs mine_key, a whole year and a number "
                           f"in {variable} ({exc})", type_="validation") from exc
     return cells
+
+
+def filled_csv(filled: restore.Array, marks: list[list[str]], mines: list[str], years: list[int],
+               variable: str) -> str:
+    """The filled panel in long format: ``mine_key, year, <variable>, <variable>_method`` (``known`` or the
+    method that filled the cell)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["mine_key", "year", variable, f"{variable}_method"])
+    for i, m in enumerate(mines):
+        for t, y in enumerate(years):
+            writer.writerow([m, y, f"{filled[i, t]:.6g}", marks[i][t] or "known"])
+    return buffer.getvalue()
 
 
 def filled_cells(values: restore.Array, filled: restore.Array, mines: list[str], years: list[int],
