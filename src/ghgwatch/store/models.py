@@ -7,6 +7,7 @@ from ghgwatch.edge import models as edge_models  # noqa: F401
 from ghgwatch.inventory import models as inventory_models
 from ghgwatch.lake import models as lake_models
 from ghgwatch.readings import models as readings_models
+from ghgwatch.reference.minedb import models as minedb_models  # noqa: F401
 from ghgwatch.registry import models as registry_models
 from ghgwatch.security import models as security_models
 from ghgwatch.uav import models as uav_models  # noqa: F401
