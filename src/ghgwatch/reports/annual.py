@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from ghgwatch.i18n import format_number, format_percent
 from ghgwatch.inventory.categories import CATEGORIES
 from ghgwatch.reports.document import Cell, Chart, Lang, ReportDocument, Section
 from ghgwatch.reports.i18n import t, yes_no
@@ -36,10 +37,19 @@ def _category_name(code: str, lang: Lang) -> str:
     return code
 
 
+def _num(value: float, lang: Lang, digits: int = 0) -> str:
+    return format_number(value, lang, digits)
+
+
+def _fz_total(result: dict[str, Any]) -> float:
+    """The 296-FZ total (GWP of order 2979-r); older results without it used the report's set."""
+    return float(result.get("fz296", {}).get("total_co2e_t", result["totals"]["co2e_t"]))
+
+
 def _fz_note(result: dict[str, Any], lang: Lang) -> str:
     if lang == "en":
         return str(result.get("fz296", {}).get("note", ""))
-    total, thr = result["totals"]["co2e_t"], result["threshold_t_co2e"]
+    total, thr = _fz_total(result), result["threshold_t_co2e"]
     art = str(result.get("fz296", {}).get("article", "")).replace("Art.", "ст.")
     if result["regulated_296fz"]:
         deadline = result.get("fz296", {}).get("report_deadline")
@@ -85,6 +95,8 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
         for row in result["thresholds"]
     ]
     deadline = result.get("fz296", {}).get("report_deadline") or t("none", lang)
+    fz_totals = (f"{t('fz_total', lang)}: {_num(_fz_total(result), lang)}. "
+                 f"{t('report_total', lang, gwp=gwp['name'])}: {_num(totals['co2e_t'], lang)}. ")
     sections = [
         Section(
             "organisation",
@@ -128,9 +140,11 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
             t("sec_fz", lang),
             [t("threshold", lang), t("article", lang), t("reports_from", lang), t("applies", lang), t("reached", lang)],
             fz_rows,
-            note=f"{t('regulated', lang)}: {yes_no(bool(result['regulated_296fz']), lang)}. "
+            note=f"{fz_totals}{t('regulated', lang)}: {yes_no(bool(result['regulated_296fz']), lang)}. "
             f"{t('deadline', lang)}: {deadline}. {_fz_note(result, lang)}",
         ),
+        _facility_section(result, lang),
+        _data_quality_section(result, lang),
     ]
     return ReportDocument(
         "annual",
@@ -143,11 +157,69 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
     )
 
 
+def _label(a: dict[str, Any], lang: Lang) -> str:
+    """An activity in words: its facility and source category, not its internal id."""
+    name = _category_name(str(a.get("category", "")), lang)
+    return f"{a['facility']}: {name}" if a.get("facility") else name
+
+
+def _facility_section(result: dict[str, Any], lang: Lang) -> Section:
+    by_fac: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for a in result["activities"]:
+        acc = by_fac[str(a.get("facility") or t("no_facility", lang))]
+        for i, k in enumerate(("co2_t", "ch4_t", "n2o_t", "co2e_t")):
+            acc[i] += a[k]
+    rows: list[list[Cell]] = [[name, *vals] for name, vals in sorted(by_fac.items())]
+    return Section("by_facility", t("sec_facility", lang),
+                   [t("facility", lang), t("co2_t", lang), t("ch4_t", lang), t("n2o_t", lang), t("co2e_t", lang)], rows)
+
+
+def _period(p: dict[str, str]) -> str:
+    return f"{p['start'][:10]} – {p['end'][:10]}"
+
+
+def data_quality_rows(result: dict[str, Any], lang: Lang) -> list[list[Cell]]:
+    """Coverage, gap policy, counted period and the statements every report prints (issue 13 item 10)."""
+    dq = result.get("data_quality")
+    if not dq:
+        rows: list[list[Cell]] = [[t("dq_measured", lang), t("dq_document", lang)]]
+        if not result["activities"]:
+            rows.append([t("item", lang), t("dq_no_data", lang)])
+        return rows
+    rows = [
+        [t("dq_requested", lang), _period(dq["requested_period"])],
+        [t("dq_counted", lang), _period(dq["counted_period"])],
+        [t("dq_future", lang), t("dq_future_excluded" if dq["future_excluded"] else "dq_future_none", lang)],
+        [t("dq_rows", lang), int(dq["activity_rows"])],
+        [t("dq_pro_rated", lang), len(dq["pro_rated"])],
+    ]
+    if not dq["include_measured"]:
+        rows.append([t("dq_measured", lang), t("dq_measured_no", lang)])
+    else:
+        policy = f"{t('gap_' + dq['gap_policy'], lang)}; {t('mp_' + dq['measured_policy'], lang)}"
+        rows.append([t("dq_policy", lang), policy])
+        rows.append([t("dq_min", lang), format_percent(float(dq["min_coverage"]), lang, 0)])
+        for f in dq["facilities"]:
+            share = format_percent(float(f["uncovered_share"]), lang, 2)
+            how = t("dq_t_" + f["treatment"], lang, gap=t("gap_" + dq["gap_policy"], lang), share=share)
+            rows.append([t("dq_facility", lang, name=f["facility"]),
+                         f"{format_percent(float(f['data_fraction']), lang, 2)}: {how}"])
+    if dq.get("no_activity_data"):
+        rows.append([t("item", lang), t("dq_no_data", lang)])
+    return rows
+
+
+def _data_quality_section(result: dict[str, Any], lang: Lang) -> Section:
+    return Section("data_quality", t("sec_dq", lang), [t("item", lang), t("value", lang)],
+                   data_quality_rows(result, lang))
+
+
 def _chart(result: dict[str, Any], lang: Lang) -> Chart | None:
     acts = sorted(result["activities"], key=lambda a: -a["co2e_t"])[:_MAX_CHART_BARS]
     if not acts:
         return None
-    return Chart(t("chart_acts", lang), [a["id"] for a in acts], [a["co2e_t"] for a in acts], t("co2e_t", lang))
+    return Chart(t("chart_acts", lang), [_label(a, lang) for a in acts], [a["co2e_t"] for a in acts],
+                 t("co2e_t", lang))
 
 
 def build_detail_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocument:
@@ -187,6 +259,7 @@ def build_detail_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
             [t("item", lang), t("value", lang)],
             [[t(k, lang), result["totals"][k]] for k in ("co2e_t", "co2_t", "ch4_t", "n2o_t")],
         ),
+        _data_quality_section(result, lang),
     ]
     return ReportDocument(
         "detail",

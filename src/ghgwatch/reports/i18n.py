@@ -68,12 +68,49 @@ _LABELS: dict[str, tuple[str, str]] = {
     "methane": ("Methane (CH4)", "Метан (CH4)"),
     "nitrous_oxide": ("Nitrous oxide (N2O)", "Закись азота (N2O)"),
     "none": ("none", "нет"),
+    "sec_facility": ("7. Emissions by facility", "7. Выбросы по объектам"),
+    "sec_dq": ("8. Data coverage and completeness", "8. Полнота и покрытие данных"),
+    "facility": ("Facility", "Объект"),
+    "no_facility": ("(not assigned)", "(не указан)"),
+    "fz_total": ("Total for the 296-FZ check (GWP of order 2979-r), t CO2e",
+                 "Итого для проверки по 296-ФЗ (ПГП по распоряжению № 2979-р), т CO2-экв."),
+    "report_total": ("Total with the report's GWP set ({gwp}), t CO2e",
+                     "Итого с набором ПГП отчета ({gwp}), т CO2-экв."),
+    "dq_requested": ("Requested period", "Запрошенный период"),
+    "dq_counted": ("Period counted", "Учтенный период"),
+    "dq_future": ("Future part of the period", "Будущая часть периода"),
+    "dq_future_excluded": ("not counted (after the time of calculation)", "не учитывается (после момента расчета)"),
+    "dq_future_none": ("none", "нет"),
+    "dq_rows": ("Activity data records counted", "Учтено записей данных о деятельности"),
+    "dq_pro_rated": ("Records pro-rated to the period", "Записей, пересчитанных пропорционально периоду"),
+    "dq_measured": ("Measured (telemetry) data", "Данные измерений (телеметрия)"),
+    "dq_measured_no": ("not used in this run", "в этом расчете не используются"),
+    "dq_policy": ("Gap policy; below minimum coverage", "Правило для пропусков; ниже минимального покрытия"),
+    "dq_min": ("Minimum coverage", "Минимальное покрытие"),
+    "dq_facility": ("Telemetry coverage, {name}", "Покрытие телеметрией, {name}"),
+    "dq_t_measured": ("measured value used, remaining gaps: {gap}", "использованы измерения, прочие пропуски: {gap}"),
+    "dq_t_complement": ("measured for the covered time; factor-based (Tier 1) estimate for the uncovered {share}",
+                        "измерения за покрытое время; расчет по коэффициентам (уровень 1) для непокрытых {share}"),
+    "dq_t_measured_only": ("measured for the covered time only; the uncovered {share} is NOT estimated "
+                           "(no production data)",
+                           "только измерения за покрытое время; непокрытые {share} НЕ оценены (нет данных о добыче)"),
+    "dq_no_data": ("There are no activity data for this organisation and period: the total of 0 is not an "
+                   "emission estimate.",
+                   "Данные о деятельности организации за период отсутствуют: итог 0 не является оценкой выбросов."),
+    "dq_document": ("Calculated from an input document: activity data as given in it, no telemetry.",
+                    "Расчет по входному документу: данные о деятельности в том виде, как даны в нем, без телеметрии."),
+    "gap_mean": ("filled with the mean rate", "заполнение средним значением"),
+    "gap_interpolate": ("linear interpolation", "линейная интерполяция"),
+    "gap_omit": ("not counted", "не учитываются"),
+    "mp_complement": ("factor-based estimate for the uncovered share", "расчет по коэффициентам для непокрытой доли"),
+    "mp_refuse": ("calculation refused", "расчет не выполняется"),
 }
 
 
-def t(key: str, lang: Lang) -> str:
+def t(key: str, lang: Lang, **values: object) -> str:
     en, ru = _LABELS[key]
-    return ru if lang == "ru" else en
+    text = ru if lang == "ru" else en
+    return text.format(**values) if values else text
 
 
 def yes_no(value: bool, lang: Lang) -> str:

@@ -64,7 +64,9 @@ async def test_ventilation_methane_integrated_from_readings(platform: Platform) 
     assert r["result"]["totals"]["ch4_t"] == pytest.approx(1.206, rel=1e-6)
     side = r["comparison"]["tier3_vs_tier1"][0]
     assert side["measured_ch4_t"] == pytest.approx(1.206, rel=1e-6)
-    assert side["factor_ch4_t"] == pytest.approx(100 * 18 * 0.67e-3, rel=1e-6)  # 1.206 t: Tier 1 average class
+    # Tier 1 average class for the day's 100 t (100 t x 18 m3/t x 0.67 kg/m3 = 1.206 t), pro-rated to the run's
+    # one hour of the activity's one day (issue 13 item 11): 1.206 / 24 = 0.05025 t.
+    assert side["factor_ch4_t"] == pytest.approx(100 * 18 * 0.67e-3 / 24, rel=1e-6)
     assert r["comparison"]["measured"][0]["coverage"] == pytest.approx(1.0)
 
 
