@@ -52,9 +52,11 @@ async def test_ventilation_methane_integrated_from_readings(platform: Platform) 
     assert activity["type"] == "coal_mine_measured" and activity["gas_reference"] == "20C"
 
     # A run over that hour with a Tier 1 figure for the same mine: both side by side, measured in the total.
+    # 300 t over three whole days around T0 (the run's hour lies inside them whatever the time of day).
     await p.client.post("/api/v1/activity-data", headers=eng, json={
-        "facility_id": p.world.facility_a, "period_start": T0.date().isoformat(),
-        "period_end": T0.date().isoformat(), "activity_type": "coal_mining_underground", "data": {"coal_t": 100}})
+        "facility_id": p.world.facility_a, "period_start": (T0 - timedelta(days=1)).date().isoformat(),
+        "period_end": (T0 + timedelta(days=1)).date().isoformat(), "activity_type": "coal_mining_underground",
+        "data": {"coal_t": 300}})
     run = await p.client.post("/api/v1/inventory/runs", headers=eng, json={
         "organization_id": p.world.org_a, "period_start": T0.isoformat(),
         "period_end": (T0 + timedelta(hours=1)).isoformat(), "include_measured": True, "gwp": "ar5"})
@@ -64,9 +66,9 @@ async def test_ventilation_methane_integrated_from_readings(platform: Platform) 
     assert r["result"]["totals"]["ch4_t"] == pytest.approx(1.206, rel=1e-6)
     side = r["comparison"]["tier3_vs_tier1"][0]
     assert side["measured_ch4_t"] == pytest.approx(1.206, rel=1e-6)
-    # Tier 1 average class for the day's 100 t (100 t x 18 m3/t x 0.67 kg/m3 = 1.206 t), pro-rated to the run's
-    # one hour of the activity's one day (issue 13 item 11): 1.206 / 24 = 0.05025 t.
-    assert side["factor_ch4_t"] == pytest.approx(100 * 18 * 0.67e-3 / 24, rel=1e-6)
+    # Tier 1 average class for the three days' 300 t (300 t x 18 m3/t x 0.67 kg/m3 = 3.618 t), pro-rated to the
+    # run's one hour of the activity's 72 hours (issue 13 item 11): 3.618 / 72 = 0.05025 t.
+    assert side["factor_ch4_t"] == pytest.approx(300 * 18 * 0.67e-3 / 72, rel=1e-6)
     assert r["comparison"]["measured"][0]["coverage"] == pytest.approx(1.0)
 
 
