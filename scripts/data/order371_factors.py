@@ -1,9 +1,9 @@
 """Regenerate the Order 371 part of ``src/ghgwatch/inventory/data/ru371.json`` from the CSV tables.
 
-Usage: ``python scripts/data/order371_factors.py /work/shared/data/order371``. The CSVs are the tables of
-Minprirody Order No. 371 (27.05.2022) as encoded by a third party (repository snikitenkov2216b/my-project,
-``data_models.py`` at the parent of commit 720db72); every value is status ``?`` (not checked against the
-official text). See docs/sources.md. The oxidation factors already in the file are kept.
+Usage: ``python scripts/data/order371_factors.py DIR``, DIR holding the CSV tables named in docs/sources.md.
+The CSVs are the tables of Minprirody Order No. 371 (27.05.2022) as encoded by a third party (repository
+snikitenkov2216b/my-project, ``data_models.py`` at the parent of commit 720db72); every value is status ``?``
+(not checked against the official text). See docs/sources.md. The oxidation factors already in the file are kept.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Issue 13 item 4: Order 371 tables (as encoded by a third party, [?]) under the ru371 methodology.
 
-Every expected value is computed by hand from the rows of /work/shared/data/order371 (docs/sources.md).
+Every expected value is computed by hand from the rows of the encoded tables (their source: docs/sources.md).
 """
 
 from __future__ import annotations

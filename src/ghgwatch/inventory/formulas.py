@@ -88,7 +88,7 @@ def combustion_t(
 
 def oxidation_from_q4(q4_percent: float) -> float:
     """Order 371 formula 1.8: OF = (100 − q4)/100, q4 the heat loss from mechanically incomplete combustion
-    in % (README of /work/shared/data/order371 [?], docs/sources.md)."""
+    in % (Order 371 as encoded by a third party [?], docs/sources.md)."""
     return (100.0 - q4_percent) / 100.0
 
 

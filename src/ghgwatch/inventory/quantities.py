@@ -10,7 +10,7 @@ Russian unit names are defined in the registry and three spellings pint reads di
   GOST 8.417-2002 [M]); pint's plain ``cal`` is the thermochemical 4.184 J.
 
 A tonne of coal equivalent is 7,000 kcal(IT) = 29.3076 GJ (the "условное топливо" unit; Order 371 Table 1.1
-uses 0.029308 TJ per t c.e., /work/shared/data/order371/README.md [?], docs/sources.md).
+uses 0.029308 TJ per t c.e. as encoded by a third party [?], docs/sources.md).
 """
 
 from __future__ import annotations
