@@ -91,6 +91,20 @@ class CoalMineMeasured(_GasVolume):
         return self
 
 
+class MethaneUtilisation(_GasVolume):
+    """Drained methane burned for energy in gas engines or boilers (pure CH4 m3 at ``gas_reference``).
+
+    Subtracted from the mine's emitted methane (``coal_mine_measured.utilized_ch4_m3``); the CO2 of its
+    combustion is reported here under stationary combustion (1.A), METHODOLOGY §1.3 and §6.2 [M]. Without a
+    given ``efficiency`` the combustion is taken as complete (no unburnt slip): no default engine or boiler
+    factor is in the project's sources.
+    """
+
+    type: Literal["methane_utilisation"]
+    ch4_m3: NonNeg
+    efficiency: Fraction | None = None
+
+
 class AbandonedMines(_GasVolume):
     """Tier 1 (``N × fraction_gassy × EF × CF``) or Tier 2 decline curve (``E0 × (1 + a·T)^b``)."""
 
@@ -200,6 +214,7 @@ Activity = Annotated[
     | CoalPostMiningSurface
     | CoalMineMeasured
     | AbandonedMines
+    | MethaneUtilisation
     | StationaryCombustion
     | Flaring
     | GasFlaring
@@ -214,6 +229,7 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "coal_post_mining_surface",
     "coal_mine_measured",
     "abandoned_mines",
+    "methane_utilisation",
     "stationary_combustion",
     "flaring",
     "gas_flaring",

@@ -30,6 +30,10 @@ CATEGORIES: dict[str, Category] = {
     ),
     "vented_gas": Category("1.B", "Vented gas (fugitive)", "Фугитивные выбросы при стравливании газа"),
     "stationary_combustion": Category("1.A", "Stationary fuel combustion", "Стационарное сжигание топлива"),
+    "methane_utilisation": Category(
+        "1.A", "Utilised mine methane (gas engines, boilers)",
+        "Утилизированный шахтный метан (газовые двигатели, котлы)",
+    ),
 }
 
 

@@ -97,6 +97,18 @@ def _measured(ctx: Ctx, a: act.CoalMineMeasured) -> Out:
     return co2, ch4, 0.0, factors
 
 
+def _utilisation(ctx: Ctx, a: act.MethaneUtilisation) -> Out:
+    """CO2 = η × V × ρ × 2.75, unburnt CH4 = (1 − η) × V × ρ (the recovery-and-combustion form of IPCC 2006
+    Vol.2 Ch.4 §4.1.3.2, METHODOLOGY §1.3 [M]); η = 1 unless given (see MethaneUtilisation)."""
+    rho = ctx.density(a)
+    eff = (user_factor("combustion_efficiency", a.efficiency, "fraction") if a.efficiency is not None
+           else UsedFactor("combustion_efficiency", 1.0, "fraction",
+                           "complete combustion assumed: no engine or boiler factor given (METHODOLOGY §6.2)"))
+    ratio = ctx.resolver.get("ch4_to_co2_mass_ratio")
+    co2, slip = fx.flare_t(a.ch4_m3, rho.value, eff.value, ratio.value)
+    return co2, slip, 0.0, [rho, eff, ratio]
+
+
 def _abandoned(ctx: Ctx, a: act.AbandonedMines) -> Out:
     rho = ctx.density(a)
     if a.tier == 1:
@@ -298,6 +310,7 @@ def dispatch(ctx: Ctx, a: Any) -> Out:
     handlers = {
         "coal_mine_measured": _measured,
         "abandoned_mines": _abandoned,
+        "methane_utilisation": _utilisation,
         "stationary_combustion": _combustion,
         "flaring": _flaring,
         "gas_flaring": _gas_flaring,

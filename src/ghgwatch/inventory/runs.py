@@ -174,8 +174,9 @@ async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> In
     measure = body.include_measured and end > start
     measurements = await _measured(session, org.id, start, end, body, dq) if measure else []
     for m in measurements:
-        acts.append(m.activity())
-        facility_of[m.activity()["id"]] = m.facility_id
+        for a in m.activities():
+            acts.append(a)
+            facility_of[a["id"]] = m.facility_id
     complemented = _complement(acts, facility_of, dq)
     measured_facilities = {facility_of[a["id"]] for a in acts if a["type"] == MEASURED} - complemented
     tier1 = [a for a in acts if a["type"] == TIER1_MINING and facility_of[a["id"]] in measured_facilities]
