@@ -9,12 +9,13 @@ period, emissions by gas, by source category, total, methodologies, status) [V: 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, date, datetime
 from typing import Any
 
-from ghgwatch.i18n import format_number, format_percent
+from ghgwatch.i18n import format_date, format_number, format_percent
 from ghgwatch.inventory.categories import CATEGORIES
 from ghgwatch.reports.document import Cell, Chart, Lang, ReportDocument, Section
-from ghgwatch.reports.i18n import t, yes_no
+from ghgwatch.reports.i18n import has_label, t, yes_no
 
 _MAX_CHART_BARS = 25
 
@@ -25,9 +26,45 @@ def _header(result: dict[str, Any], lang: Lang) -> list[tuple[str, str]]:
         (t("org", lang), str(result.get("organization") or "—")),
         (t("year", lang), str(result.get("year", "—"))),
         (t("methodology", lang), f"{m['name']} v{m['version']}"),
-        (t("gwp_set", lang), f"{g['name']} ({g['version']})"),
+        (t("gwp_set", lang), f"{g['name']} ({_gwp_version(g, lang)})"),
         (t("sha", lang), result["inputs_sha256"]),
     ]
+
+
+def _org_rows(result: dict[str, Any], lang: Lang, org: dict[str, Any] | None, today: date) -> list[list[Cell]]:
+    """The organisation's details (name, INN, description as stored), the year as a number, the report date."""
+    org = org or {}
+    rows: list[list[Cell]] = [[t("org", lang), str(org.get("name") or result.get("organization") or "—")]]
+    rows.append([t("inn", lang), str(org.get("inn") or t("not_given", lang))])
+    if org.get("description"):
+        rows.append([t("org_details", lang), str(org["description"])])
+    year = result.get("year")
+    rows.append([t("year", lang), int(year) if isinstance(year, int | str) and str(year).isdigit() else "—"])
+    rows += [[k, v] for k, v in _header(result, lang)[2:]]
+    rows.append([t("report_date", lang), format_date(today, lang, "long")])
+    return rows
+
+
+def _gwp_version(g: dict[str, Any], lang: Lang) -> str:
+    """The GWP set's description in the report's language (the data file holds English)."""
+    key = f"gwp_ver_{g['name']}"
+    return t(key, lang) if lang == "ru" and has_label(key) else str(g["version"])
+
+
+def _meth_title(m: dict[str, Any], lang: Lang) -> str:
+    key = f"meth_title_{m['name']}"
+    return t(key, lang) if lang == "ru" and has_label(key) else str(m.get("title", ""))
+
+
+def _gwp_source(g: dict[str, Any], lang: Lang) -> str:
+    key = f"gwp_src_{g['name']}"
+    return t(key, lang) if lang == "ru" and has_label(key) else str(g["source"])
+
+
+def _article(text: str, lang: Lang) -> str:
+    """``"296-FZ Art. 14(3)"`` → ``"296-ФЗ, ст. 14(3)"`` in Russian."""
+    return text.replace("296-FZ Art.", "296-ФЗ, ст.").replace("296-FZ", "296-ФЗ").replace("Art.", "ст.") \
+        if lang == "ru" else text
 
 
 def _category_name(code: str, lang: Lang) -> str:
@@ -37,7 +74,7 @@ def _category_name(code: str, lang: Lang) -> str:
     return code
 
 
-def _num(value: float, lang: Lang, digits: int = 0) -> str:
+def _num(value: float, lang: Lang, digits: int | None = 0) -> str:
     return format_number(value, lang, digits)
 
 
@@ -49,22 +86,22 @@ def _fz_total(result: dict[str, Any]) -> float:
 def _fz_note(result: dict[str, Any], lang: Lang) -> str:
     if lang == "en":
         return str(result.get("fz296", {}).get("note", ""))
-    total, thr = _fz_total(result), result["threshold_t_co2e"]
-    art = str(result.get("fz296", {}).get("article", "")).replace("Art.", "ст.")
+    total, thr = _num(_fz_total(result), lang), _num(result["threshold_t_co2e"], lang)
+    art = _article(str(result.get("fz296", {}).get("article", "")), lang)
     if result["regulated_296fz"]:
         deadline = result.get("fz296", {}).get("report_deadline")
         return (
-            f"Выбросы {total:,.0f} т CO2-экв. ≥ {thr:,.0f} т CO2-экв. ({art}): отчет о выбросах "
+            f"Выбросы {total} т CO2-экв. ≥ {thr} т CO2-экв. ({art}): отчет о выбросах "
             f"за {result['year']} год представляется до {deadline}."
-        ).replace(",", " ")
-    return (
-        f"Выбросы {total:,.0f} т CO2-экв. < {thr:,.0f} т CO2-экв. ({art}): по критерию объема выбросов "
-        "отчет не требуется."
-    ).replace(",", " ")
+        )
+    return f"Выбросы {total} т CO2-экв. < {thr} т CO2-экв. ({art}): по критерию объема выбросов отчет не требуется."
 
 
-def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocument:
+def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[str, Any] | None = None,
+                        today: date | None = None) -> ReportDocument:
+    """``org``: the organisation's stored details (name, inn, description); ``today``: the report date."""
     totals, gwp = result["totals"], result["gwp"]
+    today = today or datetime.now(UTC).date()
     g_ch4, g_n2o = float(gwp["ch4_applied"]), float(gwp["values"]["n2o"])
     gas_rows: list[list[Cell]] = [
         [t("carbon_dioxide", lang), totals["co2_t"], 1.0, totals["co2_t"]],
@@ -79,15 +116,16 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
     cat_rows: list[list[Cell]] = [[code, _category_name(code, lang), *vals] for code, vals in sorted(by_cat.items())]
     m = result["methodology"]
     meth_rows: list[list[Cell]] = [
-        [t("methodology", lang), f"{m['name']} v{m['version']}: {m.get('title', '')}"],
+        [t("methodology", lang), f"{m['name']} v{m['version']}: {_meth_title(m, lang)}"],
         [t("factor_sets", lang), ", ".join(f"{s['name']} v{s['version']}" for s in m.get("factor_sets", []))],
-        [t("gwp_set", lang), f"{gwp['name']} ({gwp['version']}): CH4 {g_ch4:g}, N2O {g_n2o:g}"],
-        [t("source", lang), str(gwp["source"])],
+        [t("gwp_set", lang), f"{gwp['name']} ({_gwp_version(gwp, lang)}): CH4 {_num(g_ch4, lang, None)}, "
+                             f"N2O {_num(g_n2o, lang, None)}"],
+        [t("source", lang), _gwp_source(gwp, lang)],
     ]
     fz_rows: list[list[Cell]] = [
         [
             row["threshold_t_co2e"],
-            str(row["article"]).replace("Art.", "ст." if lang == "ru" else "Art."),
+            _article(str(row["article"]), lang),
             row["reports_from"],
             yes_no(bool(row["applies"]), lang),
             yes_no(bool(row["reached"]), lang),
@@ -102,7 +140,7 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
             "organisation",
             t("sec_org", lang),
             [t("item", lang), t("value", lang)],
-            [[k, v] for k, v in _header(result, lang)],
+            _org_rows(result, lang, org, today),
         ),
         Section(
             "by_gas",
@@ -145,6 +183,7 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
         ),
         _facility_section(result, lang),
         _data_quality_section(result, lang),
+        _sign_off_section(lang),
     ]
     return ReportDocument(
         "annual",
@@ -155,6 +194,16 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
         result["inputs_sha256"],
         _chart(result, lang),
     )
+
+
+def _sign_off_section(lang: Lang) -> Section:
+    """Blank lines for the preparer's and the approver's name, position, signature and date."""
+    blank = "________________"
+    rows: list[list[Cell]] = [[t(role, lang), blank, blank, blank, "«___» ____________ 20__"]
+                              for role in ("prepared_by", "approved_by")]
+    return Section("sign_off", t("sec_sign", lang),
+                   [t("role", lang), t("full_name", lang), t("position", lang), t("signature", lang),
+                    t("date", lang)], rows)
 
 
 def _label(a: dict[str, Any], lang: Lang) -> str:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from ghgwatch.inventory import runs
 from ghgwatch.kit.problems import Problem, not_found
-from ghgwatch.registry.models import Facility
+from ghgwatch.registry.models import Facility, Organization
 from ghgwatch.reports import (
     MEDIA_TYPES,
     ReportDocument,
@@ -45,8 +45,12 @@ async def run_report(
     kind: Literal["annual", "detail"] = "annual", format: Fmt = "pdf", lang: Lang = "ru",
 ) -> Response:
     run = await runs.get_run(session, actor, run_id)
-    builder = build_annual_report if kind == "annual" else build_detail_report
-    doc = builder(run.result, lang)
+    if kind == "annual":
+        org = await session.get(Organization, run.organization_id)
+        details = None if org is None else {"name": org.name, "inn": org.inn, "description": org.description}
+        doc = build_annual_report(run.result, lang, org=details)
+    else:
+        doc = build_detail_report(run.result, lang)
     doc.extra.update({"run_id": run.id, "code_version": run.code_version})
     return await _answer(doc, format, f"inventory-run-{run.id}-{kind}-{lang}")
 

@@ -104,7 +104,45 @@ _LABELS: dict[str, tuple[str, str]] = {
     "gap_omit": ("not counted", "не учитываются"),
     "mp_complement": ("factor-based estimate for the uncovered share", "расчет по коэффициентам для непокрытой доли"),
     "mp_refuse": ("calculation refused", "расчет не выполняется"),
+    "inn": ("INN (taxpayer number)", "ИНН"),
+    "not_given": ("not given", "не указан"),
+    "org_details": ("Details", "Сведения"),
+    "report_date": ("Report date", "Дата составления отчета"),
+    "sec_sign": ("9. Signatures", "9. Подписи"),
+    "role": ("Role", "Роль"),
+    "prepared_by": ("Prepared by", "Составил"),
+    "approved_by": ("Approved by", "Утвердил"),
+    "full_name": ("Full name", "Ф. И. О."),
+    "position": ("Position", "Должность"),
+    "signature": ("Signature", "Подпись"),
+    "date": ("Date", "Дата"),
+    "sheet_Summary": ("Summary", "Сводка"),
+    "sheet_Detail": ("Detail", "Детализация"),
+    "sheet_Factors": ("Factors", "Коэффициенты"),
+    "sheet_Exceedances": ("Exceedances", "Превышения"),
+    "meth_title_ipcc2006": ("IPCC 2006 Guidelines", "Руководящие принципы МГЭИК 2006 г., т. 2, гл. 1-2 "
+                            "(стационарное сжигание топлива) и гл. 4 (добыча угля)"),
+    "meth_title_ru371": ("Order 371", "Приказ Минприроды России от 27.05.2022 № 371 (формулы 1.1, 1.8, 1.9, 3.1; "
+                         "табл. 1.1, 1.2, 2.1, 3.1 в кодировке третьей стороны, не сверены с официальным текстом), "
+                         "для остального значения МГЭИК 2006 г."),
+    "gwp_ver_ar4": ("IPCC AR4 (2007) 100-yr", "МГЭИК, ДО4 (2007), горизонт 100 лет"),
+    "gwp_ver_ar5": ("IPCC AR5 (2013) 100-yr, no climate-carbon feedback",
+                    "МГЭИК, ДО5 (2013), горизонт 100 лет, без климатической обратной связи углеродного цикла"),
+    "gwp_ver_ar6": ("IPCC AR6 (2021) 100-yr", "МГЭИК, ДО6 (2021), горизонт 100 лет"),
+    "gwp_ver_ru2979r": ("Government Order No. 2979-r of 22.10.2021",
+                        "Распоряжение Правительства РФ от 22.10.2021 № 2979-р"),
+    "gwp_src_ar4": ("IPCC AR4 WG1 Table 2.14", "МГЭИК, ДО4, РГ1, табл. 2.14 (ПГП на горизонте 100 лет)"),
+    "gwp_src_ar5": ("IPCC AR5 WG1 Table 8.7", "МГЭИК, ДО5, РГ1, табл. 8.7 (без обратной связи; значение 30 для "
+                    "ископаемого CH4 не применяется)"),
+    "gwp_src_ar6": ("IPCC AR6 WG1 Table 7.15", "МГЭИК, ДО6, РГ1, табл. 7.15 / 7.SM.7 (через таблицу ПГП "
+                    "GHG Protocol v2.0, 2024)"),
+    "gwp_src_ru2979r": ("Government Order No. 2979-r", "Распоряжение Правительства РФ от 22.10.2021 № 2979-р, "
+                        "Перечень парниковых газов (значения ДО4)"),
 }
+
+
+def has_label(key: str) -> bool:
+    return key in _LABELS
 
 
 def t(key: str, lang: Lang, **values: object) -> str:
