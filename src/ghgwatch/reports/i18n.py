@@ -105,6 +105,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "mp_complement": ("factor-based estimate for the uncovered share", "расчет по коэффициентам для непокрытой доли"),
     "mp_refuse": ("calculation refused", "расчет не выполняется"),
     "inn": ("INN (taxpayer number)", "ИНН"),
+    "time_zone": ("Time zone of the month and times", "Часовой пояс месяца и времени"),
     "not_given": ("not given", "не указан"),
     "org_details": ("Details", "Сведения"),
     "report_date": ("Report date", "Дата составления отчета"),

@@ -111,11 +111,23 @@ async def test_methane_safety_report_from_stored_readings(platform: Platform) ->
     assert len(rows) == 1
     sensor, start, end, duration, peak = rows[0][:5]
     assert sensor == f"CH4 shaft 1 (#{p.world.sensor_a})"
-    assert start.startswith((T0 + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M"))
-    assert end.startswith((T0 + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M"))
+    # Local time (UTC by default) to the second, not ISO with microseconds (issue 13 item 9).
+    assert start.startswith((T0 + timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M"))
+    assert end.startswith((T0 + timedelta(minutes=15)).strftime("%Y-%m-%d %H:%M"))
+    assert len(start) == len("2025-03-10 17:05:00")
     assert duration == pytest.approx(5.0)
     assert peak == pytest.approx(1.2)
     assert len(doc["inputs_sha256"]) == 64 and answer.headers["x-inputs-sha256"] == doc["inputs_sha256"]
+    local_start = T0 + timedelta(minutes=10, hours=7)  # Asia/Novokuznetsk is UTC+7 all year
+    kuzbass = await p.client.get("/api/v1/reports/methane-safety", headers=eng, params={
+        "facility_id": p.world.facility_a, "month": local_start.strftime("%Y-%m"), "format": "json", "lang": "en",
+        "tz": "Asia/Novokuznetsk"})
+    assert kuzbass.status_code == 200, kuzbass.text
+    local_rows = next(s for s in json.loads(kuzbass.content)["sections"] if s["key"] == "exceedances")["rows"]
+    assert local_rows[0][1].startswith(local_start.strftime("%Y-%m-%d %H:%M"))
+    bad = await p.client.get("/api/v1/reports/methane-safety", headers=eng, params={
+        "facility_id": p.world.facility_a, "month": month, "tz": "Mars/Olympus"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "tz"]
     stranger = await p.world.login(Role.AUDITOR, p.world.org_b)
     denied = await p.client.get("/api/v1/reports/methane-safety", headers=stranger, params={
         "facility_id": p.world.facility_a, "month": month})
