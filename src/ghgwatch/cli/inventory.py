@@ -149,8 +149,18 @@ def inventory_run(
     async def go() -> dict[str, object]:
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
             r = await runs.create_run(s, cli_actor(), body)
+            dq = r.result.get("data_quality", {})
             return {"id": r.id, "inputs_sha256": r.inputs_sha256, "total_co2e_t": r.total_co2e_t,
-                    "regulated_296fz": r.regulated_296fz, "code_version": r.code_version}
+                    "fz296_total_co2e_t": r.result.get("fz296", {}).get("total_co2e_t"),
+                    "regulated_296fz": r.regulated_296fz, "code_version": r.code_version,
+                    # What was counted, printed with every run (issue 13 item 10), not only in the stored JSON.
+                    "counted_period": dq.get("counted_period"), "future_excluded": dq.get("future_excluded"),
+                    "activity_rows": dq.get("activity_rows"), "pro_rated_rows": len(dq.get("pro_rated", [])),
+                    "no_activity_data": dq.get("no_activity_data"),
+                    "measured": [{k: f[k] for k in ("facility", "data_fraction", "treatment")}
+                                 for f in dq.get("facilities", [])],
+                    "gap_policy": dq.get("gap_policy"), "measured_policy": dq.get("measured_policy"),
+                    "min_coverage": dq.get("min_coverage")}
 
     typer.echo(json.dumps(run(go())))
 

@@ -44,6 +44,11 @@ def test_import_run_report_and_factor_sets(tmp_path: Path) -> None:
     assert code == 0, out
     run = json.loads(out)
     assert run["total_co2e_t"] == pytest.approx(769_160, rel=1e-3)  # METHODOLOGY §6.1, AR5
+    # The 296-FZ total with 2979-r (CH4 25): 27,470 t × 25 = 686,750 t (METHODOLOGY §6.1); what was counted.
+    assert run["fz296_total_co2e_t"] == pytest.approx(686_750, rel=1e-3)
+    assert run["counted_period"] == {"start": "2025-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"}
+    assert run["activity_rows"] == 2 and run["pro_rated_rows"] == 0 and run["no_activity_data"] is False
+    assert run["future_excluded"] is False and run["measured"] == []
 
     report = tmp_path / "annual.xlsx"
     code, out, _ = invoke(env, "report", "build", "--run", str(run["id"]), "--format", "xlsx", "--lang", "en",
