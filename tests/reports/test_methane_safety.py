@@ -87,3 +87,26 @@ def test_bad_csv(tmp_path: Path) -> None:
     bad.write_text("time,sensor,value\n", "utf-8")
     with pytest.raises(ValueError, match="header"):
         read_readings_csv(bad)
+
+
+def test_month_and_times_in_the_report_time_zone() -> None:
+    readings, digest = read_readings_csv(READINGS)
+    # Kuzbass (UTC+7): MM2's 23:55Z reading of 31 March is 06:55 on 1 April locally, outside March.
+    exc = find_exceedances(readings, 1.0, "2025-03", "Asia/Novokuznetsk")
+    assert [(e.sensor, e.duration_min) for e in exc] == [("MM1", 15.0), ("MM1", 5.0)]
+    doc = build_methane_safety_report(exc, 1.0, digest, "2025-03", "ru", tz="Asia/Novokuznetsk")
+    rows = next(s for s in doc.sections if s.key == "exceedances").rows
+    # 10:05Z → 17:05:00 local, to the second, without "T", offset or microseconds.
+    assert rows[0][1:3] == ["2025-03-10 17:05:00", "2025-03-10 17:20:00"]
+    assert rows[0][5] == "2025-03-10 17:10:00"
+    assert ("Часовой пояс месяца и времени", "Asia/Novokuznetsk (UTC+07:00)") in doc.meta
+    utc = build_methane_safety_report(find_exceedances(readings, 1.0, "2025-03"), 1.0, digest, "2025-03", "en")
+    assert next(s for s in utc.sections if s.key == "exceedances").rows[0][1] == "2025-03-10 10:05:00"
+
+
+def test_unknown_time_zone_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        find_exceedances([], 1.0, "2025-03", "Mars/Olympus")
+    res = runner.invoke(app, ["report", "methane-safety", "--input", str(READINGS), "--month", "2025-03",
+                              "--tz", "Mars/Olympus", "--output", str(tmp_path / "s.pdf")])
+    assert res.exit_code == 2 and "unknown time zone 'Mars/Olympus'" in res.stderr

@@ -59,9 +59,12 @@ def test_xlsx_totals_read_back(tmp_path: Path, result: dict[str, Any]) -> None:
     detail = tmp_path / "detail.xlsx"
     render(build_detail_report(result, "ru"), "xlsx", detail)
     wb = load_workbook(detail)
-    assert {"Summary", "Detail", "Factors"} <= set(wb.sheetnames)
+    # Sheet names in the report's language (issue 13 item 9).
+    assert {"Сводка", "Детализация", "Коэффициенты"} <= set(wb.sheetnames)
+    assert not {"Summary", "Detail", "Factors"} & set(wb.sheetnames)
     rows = [
-        r for r in wb["Detail"].iter_rows(values_only=True) if r and r[0] in {a["id"] for a in result["activities"]}
+        r for r in wb["Детализация"].iter_rows(values_only=True)
+        if r and r[0] in {a["id"] for a in result["activities"]}
     ]
     assert sum(float(r[6]) for r in rows) == pytest.approx(result["totals"]["co2e_t"])  # type: ignore[arg-type]
 

@@ -55,6 +55,26 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def describe_error(e: dict[str, Any]) -> str:
+    """One problem item as ``where: message`` (API ``loc``/``msg`` items and inventory-input items alike)."""
+    if "loc" in e or "msg" in e:
+        where, msg = ".".join(map(str, e.get("loc", []))), e.get("msg")
+    else:
+        parts = []
+        if e.get("index") is not None:
+            parts.append(f"activity {e.get('activity_id')!r} (index {e['index']})")
+        if e.get("field"):
+            parts.append(f"field '{e['field']}'")
+        where, msg = ", ".join(parts), e.get("message")
+    msg = str(msg).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
+def validation_message(exc: Any) -> str:
+    """A pydantic ValidationError as ``field: message; ...`` without pydantic's own text or web links."""
+    return "; ".join(describe_error({"loc": list(e["loc"]), "msg": e["msg"]}) for e in exc.errors(include_url=False))
+
+
 def run(coro: Awaitable[T]) -> T:
     async def main() -> T:
         return await coro
@@ -64,7 +84,7 @@ def run(coro: Awaitable[T]) -> T:
     except Problem as exc:
         detail = exc.detail or exc.title
         if exc.errors:
-            detail += "; " + "; ".join(f"{'.'.join(map(str, e.get('loc', [])))}: {e.get('msg')}" for e in exc.errors)
+            detail += "; " + "; ".join(describe_error(e) for e in exc.errors)
         fail(detail)
 
 

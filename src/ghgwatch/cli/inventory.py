@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, database, fail, finish_import, run, settings_for
+from ghgwatch.cli._runtime import DataDir, database, fail, finish_import, run, settings_for, validation_message
 from ghgwatch.cli.admin import cli_actor
 
 factors_app = typer.Typer(help="Factor sets: built-in (ipcc2006, ru371, kuzbass) and user-defined.",
@@ -125,6 +125,11 @@ def inventory_run(
     gwp: str | None = typer.Option(None, "--gwp"),
     factor_set: list[str] = typer.Option([], "--factor-set", help="Built-in name or name@version; repeatable"),
     include_measured: bool = typer.Option(False, "--include-measured/--no-measured"),
+    gap_policy: str = typer.Option("mean", "--gap-policy", help="Gaps inside telemetry: mean, interpolate, omit"),
+    measured_policy: str = typer.Option("complement", "--measured-policy",
+                                        help="Coverage below --min-coverage: complement (Tier 1 for the rest) "
+                                             "or refuse"),
+    min_coverage: float = typer.Option(0.8, "--min-coverage", help="Minimum telemetry coverage, 0..1"),
     data_dir: Path | None = DataDir,
 ) -> None:
     """Calculate and store an inventory run from the stored activity data; prints the run summary."""
@@ -135,15 +140,27 @@ def inventory_run(
 
     try:
         body = RunIn(organization_id=organization, year=year, methodology=methodology,
-                     gwp=gwp, factor_sets=factor_set, include_measured=include_measured)
+                     gwp=gwp, factor_sets=factor_set, include_measured=include_measured,
+                     gap_policy=gap_policy, measured_policy=measured_policy,
+                     min_coverage=min_coverage)
     except ValidationError as exc:
-        fail(str(exc))
+        fail(validation_message(exc))
 
     async def go() -> dict[str, object]:
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
             r = await runs.create_run(s, cli_actor(), body)
+            dq = r.result.get("data_quality", {})
             return {"id": r.id, "inputs_sha256": r.inputs_sha256, "total_co2e_t": r.total_co2e_t,
-                    "regulated_296fz": r.regulated_296fz, "code_version": r.code_version}
+                    "fz296_total_co2e_t": r.result.get("fz296", {}).get("total_co2e_t"),
+                    "regulated_296fz": r.regulated_296fz, "code_version": r.code_version,
+                    # What was counted, printed with every run (issue 13 item 10), not only in the stored JSON.
+                    "counted_period": dq.get("counted_period"), "future_excluded": dq.get("future_excluded"),
+                    "activity_rows": dq.get("activity_rows"), "pro_rated_rows": len(dq.get("pro_rated", [])),
+                    "no_activity_data": dq.get("no_activity_data"),
+                    "measured": [{k: f[k] for k in ("facility", "data_fraction", "treatment")}
+                                 for f in dq.get("facilities", [])],
+                    "gap_policy": dq.get("gap_policy"), "measured_policy": dq.get("measured_policy"),
+                    "min_coverage": dq.get("min_coverage")}
 
     typer.echo(json.dumps(run(go())))
 

@@ -75,11 +75,17 @@ def methane_safety(
     fmt: Fmt = typer.Option(Fmt.pdf, "--format", "-f"),
     lang: LangOpt = typer.Option(LangOpt.ru, "--lang"),
     output: Path = typer.Option(..., "--output", "-o"),
+    tz: str = typer.Option("UTC", "--tz", help="IANA time zone of the month and the times, e.g. Asia/Novokuznetsk"),
 ) -> None:
     """Monthly methane-safety report: exceedances per sensor with start, end, duration and peak."""
     from ghgwatch.reports import build_methane_safety_report, find_exceedances, read_readings_csv, render
-    from ghgwatch.reports.methane_safety import ReadingsFormatError
+    from ghgwatch.reports.methane_safety import ReadingsFormatError, zone
 
+    try:
+        zone(tz)
+    except ValueError as exc:
+        typer.echo(f"error: --tz: {exc}", err=True)
+        raise typer.Exit(2) from None
     if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         typer.echo(f"error: --month must be YYYY-MM, got {month!r}", err=True)
         raise typer.Exit(2)
@@ -88,8 +94,8 @@ def methane_safety(
     except (OSError, ReadingsFormatError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    exceedances = find_exceedances(readings, threshold, month)
-    doc = build_methane_safety_report(exceedances, threshold, digest, month, lang.value)
+    exceedances = find_exceedances(readings, threshold, month, tz)
+    doc = build_methane_safety_report(exceedances, threshold, digest, month, lang.value, tz=tz)
     render(doc, fmt.value, output)
     typer.echo(f"{output}: {len(exceedances)} exceedance(s); inputs sha256 {digest}")
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ghgwatch.inventory import activity_data
+from ghgwatch.inventory.schemas import ActivityDataIn
 from ghgwatch.reference import gem
 from ghgwatch.registry import service
 from ghgwatch.registry.models import EmissionSource, FacilityType, Organization, Sensor, SensorKind, SourceType
@@ -68,6 +71,36 @@ TEMPLATES = {SourceType.VENTILATION_SHAFT: SHAFT, SourceType.DRAINAGE_STATION: D
              SourceType.OTHER: LONGWALL, SourceType.BOILER: BOILER}
 
 
+SYNTHETIC = ("SYNTHETIC demo data (ghgwatch up --demo): monthly coal = the GEM production snapshot of the mine "
+             "spread over the months with an invented seasonal pattern; fuel quantities invented. Not a real "
+             "record of the mine.")
+# Invented month shares of the annual production (sum 1; longwall moves in summer, holidays in January).
+_MONTH_SHARE = (0.075, 0.082, 0.088, 0.085, 0.086, 0.079, 0.078, 0.083, 0.085, 0.087, 0.086, 0.086)
+_BOILER_COAL_T = (2400, 2200, 2000, 1500, 900, 500, 450, 450, 800, 1400, 1900, 2300)  # invented, t/month
+_DIESEL_T = 95.0  # invented: underground and surface vehicles, t/month
+
+
+def demo_activity_rows(mine_id: int, boiler_id: int, production_mt: float, depth_m: float | None,
+                       year: int) -> list[ActivityDataIn]:
+    """A year of monthly activity data for the demo organisation, every row labelled synthetic."""
+    rows: list[ActivityDataIn] = []
+    for month in range(1, 13):
+        start = date(year, month, 1)
+        end = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+        coal_t = round(production_mt * 1e6 * _MONTH_SHARE[month - 1])
+        mining: dict[str, Any] = {"coal_t": coal_t} | ({"depth_m": depth_m} if depth_m is not None else {})
+        for kind, facility, data in (
+            ("coal_mining_underground", mine_id, mining),
+            ("coal_post_mining_underground", mine_id, mining),
+            ("stationary_combustion", boiler_id,
+             {"fuel": "bituminous_coal", "quantity": _BOILER_COAL_T[month - 1], "unit": "т"}),
+            ("stationary_combustion", mine_id, {"fuel": "diesel", "quantity": _DIESEL_T, "unit": "t"}),
+        ):
+            rows.append(ActivityDataIn(facility_id=facility, period_start=start, period_end=end,
+                                       activity_type=kind, data=data, provenance=SYNTHETIC))
+    return rows
+
+
 async def _add_sensors(session: AsyncSession, source: EmissionSource) -> None:
     for t in TEMPLATES.get(source.type, ()):
         await service.create(session, ACTOR, SENSORS, SensorIn(
@@ -97,6 +130,12 @@ async def _create_site(session: AsyncSession) -> int:
     )).scalars().all()
     for source in sources:
         await _add_sensors(session, source)
+    # A year of activity data (the last complete calendar year), so that the demo's report is meaningful.
+    (gem_mine,) = gem.find_mines(ids={DEMO_MINE_ID})
+    year = datetime.now(UTC).year - 1
+    for row in demo_activity_rows(mine_id, int(boiler_house.id), gem_mine.production_mt or 0.0,  # type: ignore[attr-defined]
+                                  gem_mine.depth_m, year):
+        await activity_data.create(session, ACTOR, row)
     return org_id
 
 

@@ -10,9 +10,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-GasReference = Literal["0C", "20C"]
+from ghgwatch.inventory.quantities import check_gas_unit, check_unit
+
+GasReference = Literal["0C", "15C", "20C"]
+GasType = Literal["natural_gas_sour", "natural_gas", "associated_gas", "coal_seam_gas", "gas_condensate_field_gas"]
+"""Gas types of Order 371 Tables 2.1 and 3.1 (natural_gas_sour and associated_gas ... see docs/inventory.md)."""
+FuelUnit = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_unit)]
+"""Mass, volume or energy as people write it ("t", "тыс. м3", "ТДж", "t c.e." ...), parsed with pint."""
+GasUnit = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_gas_unit)]
 NonNeg = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -24,6 +31,8 @@ class _Base(BaseModel):
     id: str = Field(min_length=1)
     facility: str | None = None
     note: str | None = None
+    period_share: Fraction = 1.0
+    """Share of the activity's own period inside the calculated period (pro-rating); scales the result."""
 
 
 class _GasVolume(_Base):
@@ -82,6 +91,20 @@ class CoalMineMeasured(_GasVolume):
         return self
 
 
+class MethaneUtilisation(_GasVolume):
+    """Drained methane burned for energy in gas engines or boilers (pure CH4 m3 at ``gas_reference``).
+
+    Subtracted from the mine's emitted methane (``coal_mine_measured.utilized_ch4_m3``); the CO2 of its
+    combustion is reported here under stationary combustion (1.A), METHODOLOGY §1.3 and §6.2 [M]. Without a
+    given ``efficiency`` the combustion is taken as complete (no unburnt slip): no default engine or boiler
+    factor is in the project's sources.
+    """
+
+    type: Literal["methane_utilisation"]
+    ch4_m3: NonNeg
+    efficiency: Fraction | None = None
+
+
 class AbandonedMines(_GasVolume):
     """Tier 1 (``N × fraction_gassy × EF × CF``) or Tier 2 decline curve (``E0 × (1 + a·T)^b``)."""
 
@@ -116,16 +139,48 @@ class AbandonedMines(_GasVolume):
 
 
 class StationaryCombustion(_Base):
+    """Formula 1.1 of Order 371 / IPCC Eq. 2.1. ``route`` "ncv": quantity → TJ (by NCV) × EF per TJ; "tce":
+    quantity → t of coal equivalent (by k) × EF per t c.e. The oxidation factor is, in order: given;
+    formula 1.8 from ``unburnt_heat_loss_pct`` (q4); formula 1.9 from ``carbon_in_ash_t`` and
+    ``carbon_in_fuel_t``; the methodology default for the fuel's state."""
+
     type: Literal["stationary_combustion"]
     fuel: str = Field(min_length=1)
     quantity: NonNeg
-    unit: Literal["t", "kt", "m3", "thousand_m3", "TJ", "GJ"]
+    unit: FuelUnit
+    route: Literal["ncv", "tce"] = "ncv"
     sector: Literal["manufacturing", "energy"] = "manufacturing"
     ncv_tj_per_unit: NonNeg | None = None
+    k_tce_per_unit: NonNeg | None = None
     ef_co2_t_per_tj: NonNeg | None = None
+    ef_co2_t_per_tce: NonNeg | None = None
     ef_ch4_kg_per_tj: NonNeg | None = None
     ef_n2o_kg_per_tj: NonNeg | None = None
     oxidation_factor: Fraction | None = None
+    unburnt_heat_loss_pct: Percent | None = None
+    carbon_in_ash_t: NonNeg | None = None
+    carbon_in_fuel_t: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _carbon_pair(self) -> StationaryCombustion:
+        if (self.carbon_in_ash_t is None) != (self.carbon_in_fuel_t is None):
+            raise ValueError("give both carbon_in_ash_t and carbon_in_fuel_t (Order 371 formula 1.9) or neither")
+        if self.carbon_in_ash_t is not None and self.carbon_in_fuel_t is not None \
+                and self.carbon_in_ash_t > self.carbon_in_fuel_t:
+            raise ValueError("carbon_in_ash_t exceeds carbon_in_fuel_t")
+        return self
+
+
+class GasFlaring(_Base):
+    """Order 371 Table 2.1: CO2 and CH4 of flaring a gas of ``gas_type``, per t or per thousand m3 flared."""
+
+    type: Literal["gas_flaring"]
+    gas_type: GasType
+    quantity: NonNeg
+    unit: GasUnit
+    ef_co2: NonNeg | None = None
+    """t CO2 per t or per thousand m3 (as ``unit``'s kind), overriding Table 2.1."""
+    ef_ch4: NonNeg | None = None
 
 
 class Flaring(_GasVolume):
@@ -139,13 +194,15 @@ class VentedGas(_GasVolume):
 
     type: Literal["vented_gas"]
     volume_m3: NonNeg
-    ch4_percent: Percent = 0.0
-    co2_percent: Percent = 0.0
+    gas_type: GasType | None = None
+    """Default composition from Order 371 Table 3.1 for percentages not given."""
+    ch4_percent: Percent | None = None
+    co2_percent: Percent | None = None
     co2_density_kg_m3: Annotated[float, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _composition(self) -> VentedGas:
-        if self.ch4_percent + self.co2_percent > 100:
+        if (self.ch4_percent or 0.0) + (self.co2_percent or 0.0) > 100:
             raise ValueError("ch4_percent + co2_percent exceeds 100")
         return self
 
@@ -157,8 +214,10 @@ Activity = Annotated[
     | CoalPostMiningSurface
     | CoalMineMeasured
     | AbandonedMines
+    | MethaneUtilisation
     | StationaryCombustion
     | Flaring
+    | GasFlaring
     | VentedGas,
     Field(discriminator="type"),
 ]
@@ -170,8 +229,10 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "coal_post_mining_surface",
     "coal_mine_measured",
     "abandoned_mines",
+    "methane_utilisation",
     "stationary_combustion",
     "flaring",
+    "gas_flaring",
     "vented_gas",
 )
 

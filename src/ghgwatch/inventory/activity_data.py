@@ -45,7 +45,8 @@ def check_activity(activity_type: str, data: dict[str, Any]) -> None:
                 continue
             if loc and loc[0] == activity_type:
                 loc = loc[1:]
-            errors.append({"loc": ["data", *loc], "msg": e["msg"], "type": e["type"]})
+            msg = str(e["msg"]).removeprefix("Value error, ")  # pydantic's prefix, not for people
+            errors.append({"loc": ["data", *loc], "msg": msg, "type": e["type"]})
         raise _invalid(errors) from None
 
 

@@ -25,8 +25,15 @@ CATEGORIES: dict[str, Category] = {
         "1.B.1.a.ii.2", "Post-mining, surface coal", "Постдобычные выбросы (открытая добыча)"
     ),
     "flaring": Category("1.B.1.a", "Flaring of methane", "Сжигание метана на факеле"),
+    "gas_flaring": Category(
+        "1.B", "Gas flaring (Order 371 Table 2.1)", "Сжигание газа на факеле (табл. 2.1 Приказа 371)"
+    ),
     "vented_gas": Category("1.B", "Vented gas (fugitive)", "Фугитивные выбросы при стравливании газа"),
     "stationary_combustion": Category("1.A", "Stationary fuel combustion", "Стационарное сжигание топлива"),
+    "methane_utilisation": Category(
+        "1.A", "Utilised mine methane (gas engines, boilers)",
+        "Утилизированный шахтный метан (газовые двигатели, котлы)",
+    ),
 }
 
 

@@ -20,12 +20,13 @@ from ghgwatch.inventory.factors import (
     load_builtin_factor_set,
     load_user_factor_set,
 )
-from ghgwatch.inventory.fz296 import Fz296Status, check_296fz
+from ghgwatch.inventory.fz296 import FZ296_GWP, Fz296Status, check_296fz
 from ghgwatch.inventory.gwp import GwpSet, get_gwp_set, gwp_sets
 from ghgwatch.inventory.handlers import ActivityError, Ctx, dispatch
 from ghgwatch.inventory.methodology import (
     METHODOLOGIES,
     FactorNotFoundError,
+    UsedFactor,
     get_methodology,
     resolver_for,
 )
@@ -129,15 +130,22 @@ def calculate(
         except FactorNotFoundError as exc:
             errors.append(InputErrorItem(str(exc), "", a.id, i))
             continue
-        results.append(ActivityResult(a.id, a.type, category_of(a.type).code, co2, ch4, n2o, 0.0, used))
+        if a.period_share != 1.0:
+            co2, ch4, n2o = co2 * a.period_share, ch4 * a.period_share, n2o * a.period_share
+            used.append(UsedFactor("period_share", a.period_share, "fraction",
+                                   "share of the activity's period inside the calculated period"))
+        results.append(ActivityResult(a.id, a.type, category_of(a.type).code, co2, ch4, n2o, 0.0, used, a.facility))
     if errors or gwp is None:
         raise InventoryInputError(errors)
     g_ch4, g_n2o = gwp.ch4_fossil, gwp.n2o
     for r in results:
         r.co2e_t = r.co2_t + r.ch4_t * g_ch4 + r.n2o_t * g_n2o
     digest = canonical_sha256({"input": dict(data), "user_factor_sets": raw_user} if raw_user else dict(data))
-    co2e = sum(r.co2e_t for r in results)
-    fz: Fz296Status = check_296fz(co2e, inp.year)
+    # The 296-FZ check always uses the GWPs the law prescribes (Government Order 2979-r, METHODOLOGY §2.1
+    # [V: S7]), whatever set the report uses; the result shows both totals.
+    law = get_gwp_set(FZ296_GWP)
+    fz_total = sum(r.co2_t + r.ch4_t * law.ch4_fossil + r.n2o_t * law.n2o for r in results)
+    fz: Fz296Status = check_296fz(fz_total, inp.year)
     return CalcResult(
         year=inp.year,
         organization=inp.organization,

@@ -56,7 +56,7 @@ def from_validation_error(exc: ValidationError, raw: object) -> list[InputErrorI
     items: list[InputErrorItem] = []
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
-        msg = err["msg"]
+        msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "union_tag_invalid":
             ctx = err.get("ctx", {})
             msg = f"unknown activity type {ctx.get('tag')!r}; known: {ctx.get('expected_tags')}"

@@ -56,7 +56,12 @@ class Factor(BaseModel):
 
 
 class Fuel(BaseModel):
-    """Compact fuel record; NCV per ``ncv_unit``, EF CO2/CH4/N2O in kg/TJ as in the IPCC tables."""
+    """Compact fuel record; NCV per ``ncv_unit``, EF CO2/CH4/N2O in kg/TJ as in the IPCC tables.
+
+    Order 371 Table 1.1 fuels also carry ``k_tce`` (t of coal equivalent per t or per thousand m3) and
+    ``ef_co2_tce`` (t CO2 per t c.e.) for the coal-equivalent route of formula 1.1; their CH4/N2O tables are
+    empty (formula 1.1 gives CO2 only).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,12 +69,17 @@ class Fuel(BaseModel):
     state: FuelState
     basis: FuelBasis
     ncv: float = Field(gt=0)
-    ncv_unit: Literal["TJ/kt", "TJ/thousand_m3"]
+    ncv_unit: Literal["TJ/kt", "TJ/thousand_m3", "TJ/million_m3"]
     ef_co2: float = Field(ge=0)
     ch4: dict[str, float]
     n2o: dict[str, float]
     status: dict[str, Status] = Field(default_factory=dict)
     ref: str
+    document: str = "IPCC 2006 GL Vol.2 Ch.1-2"
+    table: str = ""
+    k_tce: float | None = Field(default=None, gt=0)
+    ef_co2_tce: float | None = Field(default=None, ge=0)
+    carbon_t_per_tj: float | None = Field(default=None, ge=0)
     valid_from: date | None = None
     valid_to: date | None = None
 
@@ -97,7 +107,7 @@ class FactorSet(BaseModel):
 
 
 def _fuel_factors(fuel: Fuel) -> list[Factor]:
-    src = FactorSource(document="IPCC 2006 GL Vol.2 Ch.1-2", table=f"fuel {fuel.name}", ref=fuel.ref)
+    src = FactorSource(document=fuel.document, table=fuel.table or f"fuel {fuel.name}", ref=fuel.ref)
     st = fuel.status
     common = {"valid_from": fuel.valid_from, "valid_to": fuel.valid_to, "source": src}
     out = [
@@ -119,6 +129,13 @@ def _fuel_factors(fuel: Fuel) -> list[Factor]:
             **common,
         ),
     ]
+    if fuel.k_tce is not None:
+        out.append(Factor(name=f"fuel.{fuel.name}.k_tce", value=fuel.k_tce,
+                          unit="t c.e./t" if fuel.basis == "mass" else "t c.e./thousand m3",
+                          status=st.get("k_tce", "V"), tags=("combustion", "tce"), **common))
+    if fuel.ef_co2_tce is not None:
+        out.append(Factor(name=f"fuel.{fuel.name}.ef_co2_tce", value=fuel.ef_co2_tce, unit="t CO2/t c.e.",
+                          status=st.get("ef_co2_tce", "V"), tags=("combustion", "co2", "tce"), **common))
     for gas, table in (("ch4", fuel.ch4), ("n2o", fuel.n2o)):
         out.extend(
             Factor(

@@ -86,6 +86,17 @@ def combustion_t(
     )
 
 
+def oxidation_from_q4(q4_percent: float) -> float:
+    """Order 371 formula 1.8: OF = (100 − q4)/100, q4 the heat loss from mechanically incomplete combustion
+    in % (Order 371 as encoded by a third party [?], docs/sources.md)."""
+    return (100.0 - q4_percent) / 100.0
+
+
+def oxidation_from_carbon(carbon_ash_t: float, carbon_fuel_t: float) -> float:
+    """Order 371 formula 1.9: OF = 1 − C_ash/C_fuel (carbon in ash and slag over carbon in the fuel) [?]."""
+    return 1.0 - carbon_ash_t / carbon_fuel_t
+
+
 def vented_t(volume_m3: float, percent: float, density_kg_m3: float) -> float:
     """Order 371 formula 3.1: E_i [t] = FC [10³ m3] × W_i [% vol] × ρ_i [kg/m3] × 10⁻², METHODOLOGY §2.1
     [V: S21]."""

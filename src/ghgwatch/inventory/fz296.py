@@ -15,6 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+FZ296_GWP = "ru2979r"
+"""The GWP set of the 296-FZ threshold check: Government Order No. 2979-r of 22.10.2021 (AR4 values),
+METHODOLOGY §2.1 [V: S7]."""
+
 
 @dataclass(frozen=True, slots=True)
 class Threshold:

@@ -35,9 +35,9 @@ METHODOLOGIES: dict[str, Methodology] = {
     ),
     "ru371": Methodology(
         name="ru371",
-        version="2022.1",
-        title="Minprirody Order No. 371 of 27.05.2022 (formulas 1.1, 3.1), IPCC 2006 defaults where the "
-        "order's tables were not retrieved",
+        version="2022.2",
+        title="Minprirody Order No. 371 of 27.05.2022 (formulas 1.1, 1.8, 1.9, 3.1; Tables 1.1, 1.2, 2.1, 3.1 as "
+        "encoded by a third party [?], docs/sources.md), IPCC 2006 defaults for the rest",
         base_sets=("ipcc2006", "ru371"),
         # Russian gas accounting uses 20 °C, 101.325 kPa (GOST 2939-63 [M]); a third-party Order 371
         # implementation states Table 1.2 densities are at 20 °C, METHODOLOGY §0 [V: S21].

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ghgwatch.inventory.fz296 import Fz296Status
+from ghgwatch.inventory.fz296 import FZ296_GWP, Fz296Status
 from ghgwatch.inventory.gwp import GwpSet
 from ghgwatch.inventory.methodology import Methodology, UsedFactor
 
@@ -20,10 +20,12 @@ class ActivityResult:
     n2o_t: float
     co2e_t: float
     factors: list[UsedFactor]
+    facility: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "facility": self.facility,
             "type": self.type,
             "category": self.category,
             "co2_t": self.co2_t,
@@ -78,6 +80,10 @@ class CalcResult:
             "threshold_t_co2e": fz.threshold_t_co2e,
             "thresholds": fz.thresholds,
             "fz296": {
+                "gwp": FZ296_GWP,
+                "total_co2e_t": fz.total_t_co2e,
+                "report_gwp": self.gwp.name,
+                "report_total_co2e_t": self.totals()["co2e_t"],
                 "article": fz.article,
                 "report_deadline": fz.report_deadline.isoformat() if fz.report_deadline else None,
                 "note": fz.note,

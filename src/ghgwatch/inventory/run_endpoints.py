@@ -65,7 +65,8 @@ async def measured(session: Session, actor: CurrentPrincipal, facility_id: int,
         raise Problem(422, "Validation failed", "'to' must be after 'from'", type_="validation",
                       errors=[{"loc": ["query", "to"], "msg": "must be after 'from'"}])
     m = await measure_facility(session, facility, start, end, gap_policy)
-    return {**m.as_dict(), "activity": m.activity() if m.measured else None}
+    return {**m.as_dict(), "activity": m.activity() if m.measured else None,
+            "activities": m.activities() if m.measured else []}
 
 
 @reference_router.get("/gwp", summary="GWP sets (100-year)")

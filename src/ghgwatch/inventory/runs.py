@@ -8,6 +8,7 @@ activity (from telemetry with ``include_measured``, or entered as activity data)
 ``coal_mining_underground`` rows are calculated separately and shown beside the measured figure in
 ``comparison``; only the measured figure enters the total, so the mine's methane is not counted twice.
 Post-mining rows stay in the total (post-mining emissions are never measured, METHODOLOGY §1.3).
+What is counted (period up to now, pro-rating, coverage and the measured policy): ghgwatch.inventory.coverage.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghgwatch import __version__, audit
 from ghgwatch.inventory import activity_data, factor_store
+from ghgwatch.inventory.coverage import DataQuality, counted_period, data_fraction, period_share
 from ghgwatch.inventory.engine import calculate
 from ghgwatch.inventory.errors import InventoryInputError
 from ghgwatch.inventory.models import InventoryRun
@@ -61,30 +63,74 @@ def _last_day(end: datetime) -> date:
 
 
 async def _activities(session: AsyncSession, actor: Principal, org: int, start: datetime,
-                      end: datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
+                      end: datetime, dq: DataQuality) -> tuple[list[dict[str, Any]], dict[str, int]]:
     rows, _ = await activity_data.list_rows(session, actor, organization_id=org, limit=None)
-    rows = [r for r in rows if r.period_start <= _last_day(end) and r.period_end >= start.date()]
     names = {f.id: f.name for f in (await session.execute(select(Facility).where(
         Facility.organization_id == org))).scalars()}
     acts, facility_of = [], {}
     for r in rows:
+        share = period_share(r.period_start, r.period_end, start, end)
+        if share <= 0.0:
+            continue
         ident = f"ad-{r.id}"
-        acts.append({"id": ident, "type": r.activity_type, **r.data,
-                     "facility": r.data.get("facility") or names.get(r.facility_id)})
+        a = {"id": ident, "type": r.activity_type, **r.data,
+             "facility": r.data.get("facility") or names.get(r.facility_id)}
+        a.pop("period_share", None)
+        if share < 1.0:
+            a["period_share"] = share
+            dq.pro_rated.append({"id": ident, "period_start": r.period_start.isoformat(),
+                                 "period_end": r.period_end.isoformat(), "share": share})
+        acts.append(a)
         facility_of[ident] = r.facility_id
+    dq.activity_rows = len(acts)
     return acts, facility_of
 
 
 async def _measured(session: AsyncSession, org: int, start: datetime, end: datetime,
-                    body: RunIn) -> list[FacilityMeasurement]:
+                    body: RunIn, dq: DataQuality) -> list[FacilityMeasurement]:
+    """Telemetry of every facility; coverage below ``min_coverage`` follows ``measured_policy``."""
     facilities = (await session.execute(select(Facility).where(Facility.organization_id == org)
                                         .order_by(Facility.id))).scalars()
     out = []
     for f in facilities:
         m = await measure_facility(session, f, start, end, body.gap_policy)
-        if m.measured:
-            out.append(m)
+        if not m.measured:
+            continue
+        frac = data_fraction(m.as_dict())
+        info: dict[str, Any] = {"facility_id": f.id, "facility": f.name, "coverage": m.coverage,
+                                "data_fraction": frac, "treatment": "measured", "uncovered_share": 0.0}
+        if frac < body.min_coverage:
+            if body.measured_policy == "refuse":
+                raise Problem(422, "Measured coverage too low",
+                              f"facility {f.name!r} (id {f.id}): telemetry covers {frac:.2%} of "
+                              f"{start.isoformat()} to {end.isoformat()}, below the minimum {body.min_coverage:.0%}; "
+                              "lower min_coverage, choose measured_policy 'complement', or run without "
+                              "include_measured", type_="inventory-coverage",
+                              errors=[{"loc": ["min_coverage"], "msg": f"facility {f.id}: coverage {frac:.4f}"}])
+            # Only what was measured; the factor-based activities cover the rest (see create_run).
+            m = await measure_facility(session, f, start, end, "omit")
+            info.update(treatment="complement", uncovered_share=1.0 - frac)
+        dq.facilities.append(info)
+        out.append(m)
     return out
+
+
+def _complement(acts: list[dict[str, Any]], facility_of: dict[str, int], dq: DataQuality) -> set[int]:
+    """Scale the Tier 1 mining rows of 'complement' facilities to their uncovered share; return those ids."""
+    done: set[int] = set()
+    for info in dq.facilities:
+        if info["treatment"] != "complement":
+            continue
+        fid, share = info["facility_id"], float(info["uncovered_share"])
+        mine = [a for a in acts if a["type"] == TIER1_MINING and facility_of[a["id"]] == fid]
+        for a in mine:
+            a["period_share"] = float(a.get("period_share", 1.0)) * share
+            a["note"] = f"factor-based estimate for the {share:.2%} of the period without telemetry"
+        info["complement_activities"] = [a["id"] for a in mine]
+        if not mine:
+            info["treatment"] = "measured_only"
+        done.add(fid)
+    return done
 
 
 async def _compare(doc: dict[str, Any], tier1: list[dict[str, Any]], facility_of: dict[str, int],
@@ -119,14 +165,20 @@ async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> In
     org = await session.get(Organization, body.organization_id)
     if org is None:
         raise not_found("organisation", body.organization_id)
-    start, end = period_of(body)
-    year = body.year or start.year
-    acts, facility_of = await _activities(session, actor, org.id, start, end)
-    measurements = await _measured(session, org.id, start, end, body) if body.include_measured else []
+    req_start, req_end = period_of(body)
+    year = body.year or req_start.year
+    start, end = counted_period(req_start, req_end, datetime.now(UTC))
+    dq = DataQuality(req_start, req_end, start, end, body.include_measured, body.gap_policy,
+                     body.measured_policy, body.min_coverage)
+    acts, facility_of = await _activities(session, actor, org.id, start, end, dq)
+    measure = body.include_measured and end > start
+    measurements = await _measured(session, org.id, start, end, body, dq) if measure else []
     for m in measurements:
-        acts.append(m.activity())
-        facility_of[m.activity()["id"]] = m.facility_id
-    measured_facilities = {facility_of[a["id"]] for a in acts if a["type"] == MEASURED}
+        for a in m.activities():
+            acts.append(a)
+            facility_of[a["id"]] = m.facility_id
+    complemented = _complement(acts, facility_of, dq)
+    measured_facilities = {facility_of[a["id"]] for a in acts if a["type"] == MEASURED} - complemented
     tier1 = [a for a in acts if a["type"] == TIER1_MINING and facility_of[a["id"]] in measured_facilities]
     total_acts = [a for a in acts if a not in tier1]
     doc: dict[str, Any] = {"methodology": body.methodology, "year": year, "organization": org.name,
@@ -137,12 +189,14 @@ async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> In
     result = await run_calculation(doc, stored)
     comparison = {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "requested_period": {"start": req_start.isoformat(), "end": req_end.isoformat()},
         "measured": [m.as_dict() for m in measurements],
         "tier3_vs_tier1": await _compare(doc, tier1, facility_of, result, stored),
     }
     out = result.to_dict()
+    out["data_quality"] = dq.as_dict(len(result.activities))
     run = InventoryRun(
-        organization_id=org.id, year=year, period_start=start.date(), period_end=_last_day(end),
+        organization_id=org.id, year=year, period_start=req_start.date(), period_end=_last_day(req_end),
         methodology=result.methodology.name, methodology_version=result.methodology.version,
         gwp=result.gwp.name, factor_sets=out["methodology"]["factor_sets"], code_version=__version__,
         inputs_sha256=result.inputs_sha256, include_measured=body.include_measured,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ghgwatch.inventory.coverage import DEFAULT_MIN_COVERAGE, MeasuredPolicy
+from ghgwatch.inventory.gwp import gwp_sets
 from ghgwatch.inventory.measured import GapPolicy
 
 
@@ -131,6 +133,16 @@ class RunIn(_In):
     """Built-in names (``kuzbass``) or stored user sets as ``name@version``."""
     include_measured: bool = False
     gap_policy: GapPolicy = "mean"
+    measured_policy: MeasuredPolicy = "complement"
+    """Below ``min_coverage``: 'complement' (factor-based for the uncovered share) or 'refuse' (422)."""
+    min_coverage: float = Field(default=DEFAULT_MIN_COVERAGE, ge=0, le=1)
+
+    @field_validator("gwp")
+    @classmethod
+    def _known_gwp(cls, value: str | None) -> str | None:
+        if value is not None and value not in gwp_sets():
+            raise ValueError(f"unknown GWP set {value!r}; known: {', '.join(gwp_sets())}")
+        return value
 
     @model_validator(mode="after")
     def _period(self) -> Self:

@@ -2,7 +2,10 @@
 
 Ventilation methane of a ventilation shaft = air flow (sensor kind ``air_flow``) × CH4 concentration
 (kind ``methane``, % vol) integrated over time; drainage methane of a drainage station or gas suction
-unit = gas flow (kind ``gas_flow``) × CH4 % the same way (METHODOLOGY §1.3 [V: S2]). The series are the
+unit = gas flow (kind ``gas_flow``) × CH4 % the same way (METHODOLOGY §1.3 [V: S2]). Drained gas recovered
+through a flare, a gas engine or a boiler is measured the same way (``gas_flow`` × CH4 % on that source)
+and subtracted from the emitted methane: flared gas as the flare's CO2 and slip (1.B.1.a), utilised gas as
+a ``methane_utilisation`` activity, the CO2 of its combustion under 1.A (issue 13 item 6). The series are the
 1-minute rollups: each minute's mean value, placed at the middle of the minute, both sensors joined on
 the minute; :func:`ghgwatch.inventory.measured.integrate_ch4` integrates them with a nominal interval of
 60 s and reports coverage and gap treatment. When a source has several flow or methane sensors, the
@@ -35,14 +38,19 @@ _FLOW_KIND = {
     SourceType.VENTILATION_SHAFT: (SensorKind.AIR_FLOW, "ventilation"),
     SourceType.DRAINAGE_STATION: (SensorKind.GAS_FLOW, "drainage"),
     SourceType.GAS_SUCTION_UNIT: (SensorKind.GAS_FLOW, "drainage"),
+    # Drained gas recovered (issue 13 item 6): burned in a flare, or used in a gas engine or a boiler.
+    SourceType.FLARE: (SensorKind.GAS_FLOW, "flared"),
+    SourceType.GAS_ENGINE: (SensorKind.GAS_FLOW, "utilized"),
+    SourceType.BOILER: (SensorKind.GAS_FLOW, "utilized"),
 }
+_LIBERATED = ("ventilation", "drainage")
 
 
 @dataclass
 class SourceMeasurement:
     source_id: int
     source: str
-    stream: str  # "ventilation" | "drainage"
+    stream: str  # "ventilation" | "drainage" | "flared" | "utilized"
     flow_sensor: int | None
     ch4_sensor: int | None
     integration: dict[str, Any] | None
@@ -67,7 +75,10 @@ class FacilityMeasurement:
 
     @property
     def measured(self) -> bool:
-        return any(s.integration is not None and s.integration["samples"] > 0 for s in self.sources)
+        """Liberated methane (ventilation or drainage) was measured; recovered gas alone is not a measurement
+        of the mine's emission."""
+        return any(s.stream in _LIBERATED and s.integration is not None and s.integration["samples"] > 0
+                   for s in self.sources)
 
     @property
     def coverage(self) -> float:
@@ -83,10 +94,27 @@ class FacilityMeasurement:
             "facility": self.facility,
             "ventilation_ch4_m3": self.total("ventilation"),
             "drainage_ch4_m3": self.total("drainage"),
+            "utilized_ch4_m3": self.total("utilized"),
+            "flared_ch4_m3": self.total("flared"),
             "gas_reference": GAS_REFERENCE,
             "note": f"telemetry {self.start.isoformat()} to {self.end.isoformat()}, coverage {self.coverage:.4f}, "
                     f"gaps: {self.gap_policy}",
         }
+
+    def activities(self) -> list[dict[str, Any]]:
+        """The measured mine, and the combustion of the utilised methane (1.A) when there is any."""
+        out = [self.activity()]
+        utilised = self.total("utilized")
+        if utilised > 0:
+            out.append({
+                "id": f"utilised-facility-{self.facility_id}",
+                "type": "methane_utilisation",
+                "facility": self.facility,
+                "ch4_m3": utilised,
+                "gas_reference": GAS_REFERENCE,
+                "note": f"gas engines and boilers, telemetry {self.start.isoformat()} to {self.end.isoformat()}",
+            })
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +125,8 @@ class FacilityMeasurement:
             "gap_policy": self.gap_policy,
             "ventilation_ch4_m3": self.total("ventilation"),
             "drainage_ch4_m3": self.total("drainage"),
+            "utilized_ch4_m3": self.total("utilized"),
+            "flared_ch4_m3": self.total("flared"),
             "gas_reference": GAS_REFERENCE,
             "coverage": self.coverage,
             "sources": [

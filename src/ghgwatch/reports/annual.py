@@ -9,11 +9,13 @@ period, emissions by gas, by source category, total, methodologies, status) [V: 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, date, datetime
 from typing import Any
 
+from ghgwatch.i18n import format_date, format_number, format_percent
 from ghgwatch.inventory.categories import CATEGORIES
 from ghgwatch.reports.document import Cell, Chart, Lang, ReportDocument, Section
-from ghgwatch.reports.i18n import t, yes_no
+from ghgwatch.reports.i18n import has_label, t, yes_no
 
 _MAX_CHART_BARS = 25
 
@@ -24,9 +26,45 @@ def _header(result: dict[str, Any], lang: Lang) -> list[tuple[str, str]]:
         (t("org", lang), str(result.get("organization") or "—")),
         (t("year", lang), str(result.get("year", "—"))),
         (t("methodology", lang), f"{m['name']} v{m['version']}"),
-        (t("gwp_set", lang), f"{g['name']} ({g['version']})"),
+        (t("gwp_set", lang), f"{g['name']} ({_gwp_version(g, lang)})"),
         (t("sha", lang), result["inputs_sha256"]),
     ]
+
+
+def _org_rows(result: dict[str, Any], lang: Lang, org: dict[str, Any] | None, today: date) -> list[list[Cell]]:
+    """The organisation's details (name, INN, description as stored), the year as a number, the report date."""
+    org = org or {}
+    rows: list[list[Cell]] = [[t("org", lang), str(org.get("name") or result.get("organization") or "—")]]
+    rows.append([t("inn", lang), str(org.get("inn") or t("not_given", lang))])
+    if org.get("description"):
+        rows.append([t("org_details", lang), str(org["description"])])
+    year = result.get("year")
+    rows.append([t("year", lang), int(year) if isinstance(year, int | str) and str(year).isdigit() else "—"])
+    rows += [[k, v] for k, v in _header(result, lang)[2:]]
+    rows.append([t("report_date", lang), format_date(today, lang, "long")])
+    return rows
+
+
+def _gwp_version(g: dict[str, Any], lang: Lang) -> str:
+    """The GWP set's description in the report's language (the data file holds English)."""
+    key = f"gwp_ver_{g['name']}"
+    return t(key, lang) if lang == "ru" and has_label(key) else str(g["version"])
+
+
+def _meth_title(m: dict[str, Any], lang: Lang) -> str:
+    key = f"meth_title_{m['name']}"
+    return t(key, lang) if lang == "ru" and has_label(key) else str(m.get("title", ""))
+
+
+def _gwp_source(g: dict[str, Any], lang: Lang) -> str:
+    key = f"gwp_src_{g['name']}"
+    return t(key, lang) if lang == "ru" and has_label(key) else str(g["source"])
+
+
+def _article(text: str, lang: Lang) -> str:
+    """``"296-FZ Art. 14(3)"`` → ``"296-ФЗ, ст. 14(3)"`` in Russian."""
+    return text.replace("296-FZ Art.", "296-ФЗ, ст.").replace("296-FZ", "296-ФЗ").replace("Art.", "ст.") \
+        if lang == "ru" else text
 
 
 def _category_name(code: str, lang: Lang) -> str:
@@ -36,25 +74,34 @@ def _category_name(code: str, lang: Lang) -> str:
     return code
 
 
+def _num(value: float, lang: Lang, digits: int | None = 0) -> str:
+    return format_number(value, lang, digits)
+
+
+def _fz_total(result: dict[str, Any]) -> float:
+    """The 296-FZ total (GWP of order 2979-r); older results without it used the report's set."""
+    return float(result.get("fz296", {}).get("total_co2e_t", result["totals"]["co2e_t"]))
+
+
 def _fz_note(result: dict[str, Any], lang: Lang) -> str:
     if lang == "en":
         return str(result.get("fz296", {}).get("note", ""))
-    total, thr = result["totals"]["co2e_t"], result["threshold_t_co2e"]
-    art = str(result.get("fz296", {}).get("article", "")).replace("Art.", "ст.")
+    total, thr = _num(_fz_total(result), lang), _num(result["threshold_t_co2e"], lang)
+    art = _article(str(result.get("fz296", {}).get("article", "")), lang)
     if result["regulated_296fz"]:
         deadline = result.get("fz296", {}).get("report_deadline")
         return (
-            f"Выбросы {total:,.0f} т CO2-экв. ≥ {thr:,.0f} т CO2-экв. ({art}): отчет о выбросах "
+            f"Выбросы {total} т CO2-экв. ≥ {thr} т CO2-экв. ({art}): отчет о выбросах "
             f"за {result['year']} год представляется до {deadline}."
-        ).replace(",", " ")
-    return (
-        f"Выбросы {total:,.0f} т CO2-экв. < {thr:,.0f} т CO2-экв. ({art}): по критерию объема выбросов "
-        "отчет не требуется."
-    ).replace(",", " ")
+        )
+    return f"Выбросы {total} т CO2-экв. < {thr} т CO2-экв. ({art}): по критерию объема выбросов отчет не требуется."
 
 
-def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocument:
+def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[str, Any] | None = None,
+                        today: date | None = None) -> ReportDocument:
+    """``org``: the organisation's stored details (name, inn, description); ``today``: the report date."""
     totals, gwp = result["totals"], result["gwp"]
+    today = today or datetime.now(UTC).date()
     g_ch4, g_n2o = float(gwp["ch4_applied"]), float(gwp["values"]["n2o"])
     gas_rows: list[list[Cell]] = [
         [t("carbon_dioxide", lang), totals["co2_t"], 1.0, totals["co2_t"]],
@@ -69,15 +116,16 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
     cat_rows: list[list[Cell]] = [[code, _category_name(code, lang), *vals] for code, vals in sorted(by_cat.items())]
     m = result["methodology"]
     meth_rows: list[list[Cell]] = [
-        [t("methodology", lang), f"{m['name']} v{m['version']}: {m.get('title', '')}"],
+        [t("methodology", lang), f"{m['name']} v{m['version']}: {_meth_title(m, lang)}"],
         [t("factor_sets", lang), ", ".join(f"{s['name']} v{s['version']}" for s in m.get("factor_sets", []))],
-        [t("gwp_set", lang), f"{gwp['name']} ({gwp['version']}): CH4 {g_ch4:g}, N2O {g_n2o:g}"],
-        [t("source", lang), str(gwp["source"])],
+        [t("gwp_set", lang), f"{gwp['name']} ({_gwp_version(gwp, lang)}): CH4 {_num(g_ch4, lang, None)}, "
+                             f"N2O {_num(g_n2o, lang, None)}"],
+        [t("source", lang), _gwp_source(gwp, lang)],
     ]
     fz_rows: list[list[Cell]] = [
         [
             row["threshold_t_co2e"],
-            str(row["article"]).replace("Art.", "ст." if lang == "ru" else "Art."),
+            _article(str(row["article"]), lang),
             row["reports_from"],
             yes_no(bool(row["applies"]), lang),
             yes_no(bool(row["reached"]), lang),
@@ -85,12 +133,14 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
         for row in result["thresholds"]
     ]
     deadline = result.get("fz296", {}).get("report_deadline") or t("none", lang)
+    fz_totals = (f"{t('fz_total', lang)}: {_num(_fz_total(result), lang)}. "
+                 f"{t('report_total', lang, gwp=gwp['name'])}: {_num(totals['co2e_t'], lang)}. ")
     sections = [
         Section(
             "organisation",
             t("sec_org", lang),
             [t("item", lang), t("value", lang)],
-            [[k, v] for k, v in _header(result, lang)],
+            _org_rows(result, lang, org, today),
         ),
         Section(
             "by_gas",
@@ -128,9 +178,12 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
             t("sec_fz", lang),
             [t("threshold", lang), t("article", lang), t("reports_from", lang), t("applies", lang), t("reached", lang)],
             fz_rows,
-            note=f"{t('regulated', lang)}: {yes_no(bool(result['regulated_296fz']), lang)}. "
+            note=f"{fz_totals}{t('regulated', lang)}: {yes_no(bool(result['regulated_296fz']), lang)}. "
             f"{t('deadline', lang)}: {deadline}. {_fz_note(result, lang)}",
         ),
+        _facility_section(result, lang),
+        _data_quality_section(result, lang),
+        _sign_off_section(lang),
     ]
     return ReportDocument(
         "annual",
@@ -143,11 +196,79 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
     )
 
 
+def _sign_off_section(lang: Lang) -> Section:
+    """Blank lines for the preparer's and the approver's name, position, signature and date."""
+    blank = "________________"
+    rows: list[list[Cell]] = [[t(role, lang), blank, blank, blank, "«___» ____________ 20__"]
+                              for role in ("prepared_by", "approved_by")]
+    return Section("sign_off", t("sec_sign", lang),
+                   [t("role", lang), t("full_name", lang), t("position", lang), t("signature", lang),
+                    t("date", lang)], rows)
+
+
+def _label(a: dict[str, Any], lang: Lang) -> str:
+    """An activity in words: its facility and source category, not its internal id."""
+    name = _category_name(str(a.get("category", "")), lang)
+    return f"{a['facility']}: {name}" if a.get("facility") else name
+
+
+def _facility_section(result: dict[str, Any], lang: Lang) -> Section:
+    by_fac: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for a in result["activities"]:
+        acc = by_fac[str(a.get("facility") or t("no_facility", lang))]
+        for i, k in enumerate(("co2_t", "ch4_t", "n2o_t", "co2e_t")):
+            acc[i] += a[k]
+    rows: list[list[Cell]] = [[name, *vals] for name, vals in sorted(by_fac.items())]
+    return Section("by_facility", t("sec_facility", lang),
+                   [t("facility", lang), t("co2_t", lang), t("ch4_t", lang), t("n2o_t", lang), t("co2e_t", lang)], rows)
+
+
+def _period(p: dict[str, str]) -> str:
+    return f"{p['start'][:10]} – {p['end'][:10]}"
+
+
+def data_quality_rows(result: dict[str, Any], lang: Lang) -> list[list[Cell]]:
+    """Coverage, gap policy, counted period and the statements every report prints (issue 13 item 10)."""
+    dq = result.get("data_quality")
+    if not dq:
+        rows: list[list[Cell]] = [[t("dq_measured", lang), t("dq_document", lang)]]
+        if not result["activities"]:
+            rows.append([t("item", lang), t("dq_no_data", lang)])
+        return rows
+    rows = [
+        [t("dq_requested", lang), _period(dq["requested_period"])],
+        [t("dq_counted", lang), _period(dq["counted_period"])],
+        [t("dq_future", lang), t("dq_future_excluded" if dq["future_excluded"] else "dq_future_none", lang)],
+        [t("dq_rows", lang), int(dq["activity_rows"])],
+        [t("dq_pro_rated", lang), len(dq["pro_rated"])],
+    ]
+    if not dq["include_measured"]:
+        rows.append([t("dq_measured", lang), t("dq_measured_no", lang)])
+    else:
+        policy = f"{t('gap_' + dq['gap_policy'], lang)}; {t('mp_' + dq['measured_policy'], lang)}"
+        rows.append([t("dq_policy", lang), policy])
+        rows.append([t("dq_min", lang), format_percent(float(dq["min_coverage"]), lang, 0)])
+        for f in dq["facilities"]:
+            share = format_percent(float(f["uncovered_share"]), lang, 2)
+            how = t("dq_t_" + f["treatment"], lang, gap=t("gap_" + dq["gap_policy"], lang), share=share)
+            rows.append([t("dq_facility", lang, name=f["facility"]),
+                         f"{format_percent(float(f['data_fraction']), lang, 2)}: {how}"])
+    if dq.get("no_activity_data"):
+        rows.append([t("item", lang), t("dq_no_data", lang)])
+    return rows
+
+
+def _data_quality_section(result: dict[str, Any], lang: Lang) -> Section:
+    return Section("data_quality", t("sec_dq", lang), [t("item", lang), t("value", lang)],
+                   data_quality_rows(result, lang))
+
+
 def _chart(result: dict[str, Any], lang: Lang) -> Chart | None:
     acts = sorted(result["activities"], key=lambda a: -a["co2e_t"])[:_MAX_CHART_BARS]
     if not acts:
         return None
-    return Chart(t("chart_acts", lang), [a["id"] for a in acts], [a["co2e_t"] for a in acts], t("co2e_t", lang))
+    return Chart(t("chart_acts", lang), [_label(a, lang) for a in acts], [a["co2e_t"] for a in acts],
+                 t("co2e_t", lang))
 
 
 def build_detail_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocument:
@@ -187,6 +308,7 @@ def build_detail_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
             [t("item", lang), t("value", lang)],
             [[t(k, lang), result["totals"][k]] for k in ("co2e_t", "co2_t", "ch4_t", "n2o_t")],
         ),
+        _data_quality_section(result, lang),
     ]
     return ReportDocument(
         "detail",

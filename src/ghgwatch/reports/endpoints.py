@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from ghgwatch.inventory import runs
 from ghgwatch.kit.problems import Problem, not_found
-from ghgwatch.registry.models import Facility
+from ghgwatch.registry.models import Facility, Organization
 from ghgwatch.reports import (
     MEDIA_TYPES,
     ReportDocument,
@@ -22,6 +22,7 @@ from ghgwatch.reports import (
     build_methane_safety_report,
     render_bytes,
 )
+from ghgwatch.reports.methane_safety import zone
 from ghgwatch.reports.stored import facility_exceedances
 from ghgwatch.web.deps import CurrentPrincipal, Session
 
@@ -45,20 +46,32 @@ async def run_report(
     kind: Literal["annual", "detail"] = "annual", format: Fmt = "pdf", lang: Lang = "ru",
 ) -> Response:
     run = await runs.get_run(session, actor, run_id)
-    builder = build_annual_report if kind == "annual" else build_detail_report
-    doc = builder(run.result, lang)
+    if kind == "annual":
+        org = await session.get(Organization, run.organization_id)
+        details = None if org is None else {"name": org.name, "inn": org.inn, "description": org.description}
+        doc = build_annual_report(run.result, lang, org=details)
+    else:
+        doc = build_detail_report(run.result, lang)
     doc.extra.update({"run_id": run.id, "code_version": run.code_version})
     return await _answer(doc, format, f"inventory-run-{run.id}-{kind}-{lang}")
 
 
 @router.get("/reports/methane-safety", summary="Monthly methane-safety report of a facility",
             description="Exceedances of each methane sensor of the facility above its alarm level, from the "
-                        "stored readings of the month (UTC): start, end, duration and peak.")
+                        "stored readings of the month (in the time zone ``tz``, UTC by default): "
+                        "start, end, duration and peak in local time.")
 async def methane_safety(
     session: Session, actor: CurrentPrincipal,
     facility_id: int, month: str = Query(..., description="YYYY-MM"),
     format: Fmt = "pdf", lang: Lang = "ru",
+    tz: str = Query("UTC", max_length=64, description="IANA time zone of the month and the times printed, "
+                                                      "e.g. Asia/Novokuznetsk"),
 ) -> Response:
+    try:
+        zone(tz)
+    except ValueError as exc:
+        raise Problem(422, "Validation failed", str(exc), type_="validation",
+                      errors=[{"loc": ["query", "tz"], "msg": str(exc)}]) from None
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise Problem(422, "Validation failed", f"month must be YYYY-MM, got {month!r}", type_="validation",
                       errors=[{"loc": ["query", "month"], "msg": "expected YYYY-MM"}])
@@ -66,10 +79,10 @@ async def methane_safety(
     if facility is None:
         raise not_found("facility", facility_id)
     actor.require_org(facility.organization_id)
-    safety = await facility_exceedances(session, facility, month)
+    safety = await facility_exceedances(session, facility, month, tz)
     threshold = min(safety.thresholds.values(), default=0.0)
     doc = build_methane_safety_report(safety.exceedances, threshold, safety.inputs_sha256, month, lang,
-                                      thresholds=safety.thresholds, title_suffix=f": {facility.name}")
+                                      thresholds=safety.thresholds, title_suffix=f": {facility.name}", tz=tz)
     doc.extra.update({"facility_id": facility.id, "readings": safety.readings,
                       "sensors_without_alarm_level": safety.skipped})
     return await _answer(doc, format, f"methane-safety-{facility.id}-{month}")

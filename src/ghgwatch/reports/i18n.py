@@ -68,12 +68,88 @@ _LABELS: dict[str, tuple[str, str]] = {
     "methane": ("Methane (CH4)", "Метан (CH4)"),
     "nitrous_oxide": ("Nitrous oxide (N2O)", "Закись азота (N2O)"),
     "none": ("none", "нет"),
+    "sec_facility": ("7. Emissions by facility", "7. Выбросы по объектам"),
+    "sec_dq": ("8. Data coverage and completeness", "8. Полнота и покрытие данных"),
+    "facility": ("Facility", "Объект"),
+    "no_facility": ("(not assigned)", "(не указан)"),
+    "fz_total": ("Total for the 296-FZ check (GWP of order 2979-r), t CO2e",
+                 "Итого для проверки по 296-ФЗ (ПГП по распоряжению № 2979-р), т CO2-экв."),
+    "report_total": ("Total with the report's GWP set ({gwp}), t CO2e",
+                     "Итого с набором ПГП отчета ({gwp}), т CO2-экв."),
+    "dq_requested": ("Requested period", "Запрошенный период"),
+    "dq_counted": ("Period counted", "Учтенный период"),
+    "dq_future": ("Future part of the period", "Будущая часть периода"),
+    "dq_future_excluded": ("not counted (after the time of calculation)", "не учитывается (после момента расчета)"),
+    "dq_future_none": ("none", "нет"),
+    "dq_rows": ("Activity data records counted", "Учтено записей данных о деятельности"),
+    "dq_pro_rated": ("Records pro-rated to the period", "Записей, пересчитанных пропорционально периоду"),
+    "dq_measured": ("Measured (telemetry) data", "Данные измерений (телеметрия)"),
+    "dq_measured_no": ("not used in this run", "в этом расчете не используются"),
+    "dq_policy": ("Gap policy; below minimum coverage", "Правило для пропусков; ниже минимального покрытия"),
+    "dq_min": ("Minimum coverage", "Минимальное покрытие"),
+    "dq_facility": ("Telemetry coverage, {name}", "Покрытие телеметрией, {name}"),
+    "dq_t_measured": ("measured value used, remaining gaps: {gap}", "использованы измерения, прочие пропуски: {gap}"),
+    "dq_t_complement": ("measured for the covered time; factor-based (Tier 1) estimate for the uncovered {share}",
+                        "измерения за покрытое время; расчет по коэффициентам (уровень 1) для непокрытых {share}"),
+    "dq_t_measured_only": ("measured for the covered time only; the uncovered {share} is NOT estimated "
+                           "(no production data)",
+                           "только измерения за покрытое время; непокрытые {share} НЕ оценены (нет данных о добыче)"),
+    "dq_no_data": ("There are no activity data for this organisation and period: the total of 0 is not an "
+                   "emission estimate.",
+                   "Данные о деятельности организации за период отсутствуют: итог 0 не является оценкой выбросов."),
+    "dq_document": ("Calculated from an input document: activity data as given in it, no telemetry.",
+                    "Расчет по входному документу: данные о деятельности в том виде, как даны в нем, без телеметрии."),
+    "gap_mean": ("filled with the mean rate", "заполнение средним значением"),
+    "gap_interpolate": ("linear interpolation", "линейная интерполяция"),
+    "gap_omit": ("not counted", "не учитываются"),
+    "mp_complement": ("factor-based estimate for the uncovered share", "расчет по коэффициентам для непокрытой доли"),
+    "mp_refuse": ("calculation refused", "расчет не выполняется"),
+    "inn": ("INN (taxpayer number)", "ИНН"),
+    "time_zone": ("Time zone of the month and times", "Часовой пояс месяца и времени"),
+    "not_given": ("not given", "не указан"),
+    "org_details": ("Details", "Сведения"),
+    "report_date": ("Report date", "Дата составления отчета"),
+    "sec_sign": ("9. Signatures", "9. Подписи"),
+    "role": ("Role", "Роль"),
+    "prepared_by": ("Prepared by", "Составил"),
+    "approved_by": ("Approved by", "Утвердил"),
+    "full_name": ("Full name", "Ф. И. О."),
+    "position": ("Position", "Должность"),
+    "signature": ("Signature", "Подпись"),
+    "date": ("Date", "Дата"),
+    "sheet_Summary": ("Summary", "Сводка"),
+    "sheet_Detail": ("Detail", "Детализация"),
+    "sheet_Factors": ("Factors", "Коэффициенты"),
+    "sheet_Exceedances": ("Exceedances", "Превышения"),
+    "meth_title_ipcc2006": ("IPCC 2006 Guidelines", "Руководящие принципы МГЭИК 2006 г., т. 2, гл. 1-2 "
+                            "(стационарное сжигание топлива) и гл. 4 (добыча угля)"),
+    "meth_title_ru371": ("Order 371", "Приказ Минприроды России от 27.05.2022 № 371 (формулы 1.1, 1.8, 1.9, 3.1; "
+                         "табл. 1.1, 1.2, 2.1, 3.1 в кодировке третьей стороны, не сверены с официальным текстом), "
+                         "для остального значения МГЭИК 2006 г."),
+    "gwp_ver_ar4": ("IPCC AR4 (2007) 100-yr", "МГЭИК, ДО4 (2007), горизонт 100 лет"),
+    "gwp_ver_ar5": ("IPCC AR5 (2013) 100-yr, no climate-carbon feedback",
+                    "МГЭИК, ДО5 (2013), горизонт 100 лет, без климатической обратной связи углеродного цикла"),
+    "gwp_ver_ar6": ("IPCC AR6 (2021) 100-yr", "МГЭИК, ДО6 (2021), горизонт 100 лет"),
+    "gwp_ver_ru2979r": ("Government Order No. 2979-r of 22.10.2021",
+                        "Распоряжение Правительства РФ от 22.10.2021 № 2979-р"),
+    "gwp_src_ar4": ("IPCC AR4 WG1 Table 2.14", "МГЭИК, ДО4, РГ1, табл. 2.14 (ПГП на горизонте 100 лет)"),
+    "gwp_src_ar5": ("IPCC AR5 WG1 Table 8.7", "МГЭИК, ДО5, РГ1, табл. 8.7 (без обратной связи; значение 30 для "
+                    "ископаемого CH4 не применяется)"),
+    "gwp_src_ar6": ("IPCC AR6 WG1 Table 7.15", "МГЭИК, ДО6, РГ1, табл. 7.15 / 7.SM.7 (через таблицу ПГП "
+                    "GHG Protocol v2.0, 2024)"),
+    "gwp_src_ru2979r": ("Government Order No. 2979-r", "Распоряжение Правительства РФ от 22.10.2021 № 2979-р, "
+                        "Перечень парниковых газов (значения ДО4)"),
 }
 
 
-def t(key: str, lang: Lang) -> str:
+def has_label(key: str) -> bool:
+    return key in _LABELS
+
+
+def t(key: str, lang: Lang, **values: object) -> str:
     en, ru = _LABELS[key]
-    return ru if lang == "ru" else en
+    text = ru if lang == "ru" else en
+    return text.format(**values) if values else text
 
 
 def yes_no(value: bool, lang: Lang) -> str:

@@ -4,7 +4,8 @@ An exceedance is a run of consecutive readings of one sensor with value strictly
 (the rules set maximum permissible concentrations, e.g. 1 % in the outgoing air of a stope, METHODOLOGY
 §2.3 [M]; the threshold is a parameter). It starts at the first reading above the threshold and ends at
 the first following reading at or below it; if the data end first, it ends at the last reading and is
-marked ongoing. Naive timestamps are taken as UTC.
+marked ongoing. Naive timestamps are taken as UTC. The month and the times printed are those of the
+report's time zone (``tz``, an IANA name such as ``Asia/Novokuznetsk``; UTC by default), to the second.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ghgwatch.kit.timeutil import ensure_utc
 from ghgwatch.reports.document import Cell, Chart, Lang, ReportDocument, Section
@@ -68,17 +70,29 @@ def read_readings_csv(path: Path) -> tuple[list[Reading], str]:
     return out, hashlib.sha256(raw).hexdigest()
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """``"2025-03"`` → [2025-03-01, 2025-04-01) in UTC."""
+def zone(tz: str) -> tzinfo:
+    """An IANA time zone by name; ValueError naming the value otherwise."""
+    if tz.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {tz!r}; give an IANA name such as 'Asia/Novokuznetsk' or 'UTC'") \
+            from None
+
+
+def month_bounds(month: str, tz: str = "UTC") -> tuple[datetime, datetime]:
+    """``"2025-03"`` → [2025-03-01, 2025-04-01) in the time zone ``tz``."""
     year, mon = (int(p) for p in month.split("-"))
-    start = datetime(year, mon, 1, tzinfo=UTC)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
+    start = datetime(year, mon, 1, tzinfo=zone(tz))
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone(tz))
     return start, end
 
 
-def find_exceedances(readings: Iterable[Reading], threshold: float, month: str | None = None) -> list[Exceedance]:
+def find_exceedances(readings: Iterable[Reading], threshold: float, month: str | None = None,
+                     tz: str = "UTC") -> list[Exceedance]:
     by_sensor: dict[str, list[Reading]] = defaultdict(list)
-    lo, hi = month_bounds(month) if month else (None, None)
+    lo, hi = month_bounds(month, tz) if month else (None, None)
     for r in readings:
         if lo is not None and hi is not None and not lo <= r.timestamp < hi:
             continue
@@ -103,8 +117,17 @@ def _close(sensor: str, run: list[Reading], end: datetime, *, ongoing: bool) -> 
     return Exceedance(sensor, run[0].timestamp, end, peak.value, peak.timestamp, len(run), ongoing)
 
 
-def _iso(d: datetime) -> str:
-    return d.isoformat().replace("+00:00", "Z")
+def _local(d: datetime, tz: tzinfo) -> str:
+    """Local date and time to the second (no ISO ``T``, offset or microseconds)."""
+    return d.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _offset(tz: str, month: str | None) -> str:
+    at = month_bounds(month, tz)[0] if month else datetime.now(UTC).astimezone(zone(tz))
+    off = at.utcoffset()
+    minutes = int(off.total_seconds() // 60) if off is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    return f"{tz} (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
 
 
 def build_methane_safety_report(
@@ -116,17 +139,19 @@ def build_methane_safety_report(
     *,
     thresholds: dict[str, float] | None = None,
     title_suffix: str = "",
+    tz: str = "UTC",
 ) -> ReportDocument:
     """``thresholds``: per-sensor limits when they differ (listed in the meta); ``threshold`` is then the
-    lowest of them. ``title_suffix`` names the facility in the title."""
+    lowest of them. ``title_suffix`` names the facility in the title; ``tz`` the time zone of the times."""
+    where = zone(tz)
     rows: list[list[Cell]] = [
         [
             e.sensor,
-            _iso(e.start),
-            _iso(e.end),
+            _local(e.start, where),
+            _local(e.end, where),
             round(e.duration_min, 2),
             e.peak,
-            _iso(e.peak_at),
+            _local(e.peak_at, where),
             yes_no(e.ongoing, lang),
         ]
         for e in exceedances
@@ -140,6 +165,7 @@ def build_methane_safety_report(
     summary: list[list[Cell]] = [[s, int(v[0]), round(v[1], 2), v[2]] for s, v in sorted(per.items())]
     meta = [
         (t("month", lang), month or "—"),
+        (t("time_zone", lang), _offset(tz, month)),
         (t("threshold_pct", lang), f"{threshold:g}"),
         (t("count", lang), str(len(exceedances))),
         (t("sha", lang), inputs_sha256),
@@ -188,5 +214,5 @@ def build_methane_safety_report(
         sections,
         inputs_sha256,
         chart,
-        extra={"threshold": threshold, "month": month},
+        extra={"threshold": threshold, "month": month, "time_zone": tz},
     )

@@ -8,7 +8,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ghgwatch.reports.document import Cell, Chart, ReportDocument
+from ghgwatch.i18n import format_number
+from ghgwatch.reports.document import Cell, Chart, Lang, ReportDocument
+from ghgwatch.reports.i18n import yes_no
 
 FONT = "DejaVu"
 
@@ -19,16 +21,19 @@ def _font_dir() -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
-def chart_png(chart: Chart) -> bytes:
+def chart_png(chart: Chart, lang: Lang = "en") -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     fig = Figure(figsize=(7.5, 3.2), dpi=120)
     ax = fig.add_subplot()
     ax.bar(range(len(chart.values)), chart.values, color="#4c72b0")
     ax.set_xticks(range(len(chart.labels)), chart.labels, rotation=45, ha="right", fontsize=7)
+    # Whole numbers in the locale's format on the axis, never an offset or a "1e6" multiplier.
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_number(v, lang, None)))
     ax.set_ylabel(chart.ylabel)
     ax.set_title(chart.title, fontsize=10)
     fig.tight_layout()
@@ -37,13 +42,16 @@ def chart_png(chart: Chart) -> bytes:
     return buf.getvalue()
 
 
-def _fmt(cell: Cell) -> str:
+def _fmt(cell: Cell, lang: Lang) -> str:
+    """One number format per locale (Babel, the same as the UI): 1 234,5 in Russian, 1,234.5 in English."""
     if cell is None:
         return ""
     if isinstance(cell, bool):
-        return str(cell)
+        return yes_no(cell, lang)
     if isinstance(cell, float):
-        return f"{cell:,.3f}" if abs(cell) < 10 else f"{cell:,.1f}"
+        return format_number(cell, lang, 3 if abs(cell) < 10 else 1)
+    if isinstance(cell, int):
+        return str(cell) if 1900 <= cell <= 2100 else format_number(cell, lang, 0)  # a year stays 2025
     return str(cell)
 
 
@@ -70,7 +78,7 @@ def render_pdf(doc: ReportDocument, path: Path) -> None:
             with pdf.table(line_height=4.2, first_row_as_headings=True) as table:
                 table.row([str(c) for c in sec.columns])
                 for r in sec.rows:
-                    table.row([_fmt(c) for c in r])
+                    table.row([_fmt(c, doc.lang) for c in r])
         if sec.note:
             pdf.set_font(FONT, "", 8)
             pdf.multi_cell(0, 4.5, sec.note, new_x="LMARGIN", new_y="NEXT")
@@ -78,7 +86,7 @@ def render_pdf(doc: ReportDocument, path: Path) -> None:
     if doc.chart is not None:
         if pdf.get_y() > 110:
             pdf.add_page()
-        pdf.image(io.BytesIO(chart_png(doc.chart)), w=220)
+        pdf.image(io.BytesIO(chart_png(doc.chart, doc.lang)), w=220)
     pdf.set_font(FONT, "", 7)
     pdf.multi_cell(0, 4, f"SHA-256: {doc.inputs_sha256}", new_x="LMARGIN", new_y="NEXT")
     pdf.output(str(path))

@@ -34,15 +34,19 @@ def sensor_label(sensor: Sensor) -> str:
     return f"{sensor.name} (#{sensor.id})"
 
 
-async def facility_exceedances(session: AsyncSession, facility: Facility, month: str) -> FacilitySafety:
-    """Exceedances of every methane sensor of ``facility`` above its alarm level during ``month``."""
-    start, end = month_bounds(month)
+async def facility_exceedances(session: AsyncSession, facility: Facility, month: str,
+                               tz: str = "UTC") -> FacilitySafety:
+    """Exceedances of every methane sensor of ``facility`` above its alarm level during ``month`` (in ``tz``)."""
+    start, end = month_bounds(month, tz)
     lo, hi = to_us(start), to_us(end)
     sensors = list((await session.execute(
         select(Sensor).where(Sensor.facility_id == facility.id, Sensor.kind == SensorKind.METHANE)
         .order_by(Sensor.id))).scalars())
     digest = hashlib.sha256()
-    digest.update(json.dumps({"facility_id": facility.id, "month": month}, sort_keys=True).encode())
+    key: dict[str, object] = {"facility_id": facility.id, "month": month}
+    if tz.upper() != "UTC":  # the month is another span of time; UTC keeps the earlier hashes
+        key["tz"] = tz
+    digest.update(json.dumps(key, sort_keys=True).encode())
     found: list[Exceedance] = []
     thresholds: dict[str, float] = {}
     skipped: list[str] = []
@@ -59,5 +63,6 @@ async def facility_exceedances(session: AsyncSession, facility: Facility, month:
         digest.update(json.dumps({"sensor": sensor.id, "alarm_level": sensor.alarm_level,
                                   "readings": [[int(ts), float(v)] for ts, v in rows]},
                                  separators=(",", ":")).encode())
-        found.extend(find_exceedances((Reading(from_us(ts), label, v) for ts, v in rows), sensor.alarm_level, month))
+        found.extend(find_exceedances((Reading(from_us(ts), label, v) for ts, v in rows), sensor.alarm_level, month,
+                                        tz))
     return FacilitySafety(found, thresholds, skipped, digest.hexdigest(), count)

@@ -6,8 +6,10 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
-from ghgwatch.reports.document import ReportDocument
+from ghgwatch.reports.document import Cell, Lang, ReportDocument
+from ghgwatch.reports.i18n import has_label, t
 
 CSV_COLUMNS = ("section", "row", "column", "value")
 
@@ -34,6 +36,35 @@ def render_csv(doc: ReportDocument, path: Path) -> None:
     path.write_text(buf.getvalue(), "utf-8")
 
 
+def _sheet_name(sheet: str, lang: Lang) -> str:
+    key = f"sheet_{sheet}"
+    return t(key, lang) if has_label(key) else sheet
+
+
+def _xlsx_value(value: Cell) -> Cell:
+    """A year or a count written as text ("2025") becomes a number cell."""
+    if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+        return int(value)
+    return value
+
+
+def _number_format(value: Cell) -> str | None:
+    """Numbers stay numbers (Excel shows them in the reader's locale) with a fixed number of decimals."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int):
+        return "0" if 1900 <= value <= 2100 else "#,##0"
+    return "#,##0.000" if abs(value) < 10 else "#,##0.0"
+
+
+def _append(ws: Any, values: list[Cell]) -> None:
+    ws.append([_xlsx_value(v) for v in values])
+    for c in ws[ws.max_row]:
+        fmt = _number_format(c.value)
+        if fmt:
+            c.number_format = fmt
+
+
 def render_xlsx(doc: ReportDocument, path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -41,15 +72,16 @@ def render_xlsx(doc: ReportDocument, path: Path) -> None:
     wb = Workbook()
     first = wb.active
     assert first is not None
-    first.title = "Summary"
+    first.title = _sheet_name("Summary", doc.lang)
     bold = Font(bold=True)
     first.append([doc.title])
     first["A1"].font = Font(bold=True, size=14)
     for label, value in doc.meta:
-        first.append([label, value])
+        _append(first, [label, value])
     first.append([])
     for sec in doc.sections:
-        ws = wb[sec.sheet] if sec.sheet in wb.sheetnames else wb.create_sheet(sec.sheet)
+        name = _sheet_name(sec.sheet, doc.lang)
+        ws = wb[name] if name in wb.sheetnames else wb.create_sheet(name)
         if ws.max_row > 1 or ws["A1"].value is not None:
             ws.append([])
         ws.append([sec.title])
@@ -58,7 +90,7 @@ def render_xlsx(doc: ReportDocument, path: Path) -> None:
         for c in ws[ws.max_row]:
             c.font = bold
         for row in sec.rows:
-            ws.append(list(row))
+            _append(ws, list(row))
         if sec.note:
             ws.append([sec.note])
     for ws in wb.worksheets:

@@ -44,6 +44,11 @@ def test_import_run_report_and_factor_sets(tmp_path: Path) -> None:
     assert code == 0, out
     run = json.loads(out)
     assert run["total_co2e_t"] == pytest.approx(769_160, rel=1e-3)  # METHODOLOGY §6.1, AR5
+    # The 296-FZ total with 2979-r (CH4 25): 27,470 t × 25 = 686,750 t (METHODOLOGY §6.1); what was counted.
+    assert run["fz296_total_co2e_t"] == pytest.approx(686_750, rel=1e-3)
+    assert run["counted_period"] == {"start": "2025-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"}
+    assert run["activity_rows"] == 2 and run["pro_rated_rows"] == 0 and run["no_activity_data"] is False
+    assert run["future_excluded"] is False and run["measured"] == []
 
     report = tmp_path / "annual.xlsx"
     code, out, _ = invoke(env, "report", "build", "--run", str(run["id"]), "--format", "xlsx", "--lang", "en",
@@ -68,3 +73,19 @@ def test_import_run_report_and_factor_sets(tmp_path: Path) -> None:
     # Kuzbass values 15.1 + 3.0 m3/t: 36.2e6 m3 → 24,254 t CH4 (METHODOLOGY §6.1), × 28.
     assert json.loads(out)["total_co2e_t"] == pytest.approx(24_254 * 28, rel=1e-3)
     assert invoke(env, "report", "build", "--output", str(report))[0] == 2
+
+
+def test_run_errors_name_the_bad_value(tmp_path: Path) -> None:
+    env = {"GHGWATCH_DATA_DIR": str(tmp_path / "data")}
+    code, out, _ = invoke(env, "org", "create", "Kuzbass Coal")
+    assert code == 0
+    org = json.loads(out)["id"]
+    code, _, err = invoke(env, "inventory", "run", "--organization", str(org), "--year", "2025", "--gwp", "ar9")
+    text = " ".join(err.split())
+    assert code == 2 and "gwp: unknown GWP set 'ar9'; known: ar4, ar5, ar6, ru2979r" in text
+    assert "pydantic" not in text and "Value error" not in text and ": None" not in text
+    code, _, err = invoke(env, "inventory", "run", "--organization", str(org), "--year", "2025",
+                          "--gap-policy", "stretch")
+    text = " ".join(err.split())
+    assert code == 2 and text.count("gap_policy:") == 1 and "'mean', 'interpolate' or 'omit'" in text
+    assert "pydantic" not in text

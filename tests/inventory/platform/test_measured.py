@@ -52,9 +52,11 @@ async def test_ventilation_methane_integrated_from_readings(platform: Platform) 
     assert activity["type"] == "coal_mine_measured" and activity["gas_reference"] == "20C"
 
     # A run over that hour with a Tier 1 figure for the same mine: both side by side, measured in the total.
+    # 300 t over three whole days around T0 (the run's hour lies inside them whatever the time of day).
     await p.client.post("/api/v1/activity-data", headers=eng, json={
-        "facility_id": p.world.facility_a, "period_start": T0.date().isoformat(),
-        "period_end": T0.date().isoformat(), "activity_type": "coal_mining_underground", "data": {"coal_t": 100}})
+        "facility_id": p.world.facility_a, "period_start": (T0 - timedelta(days=1)).date().isoformat(),
+        "period_end": (T0 + timedelta(days=1)).date().isoformat(), "activity_type": "coal_mining_underground",
+        "data": {"coal_t": 300}})
     run = await p.client.post("/api/v1/inventory/runs", headers=eng, json={
         "organization_id": p.world.org_a, "period_start": T0.isoformat(),
         "period_end": (T0 + timedelta(hours=1)).isoformat(), "include_measured": True, "gwp": "ar5"})
@@ -64,7 +66,9 @@ async def test_ventilation_methane_integrated_from_readings(platform: Platform) 
     assert r["result"]["totals"]["ch4_t"] == pytest.approx(1.206, rel=1e-6)
     side = r["comparison"]["tier3_vs_tier1"][0]
     assert side["measured_ch4_t"] == pytest.approx(1.206, rel=1e-6)
-    assert side["factor_ch4_t"] == pytest.approx(100 * 18 * 0.67e-3, rel=1e-6)  # 1.206 t: Tier 1 average class
+    # Tier 1 average class for the three days' 300 t (300 t x 18 m3/t x 0.67 kg/m3 = 3.618 t), pro-rated to the
+    # run's one hour of the activity's 72 hours (issue 13 item 11): 3.618 / 72 = 0.05025 t.
+    assert side["factor_ch4_t"] == pytest.approx(300 * 18 * 0.67e-3 / 72, rel=1e-6)
     assert r["comparison"]["measured"][0]["coverage"] == pytest.approx(1.0)
 
 
@@ -107,11 +111,23 @@ async def test_methane_safety_report_from_stored_readings(platform: Platform) ->
     assert len(rows) == 1
     sensor, start, end, duration, peak = rows[0][:5]
     assert sensor == f"CH4 shaft 1 (#{p.world.sensor_a})"
-    assert start.startswith((T0 + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M"))
-    assert end.startswith((T0 + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M"))
+    # Local time (UTC by default) to the second, not ISO with microseconds (issue 13 item 9).
+    assert start.startswith((T0 + timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M"))
+    assert end.startswith((T0 + timedelta(minutes=15)).strftime("%Y-%m-%d %H:%M"))
+    assert len(start) == len("2025-03-10 17:05:00")
     assert duration == pytest.approx(5.0)
     assert peak == pytest.approx(1.2)
     assert len(doc["inputs_sha256"]) == 64 and answer.headers["x-inputs-sha256"] == doc["inputs_sha256"]
+    local_start = T0 + timedelta(minutes=10, hours=7)  # Asia/Novokuznetsk is UTC+7 all year
+    kuzbass = await p.client.get("/api/v1/reports/methane-safety", headers=eng, params={
+        "facility_id": p.world.facility_a, "month": local_start.strftime("%Y-%m"), "format": "json", "lang": "en",
+        "tz": "Asia/Novokuznetsk"})
+    assert kuzbass.status_code == 200, kuzbass.text
+    local_rows = next(s for s in json.loads(kuzbass.content)["sections"] if s["key"] == "exceedances")["rows"]
+    assert local_rows[0][1].startswith(local_start.strftime("%Y-%m-%d %H:%M"))
+    bad = await p.client.get("/api/v1/reports/methane-safety", headers=eng, params={
+        "facility_id": p.world.facility_a, "month": month, "tz": "Mars/Olympus"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "tz"]
     stranger = await p.world.login(Role.AUDITOR, p.world.org_b)
     denied = await p.client.get("/api/v1/reports/methane-safety", headers=stranger, params={
         "facility_id": p.world.facility_a, "month": month})
