@@ -1,0 +1,46 @@
+"""The default detector and alarm policy chosen on the NAB development series (benchmarks/nab.py).
+
+Measured in docs/detection.md ("Calibration on labelled real series"): a windowed Gaussian over the
+last 500 points, every point learned, spread floored at 1 % of the range seen, alarms at
+``DEFAULT_ALARM_THRESHOLD`` with a hold-off of ``HOLDOFF_POINTS`` points (one alarm per incident).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from ghgwatch.alerts.detectors.adaptive import WindowedGaussian, WindowedRobust
+from ghgwatch.alerts.detectors.base import FloatArray
+
+# Our calibration on nab-dev (benchmarks/nab.py, standard-profile optimum; docs/detection.md).
+DEFAULT_WINDOW: Final = 500
+HOLDOFF_POINTS: Final = 100
+DEFAULT_ALARM_THRESHOLD: Final = 6.7
+
+Scorer = Callable[[FloatArray, FloatArray], FloatArray]
+
+
+def default_detector() -> WindowedGaussian:
+    return WindowedGaussian(window=DEFAULT_WINDOW, step=5)
+
+
+def _old(method: str) -> Scorer:
+    def run(t: FloatArray, x: FloatArray) -> FloatArray:
+        from ghgwatch.alerts.detectors.methods import make_detector, median_interval
+
+        return make_detector(method, interval_s=median_interval(t)).score_many(x, t)
+
+    return run
+
+
+def benchmark_scorers() -> dict[str, Scorer]:
+    """Candidates scored by benchmarks/nab.py (the first is the default)."""
+    return {
+        "windowed_gaussian_500": lambda t, x: default_detector().score_many(x, t),
+        "windowed_gaussian_1000": lambda t, x: WindowedGaussian(window=1000, step=5).score_many(x, t),
+        "windowed_robust_500": lambda t, x: WindowedRobust(window=500, step=10).score_many(x, t),
+        "robust_z_filtered_old": _old("robust_z"),
+        "ewma_filtered_old": _old("ewma"),
+    }
+
