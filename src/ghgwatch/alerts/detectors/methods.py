@@ -31,7 +31,9 @@ DEFAULT_THRESHOLDS: Final[dict[str, float]] = {
 
 _MIN_SEASONAL_SPAN_S: Final = 4 * 86400
 _MIN_WEEKLY_SPAN_S: Final = 21 * 86400  # one week fills the buckets, two more to see the pattern
-_MIN_DAILY_SHARE: Final = 0.3
+_MIN_DAILY_SHARE: Final = 0.5  # the seasonal baseline warms up slowly and does not follow level shifts: only
+# for series whose daily profile dominates (0.3 picked it for traffic series on nab-dev and cost 26
+# points of NAB score there, docs/detection.md)
 # Weekday x hour must explain this much more of the variance than hour alone (our choice: a weekly
 # pattern such as quiet weekends of city traffic typically adds 0.1-0.3; noise adds ~168/n).
 _MIN_WEEKLY_GAIN: Final = 0.05
@@ -102,7 +104,7 @@ def weekly_share(timestamps: FloatArray, values: FloatArray) -> float:
 
 
 def choose_method(timestamps: FloatArray, values: FloatArray) -> str:
-    """``seasonal`` if the series spans at least 4 days and hour-of-day explains >= 30 % of its
+    """``seasonal`` if the series spans at least 4 days and hour-of-day explains >= 50 % of its
     variance; ``seasonal_weekly`` if it also spans 3 weeks and weekday x hour explains clearly more
     than hour alone (quiet weekends); else ``adaptive`` (calibrated on real labelled series)."""
     t = np.asarray(timestamps, dtype=np.float64)

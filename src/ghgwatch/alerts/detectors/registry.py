@@ -36,6 +36,12 @@ def _old(method: str) -> Scorer:
     return run
 
 
+def _auto(t: FloatArray, x: FloatArray) -> FloatArray:
+    from ghgwatch.alerts.detectors.methods import choose_method, make_detector, median_interval
+
+    return make_detector(choose_method(t, x), interval_s=median_interval(t)).score_many(x, t)
+
+
 def benchmark_scorers() -> dict[str, Scorer]:
     """Candidates scored by benchmarks/nab.py (the first is the default)."""
     return {
@@ -43,6 +49,7 @@ def benchmark_scorers() -> dict[str, Scorer]:
         "windowed_gaussian_500": lambda t, x: WindowedGaussian(window=500, step=5).score_many(x, t),
         "windowed_gaussian_1000": lambda t, x: WindowedGaussian(window=1000, step=5).score_many(x, t),
         "windowed_robust_500": lambda t, x: WindowedRobust(window=500, step=10).score_many(x, t),
+        "auto_choice": _auto,  # what `ghgwatch detect` runs by default (seasonal for daily series)
         "robust_z_filtered_old": _old("robust_z"),
         "ewma_filtered_old": _old("ewma"),
     }
