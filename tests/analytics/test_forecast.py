@@ -91,3 +91,32 @@ def test_auto_uses_the_backtest_winner(trend_season: pd.Series) -> None:
     assert used == report.best
     assert set(report.scores) == {"linear", "gbdt", "naive"}
     assert len(fc) == 12
+
+
+def test_gbdt_fits_and_predicts_on_one_thread_for_small_series() -> None:
+    # OpenMP threads on a few thousand rows spin on a busy machine (442 s instead of 17 s measured).
+    from threadpoolctl import threadpool_info
+
+    seen: list[int] = []
+
+    def openmp_threads() -> int:
+        return min((p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"), default=1)
+
+    class Probe(GBDTForecaster):
+        def _make_estimator(self) -> object:
+            est = super()._make_estimator()
+            fit, predict = est.fit, est.predict
+
+            def fit_probe(*a: object, **k: object) -> object:
+                seen.append(openmp_threads())
+                return fit(*a, **k)
+
+            def predict_probe(*a: object, **k: object) -> object:
+                seen.append(openmp_threads())
+                return predict(*a, **k)
+
+            est.fit, est.predict = fit_probe, predict_probe
+            return est
+
+    Probe(max_horizon=4, max_iter=5).fit(seasonal_series(24 * 10)).predict(4)
+    assert seen and set(seen) == {1}
