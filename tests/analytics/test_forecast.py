@@ -120,3 +120,35 @@ def test_gbdt_fits_and_predicts_on_one_thread_for_small_series() -> None:
 
     Probe(max_horizon=4, max_iter=5).fit(seasonal_series(24 * 10)).predict(4)
     assert seen and set(seen) == {1}
+
+
+def test_backtest_reports_interval_score_and_auto_shows_progress(trend_season: pd.Series) -> None:
+    steps: list[str] = []
+    _, used, report = forecast_auto(trend_season, 12, n_folds=2, params={"max_iter": 30}, progress=steps.append)
+    assert report is not None
+    assert [s.split(" @ ")[0] for s in steps[:-1]] == ["linear", "linear", "gbdt", "gbdt", "naive", "naive"]
+    assert steps[-1] == f"fit {used}"
+    for score in report.scores.values():
+        assert score.winkler >= 0 and len(score.ratios) == 2 * 12
+        assert all("winkler" in fold for fold in score.folds)
+    assert "ratios" not in report.to_dict()["scores"]["naive"]
+    assert report.calibration_factor is None  # off by default
+
+
+def test_recalibration_rescales_by_the_conformal_quantile_of_backtest_ratios(trend_season: pd.Series) -> None:
+    plain, _, _ = forecast_auto(trend_season, 12, method="linear", with_backtest=True)
+    fc, _, report = forecast_auto(trend_season, 12, method="linear", with_backtest=True, recalibrate=True)
+    assert report is not None and report.calibration_factor is not None
+    r = np.sort(report.scores["linear"].ratios)
+    k = int(np.ceil((len(r) + 1) * 0.9))
+    assert report.calibration_factor == pytest.approx(r[min(k, len(r)) - 1])
+    np.testing.assert_allclose(fc["forecast"], plain["forecast"])
+    np.testing.assert_allclose(
+        fc["upper"] - fc["lower"], report.calibration_factor * (plain["upper"] - plain["lower"])
+    )
+
+
+def test_bounds_clip_forecast_and_interval() -> None:
+    y = seasonal_series(24 * 20, noise=0.5) - 10.5  # crosses zero
+    fc, _, _ = forecast_auto(y, 6, method="linear", bounds=(0.0, 1.0))
+    assert ((fc >= 0.0) & (fc <= 1.0)).all().all()
