@@ -152,3 +152,18 @@ def test_bounds_clip_forecast_and_interval() -> None:
     y = seasonal_series(24 * 20, noise=0.5) - 10.5  # crosses zero
     fc, _, _ = forecast_auto(y, 6, method="linear", bounds=(0.0, 1.0))
     assert ((fc >= 0.0) & (fc <= 1.0)).all().all()
+
+
+def test_platform_forecasts_of_a_non_negative_series_stay_at_or_above_zero() -> None:
+    from ghgwatch.analytics.fitting import fit_forecaster, predict_from
+
+    rng = np.random.default_rng(2)
+    y = seasonal_series(24 * 20, noise=0.0)
+    y[:] = np.clip(0.02 + rng.normal(0, 0.03, len(y)), 0, None)  # CH4 near zero, sensor floor at 0
+    raw = LinearForecaster(max_horizon=6).fit(y).predict(6)
+    assert (raw["lower"] < 0).any()  # without the bound the interval goes negative
+    fit = fit_forecaster(y, 6, method="linear")
+    assert (fit.forecast >= 0).all().all()
+    again = predict_from(fit.model, "linear", y.to_numpy(), y.index[-1], pd.Timedelta(hours=1), 6, 0.9)
+    assert (again >= 0).all().all()
+    np.testing.assert_allclose(again["upper"], raw["upper"].clip(lower=0).to_numpy())

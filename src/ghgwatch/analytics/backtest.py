@@ -22,6 +22,12 @@ Bounds = tuple[float | None, float | None]
 _MIN_CALIBRATION_ERRORS = 20
 
 
+def non_negative_bounds(values: Any) -> Bounds:
+    """``(0, None)`` for a series that was never negative (a concentration, a flow), else no bounds."""
+    v = np.asarray(values, dtype=float)
+    return (0.0, None) if v.size and float(np.nanmin(v)) >= 0 else (None, None)
+
+
 def clip_bounds(frame: pd.DataFrame, bounds: Bounds) -> pd.DataFrame:
     """Clip ``forecast``, ``lower`` and ``upper`` to physical bounds (a concentration is never below 0,
     a percentage never above 100)."""

@@ -70,7 +70,7 @@ def forecast(
     allow_negative: Annotated[bool, typer.Option(help="Do not bound a non-negative series at 0.")] = False,
 ) -> None:
     """Forecast a `timestamp,value` series with prediction intervals."""
-    from ghgwatch.analytics.backtest import forecast_auto
+    from ghgwatch.analytics.backtest import forecast_auto, non_negative_bounds
     from ghgwatch.analytics.forecast import MODEL_NAMES
     from ghgwatch.analytics.gaps import interpolate_fill
     from ghgwatch.analytics.io import read_table, write_json
@@ -84,8 +84,8 @@ def forecast(
             typer.echo(f"{input}: {n_gaps} empty values filled by linear interpolation before fitting", err=True)
             table["value"] = interpolate_fill(table, "value")
         low = lower_limit
-        if low is None and not allow_negative and float(table["value"].min()) >= 0:
-            low = 0.0  # a concentration or a flow: never forecast below zero
+        if low is None and not allow_negative:
+            low = non_negative_bounds(table["value"])[0]  # a concentration or a flow: never below zero
         if low is not None and upper_limit is not None and low >= upper_limit:
             _fail(f"--lower-limit {low:g} must be below --upper-limit {upper_limit:g}")
         n_models = 3 if method == "auto" else (2 if method != "naive" else 1)
