@@ -21,7 +21,7 @@ from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from ghgwatch.alerts.detectors import AnomalyFilter, IsolationForestDetector, make_detector  # noqa: E402
+from ghgwatch.alerts.detectors import IsolationForestDetector, StreamingDetector, make_detector  # noqa: E402
 
 
 def _series(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,13 +52,13 @@ def main() -> None:
     make_detector("ewma").score_many(x[:1000], t[:1000])  # import scipy outside the timing
     result: dict[str, object] = {}
     streaming: list[float] = []
-    for method in ("robust_z", "ewma", "seasonal"):
+    for method in ("adaptive", "robust_z", "ewma", "seasonal"):
 
         def batch(method: str = method) -> object:
             return make_detector(method).score_many(x, t)
 
         def loop(method: str = method) -> object:
-            det: AnomalyFilter = make_detector(method)
+            det: StreamingDetector = make_detector(method)
             for xi, ti in zip(xl.tolist(), tl.tolist(), strict=True):
                 det.score_one(xi, ti)
                 det.learn_one(xi, ti)

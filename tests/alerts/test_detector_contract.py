@@ -7,11 +7,20 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from ghgwatch.alerts.detectors import EWMA, AnomalyFilter, RobustZScore, SeasonalBaseline, make_detector
+from ghgwatch.alerts.detectors import (
+    EWMA,
+    AnomalyFilter,
+    RobustZScore,
+    SeasonalBaseline,
+    StreamingDetector,
+    make_detector,
+    registry,
+)
 from ghgwatch.alerts.detectors.base import accept_mask
 
 THR = 5.0
-FACTORIES: dict[str, Callable[[], AnomalyFilter]] = {
+FACTORIES: dict[str, Callable[[], StreamingDetector]] = {
+    "adaptive_default": make_detector,
     "robust_z": lambda: AnomalyFilter(RobustZScore(window=30), THR, max_skip=20, block=256),
     "ewma": lambda: AnomalyFilter(EWMA(alpha=0.1, min_periods=20), THR, max_skip=20, block=256),
     "ewma_slow_var": lambda: AnomalyFilter(EWMA(alpha=0.1, min_periods=20, beta=0.02), THR, max_skip=20),
@@ -19,6 +28,7 @@ FACTORIES: dict[str, Callable[[], AnomalyFilter]] = {
     "seasonal_weekly": lambda: AnomalyFilter(SeasonalBaseline(bucket_s=21600, weekly=True, per_bucket=5), THR),
 }
 ids = list(FACTORIES)
+FILTERED = [name for name in ids if name != "adaptive_default"]
 
 
 def _series(n: int = 3000, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -30,7 +40,7 @@ def _series(n: int = 3000, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
     return t, x
 
 
-def _loop(det: AnomalyFilter, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+def _loop(det: StreamingDetector, t: np.ndarray, x: np.ndarray) -> np.ndarray:
     out = []
     for xi, ti in zip(x.tolist(), t.tolist(), strict=True):
         out.append(det.score_one(xi, ti))
@@ -83,7 +93,7 @@ def test_warm_up_scores_zero(name: str) -> None:
     assert (FACTORIES[name]().score_many(x * 100, t) == 0).all()
 
 
-@pytest.mark.parametrize("name", ids)
+@pytest.mark.parametrize("name", FILTERED)
 def test_anomalies_are_not_learned(name: str) -> None:
     t, x = _series(1500)
     det = FACTORIES[name]()
@@ -96,7 +106,25 @@ def test_anomalies_are_not_learned(name: str) -> None:
     np.testing.assert_allclose(det.score_many(probe_x, probe_t), ref.score_many(probe_x, probe_t))
 
 
-@pytest.mark.parametrize("name", ["robust_z", "ewma", "ewma_slow_var"])
+def test_default_detector_forgets_a_gross_anomaly_after_one_window() -> None:
+    # The default learns every point (a filter locked it in on real series, see docs/detection.md), so
+    # a glitch may blind it while in its window, but never longer: the state is back to the reference.
+    t, x = _series(2000)
+    det, ref = make_detector(), make_detector()
+    det.score_many(x[:1000], t[:1000])
+    ref.score_many(x[:1000], t[:1000])
+    det.learn_one(float(np.max(x)) * 1000, float(t[1000]))
+    ref.learn_one(float(x[1000]), float(t[1000]))
+    window = registry.DEFAULT_WINDOW + registry.DEFAULT_STEP  # statistics refresh every step points
+    det.score_many(x[1001 : 1001 + window], t[1001 : 1001 + window])
+    ref.score_many(x[1001 : 1001 + window], t[1001 : 1001 + window])
+    probe_t, probe_x = t[1001 + window :], x[1001 + window :]
+    got, want = det.score_many(probe_x, probe_t), ref.score_many(probe_x, probe_t)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert (want > THR).any()  # the probe has anomalies to be blind to
+
+
+@pytest.mark.parametrize("name", ["robust_z", "ewma", "ewma_slow_var", "adaptive_default"])
 def test_long_level_shift_is_learned_after_max_skip(name: str) -> None:
     t, x = _series(2600)
     s = FACTORIES[name]().score_many(x, t)

@@ -207,3 +207,38 @@ def test_bad_inputs_exit_2_naming_file_row_or_column(fixtures_dir: Path, tmp_pat
     result = runner.invoke(app, ["correlate", "--input", str(nocol), "--target", "ch4", "--output", out])
     assert result.exit_code == 2
     assert "column 'ch4'" in result.output
+
+
+def _near_zero_csv(tmp_path: Path) -> Path:
+    # A concentration that sits near zero (% CH4 in fresh air): noise reaches below the level's width.
+    rng = np.random.default_rng(8)
+    y = seasonal_series(24 * 21, noise=0.0)
+    y[:] = np.clip(0.03 + 0.02 * np.sin(np.arange(len(y)) * 2 * np.pi / 24) + rng.normal(0, 0.03, len(y)), 0, None)
+    path = tmp_path / "ch4.csv"
+    y.rename_axis("timestamp").to_frame().to_csv(path)
+    return path
+
+
+def _forecast(path: Path, out: Path, *extra: str) -> pd.DataFrame:
+    args = ["forecast", "-i", str(path), "--horizon", "12", "-o", str(out), "--method", "linear", *extra]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out)
+
+
+def test_forecast_of_a_non_negative_series_never_goes_below_zero(tmp_path: Path) -> None:
+    path = _near_zero_csv(tmp_path)
+    free = _forecast(path, tmp_path / "free.csv", "--allow-negative")
+    assert (free["lower"] < 0).any()  # the case exists without the bound
+    fc = _forecast(path, tmp_path / "f.csv")
+    assert (fc[["forecast", "lower", "upper"]] >= 0).all().all()
+    np.testing.assert_allclose(fc["upper"], free["upper"].clip(lower=0))
+    capped = _forecast(path, tmp_path / "c.csv", "--upper-limit", "0.05")
+    assert (capped[["forecast", "lower", "upper"]] <= 0.05).all().all()
+
+
+def test_forecast_rejects_crossed_limits(series_csv: Path, tmp_path: Path) -> None:
+    args = ["forecast", "-i", str(series_csv), "--horizon", "3", "-o", str(tmp_path / "x.csv")]
+    result = runner.invoke(app, [*args, "--lower-limit", "5", "--upper-limit", "1"])
+    assert result.exit_code == 2
+    assert "--lower-limit 5 must be below --upper-limit 1" in result.output

@@ -91,3 +91,79 @@ def test_auto_uses_the_backtest_winner(trend_season: pd.Series) -> None:
     assert used == report.best
     assert set(report.scores) == {"linear", "gbdt", "naive"}
     assert len(fc) == 12
+
+
+def test_gbdt_fits_and_predicts_on_one_thread_for_small_series() -> None:
+    # OpenMP threads on a few thousand rows spin on a busy machine (442 s instead of 17 s measured).
+    from threadpoolctl import threadpool_info
+
+    seen: list[int] = []
+
+    def openmp_threads() -> int:
+        return min((p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"), default=1)
+
+    class Probe(GBDTForecaster):
+        def _make_estimator(self) -> object:
+            est = super()._make_estimator()
+            fit, predict = est.fit, est.predict
+
+            def fit_probe(*a: object, **k: object) -> object:
+                seen.append(openmp_threads())
+                return fit(*a, **k)
+
+            def predict_probe(*a: object, **k: object) -> object:
+                seen.append(openmp_threads())
+                return predict(*a, **k)
+
+            est.fit, est.predict = fit_probe, predict_probe
+            return est
+
+    Probe(max_horizon=4, max_iter=5).fit(seasonal_series(24 * 10)).predict(4)
+    assert seen and set(seen) == {1}
+
+
+def test_backtest_reports_interval_score_and_auto_shows_progress(trend_season: pd.Series) -> None:
+    steps: list[str] = []
+    _, used, report = forecast_auto(trend_season, 12, n_folds=2, params={"max_iter": 30}, progress=steps.append)
+    assert report is not None
+    assert [s.split(" @ ")[0] for s in steps[:-1]] == ["linear", "linear", "gbdt", "gbdt", "naive", "naive"]
+    assert steps[-1] == f"fit {used}"
+    for score in report.scores.values():
+        assert score.winkler >= 0 and len(score.ratios) == 2 * 12
+        assert all("winkler" in fold for fold in score.folds)
+    assert "ratios" not in report.to_dict()["scores"]["naive"]
+    assert report.calibration_factor is None  # off by default
+
+
+def test_recalibration_rescales_by_the_conformal_quantile_of_backtest_ratios(trend_season: pd.Series) -> None:
+    plain, _, _ = forecast_auto(trend_season, 12, method="linear", with_backtest=True)
+    fc, _, report = forecast_auto(trend_season, 12, method="linear", with_backtest=True, recalibrate=True)
+    assert report is not None and report.calibration_factor is not None
+    r = np.sort(report.scores["linear"].ratios)
+    k = int(np.ceil((len(r) + 1) * 0.9))
+    assert report.calibration_factor == pytest.approx(r[min(k, len(r)) - 1])
+    np.testing.assert_allclose(fc["forecast"], plain["forecast"])
+    np.testing.assert_allclose(
+        fc["upper"] - fc["lower"], report.calibration_factor * (plain["upper"] - plain["lower"])
+    )
+
+
+def test_bounds_clip_forecast_and_interval() -> None:
+    y = seasonal_series(24 * 20, noise=0.5) - 10.5  # crosses zero
+    fc, _, _ = forecast_auto(y, 6, method="linear", bounds=(0.0, 1.0))
+    assert ((fc >= 0.0) & (fc <= 1.0)).all().all()
+
+
+def test_platform_forecasts_of_a_non_negative_series_stay_at_or_above_zero() -> None:
+    from ghgwatch.analytics.fitting import fit_forecaster, predict_from
+
+    rng = np.random.default_rng(2)
+    y = seasonal_series(24 * 20, noise=0.0)
+    y[:] = np.clip(0.02 + rng.normal(0, 0.03, len(y)), 0, None)  # CH4 near zero, sensor floor at 0
+    raw = LinearForecaster(max_horizon=6).fit(y).predict(6)
+    assert (raw["lower"] < 0).any()  # without the bound the interval goes negative
+    fit = fit_forecaster(y, 6, method="linear")
+    assert (fit.forecast >= 0).all().all()
+    again = predict_from(fit.model, "linear", y.to_numpy(), y.index[-1], pd.Timedelta(hours=1), 6, 0.9)
+    assert (again >= 0).all().all()
+    np.testing.assert_allclose(again["upper"], raw["upper"].clip(lower=0).to_numpy())

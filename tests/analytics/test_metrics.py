@@ -23,3 +23,11 @@ def test_mase_of_the_in_sample_naive_error_is_one() -> None:
 
 def test_coverage_counts_bounds_inclusively() -> None:
     assert metrics.coverage([1, 2, 3, 4], [1, 0, 4, 0], [1, 5, 5, 3]) == pytest.approx(0.5)
+
+
+def test_winkler_score_by_hand() -> None:
+    # 80 % interval (alpha 0.2, penalty 2 / 0.2 = 10): width 2 each; misses by 0.5 below and 1 above.
+    y, lo, hi = [1.0, -0.5, 4.0], [0.0, 0.0, 1.0], [2.0, 2.0, 3.0]
+    assert metrics.winkler(y, lo, hi, 0.8) == pytest.approx((2 + (2 + 10 * 0.5) + (2 + 10 * 1.0)) / 3)
+    with pytest.raises(ValueError, match="level"):
+        metrics.winkler(y, lo, hi, 1.0)

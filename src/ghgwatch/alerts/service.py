@@ -19,7 +19,7 @@ import msgspec
 import numpy as np
 
 from ghgwatch.alerts.demo import ensure_demo_rules
-from ghgwatch.alerts.detectors import AnomalyFilter, make_detector
+from ghgwatch.alerts.detectors import StreamingDetector, make_detector
 from ghgwatch.alerts.engine import AlertEvent, AlertKey, RuleEngine
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.alerts.models import Alert, HistoryAction
@@ -48,7 +48,7 @@ class AlertService:
         self.ids: dict[AlertKey, int] = {}
         self.snapshot: RulesSnapshot | None = None
         self._version: object = None
-        self._detectors: dict[str, AnomalyFilter] = {}
+        self._detectors: dict[str, StreamingDetector] = {}
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._demo_done = False

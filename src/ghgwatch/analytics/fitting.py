@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ghgwatch.analytics._base import ConformalForecaster
-from ghgwatch.analytics.backtest import backtest
+from ghgwatch.analytics.backtest import backtest, clip_bounds, non_negative_bounds
 from ghgwatch.analytics.drift import RollingErrorTracker, ks_test, psi
 from ghgwatch.analytics.forecast import MODEL_NAMES, make_forecaster
 from ghgwatch.observability import metrics
@@ -107,7 +107,7 @@ def fit_forecaster(
     step(f"fit {chosen}")
     model = make_forecaster(chosen, interval=interval, max_horizon=horizon).fit(series)
     started = time.perf_counter()
-    forecast = model.predict(horizon)
+    forecast = clip_bounds(model.predict(horizon), non_negative_bounds(series))
     metrics.observe_inference(chosen, time.perf_counter() - started)
     return FitResult(chosen, model, forecast, clean(scores))
 
@@ -142,7 +142,8 @@ def predict_from(
     metrics.observe_inference(method, time.perf_counter() - started)
     q = model.half_widths(horizon, interval)
     index = pd.DatetimeIndex([last + step * k for k in range(1, horizon + 1)], name="timestamp")
-    return pd.DataFrame({"forecast": point, "lower": point - q, "upper": point + q}, index=index)
+    frame = pd.DataFrame({"forecast": point, "lower": point - q, "upper": point + q}, index=index)
+    return clip_bounds(frame, non_negative_bounds(values))  # a concentration is never below 0
 
 
 def points(frame: pd.DataFrame) -> list[dict[str, Any]]:

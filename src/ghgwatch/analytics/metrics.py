@@ -67,3 +67,16 @@ def coverage(y_true: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> float:
     a, lo = _pair(y_true, lower)
     _, hi = _pair(y_true, upper)
     return float(np.mean((a >= lo) & (a <= hi)))
+
+
+def winkler(y_true: ArrayLike, lower: ArrayLike, upper: ArrayLike, level: float) -> float:
+    """Mean interval (Winkler) score of a central ``level`` interval: width plus ``2 / alpha`` times
+    the distance by which the actual falls outside (Winkler 1972; Gneiting and Raftery 2007, eq. 43).
+    Lower is better; it rewards narrow intervals and penalises misses."""
+    a, lo = _pair(y_true, lower)
+    _, hi = _pair(y_true, upper)
+    alpha = 1.0 - level
+    if not 0.0 < alpha < 1.0:
+        raise ValueError("level must be between 0 and 1")
+    miss = np.maximum(lo - a, 0.0) + np.maximum(a - hi, 0.0)
+    return float(np.mean(hi - lo + 2.0 / alpha * miss))

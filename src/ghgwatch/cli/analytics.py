@@ -62,9 +62,15 @@ def forecast(
     interval: Annotated[float, typer.Option(min=0.01, max=0.99, help="Nominal interval coverage.")] = 0.9,
     backtest: Annotated[Path | None, typer.Option(help="Write the rolling-origin backtest (JSON).")] = None,
     folds: Annotated[int, typer.Option(min=1, help="Backtest folds.")] = 3,
+    lower_limit: Annotated[
+        float | None,
+        typer.Option(help="Physical lower bound of forecasts and intervals (default: 0 if no value is negative)."),
+    ] = None,
+    upper_limit: Annotated[float | None, typer.Option(help="Physical upper bound (e.g. 100 for %).")] = None,
+    allow_negative: Annotated[bool, typer.Option(help="Do not bound a non-negative series at 0.")] = False,
 ) -> None:
     """Forecast a `timestamp,value` series with prediction intervals."""
-    from ghgwatch.analytics.backtest import forecast_auto
+    from ghgwatch.analytics.backtest import forecast_auto, non_negative_bounds
     from ghgwatch.analytics.forecast import MODEL_NAMES
     from ghgwatch.analytics.gaps import interpolate_fill
     from ghgwatch.analytics.io import read_table, write_json
@@ -77,6 +83,11 @@ def forecast(
         if n_gaps:
             typer.echo(f"{input}: {n_gaps} empty values filled by linear interpolation before fitting", err=True)
             table["value"] = interpolate_fill(table, "value")
+        low = lower_limit
+        if low is None and not allow_negative:
+            low = non_negative_bounds(table["value"])[0]  # a concentration or a flow: never below zero
+        if low is not None and upper_limit is not None and low >= upper_limit:
+            _fail(f"--lower-limit {low:g} must be below --upper-limit {upper_limit:g}")
         n_models = 3 if method == "auto" else (2 if method != "naive" else 1)
         steps = (n_models * folds if method == "auto" or backtest else 0) + 1
         with _progress(steps, "forecast") as step:
@@ -88,6 +99,7 @@ def forecast(
                 n_folds=folds,
                 with_backtest=backtest is not None,
                 progress=step,
+                bounds=(low, upper_limit),
             )
     fc.index.name = "timestamp"
     fc.to_csv(output, date_format="%Y-%m-%dT%H:%M:%S", float_format="%.6g")

@@ -11,21 +11,34 @@ import typer
 
 class Method(StrEnum):
     AUTO = "auto"
+    ADAPTIVE = "adaptive"
     ROBUST_Z = "robust_z"
     EWMA = "ewma"
     SEASONAL = "seasonal"
+    SEASONAL_WEEKLY = "seasonal_weekly"
     IFOREST = "iforest"
 
 
 def detect(
     input: Annotated[Path, typer.Option("--input", "-i", help="CSV with header timestamp,value")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV: timestamp,value,score,is_anomaly")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="CSV: timestamp,value,score,is_anomaly,alarm")
+    ],
     method: Annotated[
-        Method, typer.Option(help="auto: seasonal for ≥4 days with a daily pattern, else robust_z")
+        Method,
+        typer.Option(
+            help="auto: seasonal (or seasonal_weekly) for ≥4 days with a daily (weekly) pattern, "
+            "else adaptive (calibrated on labelled real series)"
+        ),
     ] = Method.AUTO,
     threshold: Annotated[float | None, typer.Option(help="score above which a point is flagged")] = None,
+    holdoff: Annotated[
+        int | None,
+        typer.Option(min=0, help="points after a flag in which further flags join the same alarm"),
+    ] = None,
 ) -> None:
-    """Score each point with past data only (as in streaming) and flag anomalies."""
+    """Score each point with past data only (as in streaming), flag anomalies, one alarm per incident."""
+    from ghgwatch.alerts.detectors.registry import HOLDOFF_POINTS
     from ghgwatch.alerts.detectors.series_file import SeriesError, read_series, write_flags
     from ghgwatch.alerts.detectors.series_file import detect as run
 
@@ -37,15 +50,20 @@ def detect(
     except SeriesError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    result = run(series, method.value, threshold)
+    for warning in series.warnings[:10]:
+        typer.echo(f"warning: {warning}", err=True)
+    if len(series.warnings) > 10:
+        typer.echo(f"warning: {input}: the clock steps back {len(series.warnings)} times in all", err=True)
+    result = run(series, method.value, threshold, HOLDOFF_POINTS if holdoff is None else holdoff)
     try:
         write_flags(output, series, result)
     except OSError as exc:
         typer.echo(f"error: {output}: cannot write ({exc.strerror})", err=True)
         raise typer.Exit(2) from None
     typer.echo(
-        f"{int(result.flags.sum())} of {result.flags.size} points flagged "
-        f"(method {result.method}, threshold {result.threshold:g}) -> {output}"
+        f"{int(result.alarms.sum())} alarms, {int(result.flags.sum())} of {result.flags.size} points flagged "
+        f"(method {result.method}, threshold {result.threshold:g}, hold-off {result.holdoff} points) "
+        f"-> {output}"
     )
 
 

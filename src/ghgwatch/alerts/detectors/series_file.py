@@ -18,6 +18,8 @@ from ghgwatch.alerts.detectors.methods import (
     make_detector,
     median_interval,
 )
+from ghgwatch.alerts.detectors.registry import HOLDOFF_POINTS
+from ghgwatch.alerts.nab import alarms as alarm_points
 
 HEADER = ("timestamp", "value")
 
@@ -32,17 +34,25 @@ class SeriesError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Series:
+    """Rows in file order (the order a stream would deliver them), with what was odd about them."""
+
     raw_timestamps: list[str]
     timestamps: FloatArray  # Unix seconds, UTC
     values: FloatArray
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Detection:
+    """``flags``: points scoring above ``threshold``; ``alarms``: the first point of each incident
+    (flags closer than ``holdoff`` points to the previous flag belong to the same incident)."""
+
     method: str
     threshold: float
     scores: FloatArray
     flags: BoolArray
+    alarms: BoolArray
+    holdoff: int
 
 
 def parse_timestamp(text: str) -> float:
@@ -68,6 +78,8 @@ def read_series(path: Path) -> Series:
     raw: list[str] = []
     ts: list[float] = []
     vs: list[float] = []
+    warnings: list[str] = []
+    latest = -math.inf
     for n, row in enumerate(rows[1:], start=2):
         if not row:
             continue
@@ -85,18 +97,33 @@ def read_series(path: Path) -> Series:
             raise SeriesError(path, n, "value", f"not a number: {row[1]!r}") from None
         if not math.isfinite(v):
             raise SeriesError(path, n, "value", f"not a finite number: {row[1]!r}")
-        if ts and t < ts[-1]:
-            raise SeriesError(path, n, "timestamp", "timestamps must not go backwards (sort the file first)")
+        if t < latest:
+            # Real logs do this (clock reset, time-zone change, a gateway's buffer): keep the rows in
+            # file order, the order a live stream would have delivered them, and say so.
+            warnings.append(
+                str(
+                    SeriesError(
+                        path,
+                        n,
+                        "timestamp",
+                        f"clock steps back by {latest - t:g} s to {row[0]!r}; rows kept in file order",
+                    )
+                )
+            )
+        latest = max(latest, t)
         raw.append(row[0])
         ts.append(t)
         vs.append(v)
     if not ts:
         raise SeriesError(path, None, None, "no data rows")
-    return Series(raw, np.asarray(ts, dtype=np.float64), np.asarray(vs, dtype=np.float64))
+    return Series(raw, np.asarray(ts, dtype=np.float64), np.asarray(vs, dtype=np.float64), tuple(warnings))
 
 
-def detect(series: Series, method: str = "auto", threshold: float | None = None) -> Detection:
-    """Score every point with past data only and flag scores above the threshold."""
+def detect(
+    series: Series, method: str = "auto", threshold: float | None = None, holdoff: int = HOLDOFF_POINTS
+) -> Detection:
+    """Score every point with past data only, flag scores above the threshold and raise one alarm per
+    incident (hold-off of ``holdoff`` points, calibrated with the default detector on NAB)."""
     if method == "auto":
         method = choose_method(series.timestamps, series.values)
     thr = DEFAULT_THRESHOLDS[method] if threshold is None else threshold
@@ -107,20 +134,22 @@ def detect(series: Series, method: str = "auto", threshold: float | None = None)
     else:
         det = make_detector(method, thr, interval_s=median_interval(series.timestamps))
         scores = det.score_many(series.values, series.timestamps)
-    return Detection(method, thr, scores, scores > thr)
+    flags = scores > thr
+    return Detection(method, thr, scores, flags, alarm_points(scores, np.nextafter(thr, np.inf), holdoff), holdoff)
 
 
 def write_flags(path: Path, series: Series, result: Detection) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(("timestamp", "value", "score", "is_anomaly"))
+        w.writerow(("timestamp", "value", "score", "is_anomaly", "alarm"))
         w.writerows(
-            (t, repr(v), f"{s:.6g}", int(f))
-            for t, v, s, f in zip(
+            (t, repr(v), f"{s:.6g}", int(f), int(a))
+            for t, v, s, f, a in zip(
                 series.raw_timestamps,
                 series.values.tolist(),
                 result.scores.tolist(),
                 result.flags.tolist(),
+                result.alarms.tolist(),
                 strict=True,
             )
         )

@@ -120,7 +120,7 @@ class AnomalyRule(_RuleBase):
 
     warning: float | None = None
     alarm: float | None = None
-    detector: str = "robust_z"
+    detector: str = "adaptive"  # ghgwatch.alerts.detectors.methods.DEFAULT_METHOD
     kind: RuleKind = field(default=RuleKind.ANOMALY, init=False)
 
 

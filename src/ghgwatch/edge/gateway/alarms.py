@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ghgwatch.alerts.detectors import AnomalyFilter, make_detector
+from ghgwatch.alerts.detectors import StreamingDetector, make_detector
 from ghgwatch.alerts.engine import AlertEvent, AlertKey, OpenAlert, Reading, RuleEngine, RuleRef
 from ghgwatch.alerts.hub import AlertHub
 from ghgwatch.alerts.rule_codec import SEVERITY_NAMES, severity_name
@@ -68,7 +68,7 @@ class EdgeAlarms:
         self._version = -1
         self._opening: dict[AlertKey, str] = {}
         self._ids: set[str] = set()
-        self._detectors: dict[str, AnomalyFilter] = {}
+        self._detectors: dict[str, StreamingDetector] = {}
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
 
