@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ghgwatch.inventory.quantities import check_gas_unit, check_unit
+from ghgwatch.inventory.quantities import check_energy_unit, check_gas_unit, check_unit
 
 GasReference = Literal["0C", "15C", "20C"]
 GasType = Literal["natural_gas_sour", "natural_gas", "associated_gas", "coal_seam_gas", "gas_condensate_field_gas"]
@@ -20,6 +20,7 @@ GasType = Literal["natural_gas_sour", "natural_gas", "associated_gas", "coal_sea
 FuelUnit = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_unit)]
 """Mass, volume or energy as people write it ("t", "тыс. м3", "ТДж", "t c.e." ...), parsed with pint."""
 GasUnit = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_gas_unit)]
+EnergyUnit = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_energy_unit)]
 NonNeg = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -171,6 +172,25 @@ class StationaryCombustion(_Base):
         return self
 
 
+class PurchasedEnergy(_Base):
+    """GHG Protocol Scope 2 (indirect emissions from purchased electricity or heat): CO2 = energy × factor.
+
+    ``method`` "location": the grid factor ``grid.<electricity|heat>.<region>`` (t CO2/MWh) from a factor set
+    valid in the year (sets per region and year), or ``ef_t_co2_per_mwh``; "market": the contractual
+    instrument's factor ``contractual_ef_t_co2_per_mwh`` (supplier-specific, PPA, certificates), or the
+    residual-mix factor ``grid.residual.<electricity|heat>.<region>`` from a factor set. No grid factors are
+    shipped (none has a source in the project yet, docs/sources.md).
+    """
+
+    type: Literal["purchased_electricity", "purchased_heat"]
+    quantity: NonNeg
+    unit: EnergyUnit
+    method: Literal["location", "market"] = "location"
+    region: str | None = Field(default=None, min_length=1, max_length=100)
+    ef_t_co2_per_mwh: NonNeg | None = None
+    contractual_ef_t_co2_per_mwh: NonNeg | None = None
+
+
 class GasFlaring(_Base):
     """Order 371 Table 2.1: CO2 and CH4 of flaring a gas of ``gas_type``, per t or per thousand m3 flared."""
 
@@ -218,6 +238,7 @@ Activity = Annotated[
     | StationaryCombustion
     | Flaring
     | GasFlaring
+    | PurchasedEnergy
     | VentedGas,
     Field(discriminator="type"),
 ]
@@ -233,6 +254,8 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "stationary_combustion",
     "flaring",
     "gas_flaring",
+    "purchased_electricity",
+    "purchased_heat",
     "vented_gas",
 )
 

@@ -30,11 +30,23 @@ CATEGORIES: dict[str, Category] = {
     ),
     "vented_gas": Category("1.B", "Vented gas (fugitive)", "Фугитивные выбросы при стравливании газа"),
     "stationary_combustion": Category("1.A", "Stationary fuel combustion", "Стационарное сжигание топлива"),
+    "purchased_electricity": Category(
+        "Scope 2", "Purchased electricity (Scope 2)", "Покупная электроэнергия (область охвата 2)"
+    ),
+    "purchased_heat": Category("Scope 2", "Purchased heat (Scope 2)", "Покупная тепловая энергия (область охвата 2)"),
     "methane_utilisation": Category(
         "1.A", "Utilised mine methane (gas engines, boilers)",
         "Утилизированный шахтный метан (газовые двигатели, котлы)",
     ),
 }
+
+
+SCOPE2_TYPES = frozenset({"purchased_electricity", "purchased_heat"})
+"""GHG Protocol Scope 2 (indirect, purchased energy); every other activity is Scope 1 (direct)."""
+
+
+def scope_of(activity_type: str) -> int:
+    return 2 if activity_type in SCOPE2_TYPES else 1
 
 
 def category_of(activity_type: str) -> Category:

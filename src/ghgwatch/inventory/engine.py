@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ghgwatch.inventory import activities as act
-from ghgwatch.inventory.categories import category_of
+from ghgwatch.inventory.categories import category_of, scope_of
 from ghgwatch.inventory.errors import InputErrorItem, InventoryInputError, from_validation_error
 from ghgwatch.inventory.factors import (
     FactorSet,
@@ -134,7 +134,8 @@ def calculate(
             co2, ch4, n2o = co2 * a.period_share, ch4 * a.period_share, n2o * a.period_share
             used.append(UsedFactor("period_share", a.period_share, "fraction",
                                    "share of the activity's period inside the calculated period"))
-        results.append(ActivityResult(a.id, a.type, category_of(a.type).code, co2, ch4, n2o, 0.0, used, a.facility))
+        results.append(ActivityResult(a.id, a.type, category_of(a.type).code, co2, ch4, n2o, 0.0, used, a.facility,
+                                      scope_of(a.type)))
     if errors or gwp is None:
         raise InventoryInputError(errors)
     g_ch4, g_n2o = gwp.ch4_fossil, gwp.n2o
@@ -144,7 +145,8 @@ def calculate(
     # The 296-FZ check always uses the GWPs the law prescribes (Government Order 2979-r, METHODOLOGY §2.1
     # [V: S7]), whatever set the report uses; the result shows both totals.
     law = get_gwp_set(FZ296_GWP)
-    fz_total = sum(r.co2_t + r.ch4_t * law.ch4_fossil + r.n2o_t * law.n2o for r in results)
+    # Direct emissions only (Scope 1): purchased energy is the supplier's direct emission.
+    fz_total = sum(r.co2_t + r.ch4_t * law.ch4_fossil + r.n2o_t * law.n2o for r in results if r.scope == 1)
     fz: Fz296Status = check_296fz(fz_total, inp.year)
     return CalcResult(
         year=inp.year,

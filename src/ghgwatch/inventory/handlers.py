@@ -253,6 +253,40 @@ def _combustion(ctx: Ctx, a: act.StationaryCombustion) -> Out:
     return co2, ch4, n2o, factors
 
 
+def _purchased(ctx: Ctx, a: act.PurchasedEnergy) -> Out:
+    """Scope 2: CO2 = MWh × factor (GHG Protocol Scope 2 Guidance, location- or market-based)."""
+    kind = "electricity" if a.type == "purchased_electricity" else "heat"
+    try:
+        mwh = q.convert(a.quantity, a.unit, "MWh")
+    except q.QuantityError as exc:
+        raise ActivityError("unit", str(exc)) from exc
+    region = a.region or ""
+    if a.method == "market":
+        if a.contractual_ef_t_co2_per_mwh is not None:
+            ef = user_factor("contractual_ef", a.contractual_ef_t_co2_per_mwh, "t CO2/MWh")
+        else:
+            name = f"grid.residual.{kind}.{region}"
+            try:
+                ef = ctx.resolver.get(name)
+            except FactorNotFoundError:
+                raise ActivityError("contractual_ef_t_co2_per_mwh", f"market-based {kind} needs the contractual "
+                                    f"instrument's factor, or a residual-mix factor {name} in a factor set valid "
+                                    f"in {ctx.year}") from None
+    elif a.ef_t_co2_per_mwh is not None:
+        ef = user_factor(f"grid.{kind}", a.ef_t_co2_per_mwh, "t CO2/MWh")
+    else:
+        if not region:
+            raise ActivityError("region", f"give the region of the grid factor grid.{kind}.<region> (from a factor "
+                                          "set) or ef_t_co2_per_mwh")
+        name = f"grid.{kind}.{region}"
+        try:
+            ef = ctx.resolver.get(name)
+        except FactorNotFoundError:
+            raise ActivityError("region", f"no grid factor {name} valid in {ctx.year}: add a factor set with it "
+                                          "(grid factors per region and year) or give ef_t_co2_per_mwh") from None
+    return mwh * ef.value, 0.0, 0.0, [ef]
+
+
 def _gas_flaring(ctx: Ctx, a: act.GasFlaring) -> Out:
     """E = FC × EF (Order 371 Table 2.1; FC in t or thousand m3 of gas flared)."""
     kind = q.kind_of(a.unit)
@@ -314,6 +348,8 @@ def dispatch(ctx: Ctx, a: Any) -> Out:
         "stationary_combustion": _combustion,
         "flaring": _flaring,
         "gas_flaring": _gas_flaring,
+        "purchased_electricity": _purchased,
+        "purchased_heat": _purchased,
         "vented_gas": _vented,
     }
     return handlers[t](ctx, a)  # type: ignore[no-any-return, operator]

@@ -124,6 +124,11 @@ def convert(value: float, unit: str, target: str) -> float:
             raise QuantityError(f"cannot convert {unit!r} to {target!r}") from exc
 
 
+def check_energy_unit(unit: str) -> str:
+    """An energy (MWh, Gcal, GJ ...)."""
+    return check_unit(unit, ("energy",))
+
+
 def check_gas_unit(unit: str) -> str:
     """A mass or a volume of gas."""
     return check_unit(unit, ("mass", "volume"))

@@ -21,11 +21,14 @@ class ActivityResult:
     co2e_t: float
     factors: list[UsedFactor]
     facility: str | None = None
+    scope: int = 1
+    """GHG Protocol scope: 1 direct, 2 indirect from purchased energy."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "facility": self.facility,
+            "scope": self.scope,
             "type": self.type,
             "category": self.category,
             "co2_t": self.co2_t,
@@ -47,8 +50,9 @@ class CalcResult:
     fz296: Fz296Status
     inputs_sha256: str
 
-    def totals(self) -> dict[str, float]:
-        acts = self.activities
+    def totals(self, scope: int = 1) -> dict[str, float]:
+        """Totals of one scope: 1 (direct, the inventory and 296-FZ total) or 2 (purchased energy)."""
+        acts = [a for a in self.activities if a.scope == scope]
         return {
             "co2_t": sum(a.co2_t for a in acts),
             "ch4_t": sum(a.ch4_t for a in acts),
@@ -61,6 +65,7 @@ class CalcResult:
         fz = self.fz296
         return {
             "totals": self.totals(),
+            "scope2_totals": self.totals(2),
             "activities": [a.as_dict() for a in self.activities],
             "gwp": {
                 "name": self.gwp.name,

@@ -109,7 +109,7 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[
         [t("nitrous_oxide", lang), totals["n2o_t"], g_n2o, totals["n2o_t"] * g_n2o],
     ]
     by_cat: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
-    for a in result["activities"]:
+    for a in _scope1(result):
         acc = by_cat[a.get("category", a["type"])]
         for i, k in enumerate(("co2_t", "ch4_t", "n2o_t", "co2e_t")):
             acc[i] += a[k]
@@ -170,6 +170,7 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[
                 [t("co2_t", lang), totals["co2_t"]],
                 [t("ch4_t", lang), totals["ch4_t"]],
                 [t("n2o_t", lang), totals["n2o_t"]],
+                *_scope2_rows(result, lang),
             ],
         ),
         Section("methodology", t("sec_meth", lang), [t("item", lang), t("value", lang)], meth_rows),
@@ -212,9 +213,24 @@ def _label(a: dict[str, Any], lang: Lang) -> str:
     return f"{a['facility']}: {name}" if a.get("facility") else name
 
 
+def _scope1(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Direct emissions (results before scopes were recorded are all Scope 1)."""
+    return [a for a in result["activities"] if a.get("scope", 1) == 1]
+
+
+def _scope2_rows(result: dict[str, Any], lang: Lang) -> list[list[Cell]]:
+    """Scope 2 (purchased energy) beside, never inside, the direct total."""
+    def name(a: dict[str, Any]) -> str:
+        cat = CATEGORIES.get(str(a["type"]))
+        return (cat.ru if lang == "ru" else cat.en) if cat else str(a["type"])
+
+    return [[f"{t('scope2', lang)}: {name(a)} ({a.get('facility') or a['id']})", a["co2_t"]]
+            for a in result["activities"] if a.get("scope", 1) == 2]
+
+
 def _facility_section(result: dict[str, Any], lang: Lang) -> Section:
     by_fac: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
-    for a in result["activities"]:
+    for a in _scope1(result):
         acc = by_fac[str(a.get("facility") or t("no_facility", lang))]
         for i, k in enumerate(("co2_t", "ch4_t", "n2o_t", "co2e_t")):
             acc[i] += a[k]

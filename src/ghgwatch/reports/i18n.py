@@ -105,6 +105,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "mp_complement": ("factor-based estimate for the uncovered share", "расчет по коэффициентам для непокрытой доли"),
     "mp_refuse": ("calculation refused", "расчет не выполняется"),
     "inn": ("INN (taxpayer number)", "ИНН"),
+    "scope2": ("Scope 2 (indirect, not in the total), t CO2", "Область охвата 2 (косвенные, не входят в итог), т CO2"),
     "time_zone": ("Time zone of the month and times", "Часовой пояс месяца и времени"),
     "not_given": ("not given", "не указан"),
     "org_details": ("Details", "Сведения"),
