@@ -1,4 +1,4 @@
-"""One contract, run over every streaming detector (wrapped in the anomaly filter)."""
+"""One contract, run over every streaming detector (the filtered ones and the unfiltered default)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from ghgwatch.alerts.detectors.methods import STREAMING_METHODS
 from ghgwatch.alerts.rules.model import (
     AnomalyRule,
     Direction,
@@ -85,6 +86,9 @@ def _check(rule: Rule) -> None:
         value = getattr(rule, name, None)
         if value is not None and value < 0:
             raise ValueError(f"{name} must be >= 0")
+    if isinstance(rule, AnomalyRule) and rule.detector not in STREAMING_METHODS:
+        # Caught here (a 4xx naming the field) instead of when the first reading is scored.
+        raise ValueError(f"detector must be one of {', '.join(STREAMING_METHODS)}")
 
 
 def rule_to_dict(rule: Rule) -> dict[str, Any]:

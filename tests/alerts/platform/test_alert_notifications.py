@@ -155,6 +155,10 @@ async def test_rule_and_route_validation_and_audit(alert_platform: AlertPlatform
         "definition": {"kind": "threshold", "warning": 2, "alarm": 1}})
     assert bad.status_code == 422 and "warning level" in bad.json()["detail"]
     bad = await p.client.post("/api/v1/alert-rules", headers=p.engineer, json={
+        "scope": "sensor", "selector": str(p.world.sensor_a), "rule_id": "x",
+        "definition": {"kind": "anomaly", "warning": 5, "detector": "prophet"}})
+    assert bad.status_code == 422 and "detector must be one of adaptive" in bad.json()["detail"]
+    bad = await p.client.post("/api/v1/alert-rules", headers=p.engineer, json={
         "scope": "kind_location", "selector": "methane:nowhere", "rule_id": "x", "definition": {"kind": "stuck"}})
     assert bad.status_code == 422
     ok = await p.client.post("/api/v1/alert-rules", headers=p.engineer, json={

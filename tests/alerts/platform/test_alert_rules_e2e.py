@@ -103,3 +103,23 @@ async def test_anomaly_score_from_the_streaming_detector(alert_platform: AlertPl
     await p.post(s, [0.3, 0.9], start=last + 1)
     items = await p.wait_for(lambda a: _one(a, condition="anomaly"))
     assert next(a for a in items if a["condition"] == "anomaly")["reading_value"] == 0.9
+
+
+async def test_anomaly_rule_without_a_detector_uses_the_calibrated_default(alert_platform: AlertPlatform) -> None:
+    p = alert_platform
+    s = p.world.sensor_a
+    await p.rule(str(s), "anomaly", {"kind": "anomaly", "warning": 5.2})
+    rng = np.random.default_rng(5)
+    quiet = (0.3 + 0.01 * rng.standard_normal(320)).round(4).tolist()  # the default's window is 300
+    last = await p.post(s, quiet, start=None)
+    await asyncio.sleep(0.5)
+    assert not _one(await p.alerts(), condition="anomaly")
+    await p.post(s, [0.3, 0.9, 0.31, 0.92], start=last + 1)
+    items = await p.wait_for(lambda a: _one(a, condition="anomaly"))
+    anomalies = [a for a in items if a["condition"] == "anomaly"]
+    # Two spikes two readings apart are one incident: one alert, opened by the first.
+    assert len(anomalies) == 1
+    assert anomalies[0]["reading_value"] == 0.9
+    from ghgwatch.alerts.detectors import WindowedGaussian
+
+    assert isinstance(p.service._detectors[str(s)], WindowedGaussian)

@@ -14,6 +14,7 @@ from ghgwatch.alerts.detectors.seasonal import SeasonalBaseline
 
 DEFAULT_METHOD: Final = "adaptive"
 METHODS: Final = ("adaptive", "robust_z", "ewma", "seasonal", "seasonal_weekly", "iforest")
+STREAMING_METHODS: Final = ("adaptive", "robust_z", "ewma", "seasonal", "seasonal_weekly")
 
 # Default thresholds. ``adaptive`` (the default): calibrated on the labelled real series of NAB
 # (benchmarks/nab.py, docs/detection.md). The others: chosen on the generated series of
@@ -59,10 +60,7 @@ def make_detector(
     (see ``registry``); the other methods are filtered: points above ``threshold`` are not learned.
     """
     if method not in DEFAULT_THRESHOLDS or method == "iforest":
-        raise ValueError(
-            f"unknown streaming method {method!r}; expected one of adaptive, robust_z, ewma, seasonal, "
-            "seasonal_weekly"
-        )
+        raise ValueError(f"unknown streaming method {method!r}; expected one of {', '.join(STREAMING_METHODS)}")
     if method == "adaptive":
         return registry.default_detector()
     thr = DEFAULT_THRESHOLDS[method] if threshold is None else threshold

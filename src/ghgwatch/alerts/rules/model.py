@@ -121,6 +121,9 @@ class AnomalyRule(_RuleBase):
     warning: float | None = None
     alarm: float | None = None
     detector: str = "adaptive"  # ghgwatch.alerts.detectors.methods.DEFAULT_METHOD
+    # The hold-off of the calibrated alarm policy (100 readings, docs/detection.md) at one reading a
+    # minute: scores that return above the level within it keep the same alert open (one incident).
+    clear_after_s: float = 6000.0
     kind: RuleKind = field(default=RuleKind.ANOMALY, init=False)
 
 
