@@ -19,11 +19,9 @@ from ghgwatch.alerts.schemas import AlertRuleIn, AlertRulePatch, CommentIn, Rout
 from ghgwatch.alerts.store import alert_dict, event_payload, history_dict
 from ghgwatch.audit.service import snapshot
 from ghgwatch.kit.problems import unauthorized
-from ghgwatch.security.models import Role
 from ghgwatch.security.principal import Principal
-from ghgwatch.security.tokens import decode_jwt
 from ghgwatch.web.context import context
-from ghgwatch.web.deps import CurrentPrincipal, Session
+from ghgwatch.web.deps import CurrentPrincipal, Session, principal_from_token
 from ghgwatch.web.sessions import cookie_token
 
 router = APIRouter(tags=["alerts"])
@@ -54,14 +52,13 @@ async def list_alerts(session: Session, actor: CurrentPrincipal, state: str | No
     return _page([alert_dict(a) for a in rows], total, limit, offset)
 
 
-def _stream_principal(request: Request, access_token: str | None) -> Principal:
+async def _stream_principal(request: Request, access_token: str | None) -> Principal:
     header = request.headers.get("authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else access_token
     token = token or cookie_token(request)  # the web UI's session (a GET: no CSRF check needed)
-    claims = decode_jwt(token, context(request).jwt_key) if token else None
-    if claims is None:
+    if not token:
         raise unauthorized("a valid token in the Authorization header or ?access_token= is needed")
-    return Principal(claims.user_id, claims.username, Role(claims.role), claims.organization_id)
+    return await principal_from_token(token, context(request))
 
 
 @router.get("/alerts/stream", summary="Server-sent events of new and changed alerts",
@@ -69,7 +66,7 @@ def _stream_principal(request: Request, access_token: str | None) -> Principal:
                         "auto_resolved), data = the event JSON; a comment line every 15 s keeps the connection "
                         "open. EventSource cannot send headers: pass `?access_token=`.")
 async def stream(request: Request, access_token: str | None = None) -> StreamingResponse:
-    actor = _stream_principal(request, access_token)
+    actor = await _stream_principal(request, access_token)
     hub = hub_of(context(request).extras)
 
     async def events() -> AsyncIterator[str]:

@@ -12,7 +12,7 @@ from ghgwatch.kit.problems import Problem, conflict, not_found
 from ghgwatch.kit.timeutil import utcnow
 from ghgwatch.registry.models import Organization
 from ghgwatch.security.models import Device, Role, User
-from ghgwatch.security.passwords import hash_password, verify_password
+from ghgwatch.security.passwords import dummy_hash, hash_password, verify_password
 from ghgwatch.security.principal import Principal
 from ghgwatch.security.tokens import DeviceToken, hash_secret, new_device_secret, parse_device_token, secret_matches
 
@@ -57,8 +57,13 @@ async def create_user(
 
 
 async def authenticate_user(session: AsyncSession, username: str, password: str) -> User | None:
+    """The user if the password is right and the account active. Every path verifies one argon2 hash (a dummy
+    one for an unknown user), so the answer time does not tell which usernames exist."""
     user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    if user is None:
+        verify_password(dummy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
         return None
     return user
 
