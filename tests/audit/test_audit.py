@@ -119,3 +119,36 @@ async def test_audit_api_is_for_auditors_and_scoped(world: World) -> None:
     verified = await world.client.get("/api/v1/audit/verify", headers=auditor_a)
     assert verified.json()["intact"] is True and verified.json()["anchored"] is True
 
+
+
+async def test_audit_api_filters_and_pages(world: World) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    auditor = await world.login(Role.AUDITOR, world.org_a)
+    engineer = await world.login(Role.ENGINEER, world.org_a)
+    for level in (1.0, 2.0, 3.0):
+        await world.client.patch(f"/api/v1/sensors/{world.sensor_a}", headers=engineer, json={"alarm_level": level})
+    params = {"entity": "sensor", "action": "update", "entity_id": str(world.sensor_a)}
+    first = (await world.client.get("/api/v1/audit", headers=auditor, params={**params, "limit": 2})).json()
+    second = (await world.client.get("/api/v1/audit", headers=auditor,
+                                     params={**params, "limit": 2, "offset": 2})).json()
+    assert first["total"] == second["total"] == 3
+    assert [i["after"]["alarm_level"] for i in first["items"] + second["items"]] == [3.0, 2.0, 1.0]  # newest first
+    assert all(i["actor"].startswith("engineer-") for i in first["items"])
+    by_actor = await world.client.get("/api/v1/audit", headers=auditor,
+                                      params={"actor": first["items"][0]["actor"], "entity": "sensor"})
+    assert by_actor.json()["total"] == 3
+    later = (datetime.now(UTC) + timedelta(hours=1)).replace(tzinfo=None).isoformat()  # naive: taken as UTC
+    assert (await world.client.get("/api/v1/audit", headers=auditor,
+                                   params={**params, "from": later})).json()["total"] == 0
+    assert (await world.client.get("/api/v1/audit", headers=auditor,
+                                   params={**params, "to": later})).json()["total"] == 3
+    for bad in ({"from": "yesterday"}, {"limit": 0}, {"limit": 5000}, {"offset": -1}, {"actor": "x" * 121}):
+        answer = await world.client.get("/api/v1/audit", headers=auditor, params=bad)
+        assert answer.status_code == 422, (bad, answer.text)
+    platform_admin = await world.login(Role.ADMIN, None)
+    everything = (await world.client.get("/api/v1/audit", headers=platform_admin,
+                                         params={"entity": "organization"})).json()
+    assert {i["entity_id"] for i in everything["items"]} >= {str(world.org_a), str(world.org_b)}
+    mine = (await world.client.get("/api/v1/audit", headers=auditor, params={"limit": 1000})).json()
+    assert mine["items"] and {i["organization_id"] for i in mine["items"]} == {world.org_a}
