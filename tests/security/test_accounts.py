@@ -233,3 +233,14 @@ async def test_user_state_cached_briefly_then_reread(world: World) -> None:
     cache.forget(uid)
     assert (await cache.get(uid)).active is False  # type: ignore[union-attr]
     assert (await UserCache(world.db, ttl_s=0).get(uid)).active is False  # type: ignore[union-attr]
+
+
+async def test_usernames_no_user_can_have_are_refused_like_unknown_ones(world: World) -> None:
+    """A NUL character made PostgreSQL fail (500); an overlong name is no name either. Both: 401, audited."""
+    for name in ("a\x00b", "x" * 5000, "line\nbreak"):
+        answer = await world.client.post("/api/v1/auth/token", data={"username": name, "password": "p\x00w"})
+        assert answer.status_code == 401, (name[:10], answer.text)
+    async with world.db.transaction() as s:
+        actors = (await s.execute(select(AuditEntry.actor).where(AuditEntry.action == "login_failed")
+                                  .order_by(AuditEntry.id))).scalars().all()
+    assert actors == ["a\N{REPLACEMENT CHARACTER}b", "x" * 120, "line\N{REPLACEMENT CHARACTER}break"]

@@ -87,7 +87,7 @@ class LoginGuard:
 
     def admit(self, address: str, username: str) -> None:
         """Raise 429 with ``Retry-After`` when either limit is reached; otherwise count the attempt."""
-        user_key = username.casefold()
+        user_key = _user_key(username)
         wait = self.by_address.retry_after(address)
         limit = metrics.RateLimit.LOGIN_ADDRESS
         if wait is None:
@@ -101,12 +101,16 @@ class LoginGuard:
         self.by_address.hit(address)
 
     def failed(self, username: str) -> None:
-        self.by_user.hit(username.casefold())
+        self.by_user.hit(_user_key(username))
         metrics.observe_login(metrics.LoginOutcome.FAILURE)
 
     def succeeded(self, username: str) -> None:
-        self.by_user.reset(username.casefold())
+        self.by_user.reset(_user_key(username))
         metrics.observe_login(metrics.LoginOutcome.SUCCESS)
+
+
+def _user_key(username: str) -> str:
+    return username[:200].casefold()  # bounded: the limiter keeps up to 100,000 keys in memory
 
 
 def login_guard(extras: dict[str, Any], settings: SecuritySettings) -> LoginGuard:
@@ -131,9 +135,12 @@ async def sign_in(db: Database, extras: dict[str, Any], settings: SecuritySettin
             await audit.record(s, actor=user.username, action="login", entity="user", entity_id=user.id,
                                organization_id=user.organization_id, after={"address": address})
         else:
-            known = (await s.execute(select(User.id, User.organization_id)
-                                     .where(User.username == username))).first()
-            await audit.record(s, actor=username[:120], action="login_failed", entity="user",
+            known = None
+            if service.plausible_username(username):
+                known = (await s.execute(select(User.id, User.organization_id)
+                                         .where(User.username == username))).first()
+            shown = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in username[:120])
+            await audit.record(s, actor=shown, action="login_failed", entity="user",
                                entity_id=None if known is None else known[0],
                                organization_id=None if known is None else known[1], after={"address": address})
     if user is None:

@@ -56,10 +56,17 @@ async def create_user(
     return user
 
 
+def plausible_username(username: str) -> bool:
+    """Whether ``username`` could name a user: at most 100 characters (the column) and no control characters."""
+    return 0 < len(username) <= 100 and not any(ord(c) < 32 or ord(c) == 127 for c in username)
+
+
 async def authenticate_user(session: AsyncSession, username: str, password: str) -> User | None:
     """The user if the password is right and the account active. Every path verifies one argon2 hash (a dummy
     one for an unknown user), so the answer time does not tell which usernames exist."""
-    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    user = None
+    if plausible_username(username):  # else no query: PostgreSQL refuses NUL characters (a 500 before)
+        user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if user is None:
         verify_password(dummy_hash(), password)
         return None
