@@ -244,3 +244,18 @@ async def test_usernames_no_user_can_have_are_refused_like_unknown_ones(world: W
         actors = (await s.execute(select(AuditEntry.actor).where(AuditEntry.action == "login_failed")
                                   .order_by(AuditEntry.id))).scalars().all()
     assert actors == ["a\N{REPLACEMENT CHARACTER}b", "x" * 120, "line\N{REPLACEMENT CHARACTER}break"]
+
+
+async def test_guessing_the_current_password_counts_as_failed_sign_ins(app: FastAPI, world: World) -> None:
+    from ghgwatch.security.accounts import LoginGuard
+
+    app.state.ctx.extras["login_guard"] = LoginGuard(SecuritySettings(login_failures_per_user=2))
+    holder = await world.login(Role.OPERATOR, world.org_a)
+    codes = []
+    for current in ("guess-one", "guess-two", "password-123"):
+        answer = await world.client.post("/api/v1/me/password", headers=holder,
+                                         json={"current_password": current, "new_password": "another-pass-1"})
+        codes.append(answer.status_code)
+    assert codes == [403, 403, 429]
+    assert int(answer.headers["Retry-After"]) >= 1
+    assert (await world.client.get("/api/v1/me", headers=holder)).status_code == 200  # unchanged, still valid

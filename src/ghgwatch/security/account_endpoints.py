@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ghgwatch.kit.problems import Problem
 from ghgwatch.security import users
-from ghgwatch.security.accounts import user_cache
+from ghgwatch.security.accounts import client_address, login_guard, user_cache
 from ghgwatch.security.endpoints import TokenOut, UserOut, token_for
 from ghgwatch.security.models import Role, User
 from ghgwatch.web.deps import Ctx, CurrentPrincipal, Session
@@ -60,9 +61,22 @@ async def revoke_user_tokens(user_id: int, session: Session, actor: CurrentPrinc
 
 
 @router.post("/me/password", response_model=TokenOut,
-             summary="Change your own password; earlier tokens stop working, a new token is returned")
-async def change_password(body: PasswordChange, session: Session, actor: CurrentPrincipal, ctx: Ctx) -> TokenOut:
-    user = await users.change_own_password(session, actor, current=body.current_password, new=body.new_password)
+             summary="Change your own password; earlier tokens stop working, a new token is returned",
+             description="Wrong current passwords count as failed sign-ins of the user (429 with Retry-After "
+                         "beyond the limit).")
+async def change_password(body: PasswordChange, request: Request, session: Session, actor: CurrentPrincipal,
+                          ctx: Ctx) -> TokenOut:
+    # Guessing the current password here counts like failed sign-ins (a stolen token must not become a way to
+    # test passwords without limit).
+    guard = login_guard(ctx.extras, ctx.settings.security)
+    guard.admit(client_address(request.client), actor.username)
+    try:
+        user = await users.change_own_password(session, actor, current=body.current_password,
+                                               new=body.new_password)
+    except Problem as exc:
+        if exc.status == 403:
+            guard.failed(actor.username)
+        raise
     user_cache(ctx.extras, ctx.db, ctx.settings.security).forget(user.id)
     return token_for(user, ctx)
 
