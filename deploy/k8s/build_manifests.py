@@ -65,7 +65,10 @@ def container_security() -> dict[str, Any]:
 
 
 def pod_spec(component: str, args: list[str], cpu: tuple[str, str], memory: tuple[str, str]) -> dict[str, Any]:
+    # Readiness (and start-up) ask /healthz, which checks the database; liveness asks /livez, which does not,
+    # so that a database outage takes pods out of service instead of restarting them all.
     probe = {"httpGet": {"path": "/healthz", "port": "http"}, "timeoutSeconds": 3}
+    live = {"httpGet": {"path": "/livez", "port": "http"}, "timeoutSeconds": 3}
     container: dict[str, Any] = {
         "name": NAME,
         "image": IMAGE,
@@ -85,7 +88,7 @@ def pod_spec(component: str, args: list[str], cpu: tuple[str, str], memory: tupl
     if component != "migrate":
         container["ports"] = [{"name": "http", "containerPort": PORT, "protocol": "TCP"}]
         container["startupProbe"] = {**probe, "periodSeconds": 2, "failureThreshold": 30}
-        container["livenessProbe"] = {**probe, "periodSeconds": 10, "failureThreshold": 3}
+        container["livenessProbe"] = {**live, "periodSeconds": 10, "failureThreshold": 3}
         container["readinessProbe"] = {**probe, "periodSeconds": 5, "failureThreshold": 2}
     return {
         "serviceAccountName": NAME,
@@ -271,7 +274,10 @@ def secret() -> dict[str, Any]:
         "stringData": {
             "GHGWATCH_DB__URL": "postgresql+asyncpg://ghgwatch:CHANGE-ME@postgres.db.svc:5432/ghgwatch",
             "GHGWATCH_MQTT__URL": "mqtt://ghgwatch:CHANGE-ME@mosquitto.mqtt.svc:1883",
+            # Placeholders: ghgwatch refuses to start in cluster mode while any secret still holds CHANGE-ME.
             "GHGWATCH_SECURITY__JWT_SECRET": "CHANGE-ME",
+            "GHGWATCH_SECURITY__SECRETS_KEY": "CHANGE-ME",
+            "GHGWATCH_SECURITY__AUDIT_KEY": "CHANGE-ME",
         },
     }
 

@@ -50,12 +50,28 @@ class SecuritySettings(BaseModel):
     generated and kept in the data folder in embedded mode. See ``security/crypto.py``."""
     allow_private_targets: bool = False
     """Let webhooks and command webhooks target loopback and private addresses (on-premise receivers, tests)."""
+    audit_key: SecretStr | None = None
+    """HMAC key anchoring the audit chain (``audit/anchor.py``). Cluster mode without it: derived from the JWT
+    secret; embedded mode: generated and kept in the data folder."""
+    user_cache_ttl_s: float = Field(default=5.0, ge=0.0)
+    """How long a user's state (active, role, token version) is cached between checks of a request's token."""
+    login_attempts_per_address: int = Field(default=30, ge=0)
+    """Sign-in attempts per client address per ``login_window_s`` (0: no limit)."""
+    login_failures_per_user: int = Field(default=10, ge=0)
+    """Failed sign-ins per username per ``login_window_s`` before further attempts are refused (0: no limit)."""
+    login_window_s: float = Field(default=300.0, gt=0)
+    ingest_requests_per_device_s: float = Field(default=50.0, ge=0)
+    """HTTP ingest requests per second per device, sustained (0: no limit); bursts up to ``ingest_burst``."""
+    ingest_burst: int = Field(default=200, ge=1)
 
 
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: list[str] = Field(default_factory=list)
+    tls_certfile: Path | None = None
+    """PEM certificate (chain) file: with ``tls_keyfile``, the API serves HTTPS only."""
+    tls_keyfile: Path | None = None
 
 
 class NotifySettings(BaseModel):
@@ -238,7 +254,30 @@ def build_settings(**overrides: object) -> Settings:
             raise ConfigurationError("GHGWATCH_SECURITY__JWT_SECRET must be set in cluster mode")
         if not settings.db.url:
             raise ConfigurationError("GHGWATCH_DB__URL must be set in cluster mode")
+        _refuse_placeholders(settings)
+    if (settings.api.tls_certfile is None) != (settings.api.tls_keyfile is None):
+        raise ConfigurationError("GHGWATCH_API__TLS_CERTFILE and GHGWATCH_API__TLS_KEYFILE go together")
     return settings
+
+
+PLACEHOLDER = "CHANGE-ME"
+"""The placeholder shipped in ``deploy/`` secrets: a deployment that still carries it must not start."""
+
+
+def _refuse_placeholders(settings: Settings) -> None:
+    named: dict[str, SecretStr | str | None] = {
+        "GHGWATCH_SECURITY__JWT_SECRET": settings.security.jwt_secret,
+        "GHGWATCH_SECURITY__SECRETS_KEY": settings.security.secrets_key,
+        "GHGWATCH_SECURITY__AUDIT_KEY": settings.security.audit_key,
+        "GHGWATCH_DB__URL": settings.db.url,
+        "GHGWATCH_MQTT__URL": settings.mqtt.url,
+        "GHGWATCH_NOTIFY__SMTP_PASSWORD": settings.notify.smtp_password,
+        "GHGWATCH_LAKE__S3_SECRET": settings.lake.s3_secret,
+    }
+    for name, value in named.items():
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text and PLACEHOLDER.lower() in text.lower():
+            raise ConfigurationError(f"{name} still holds the placeholder '{PLACEHOLDER}': set a real secret")
 
 
 def jwt_secret(settings: Settings) -> str:

@@ -98,6 +98,37 @@ def test_audit_verify_fails_on_tampering(tmp_path: Path) -> None:
     assert "entry 2" in err
 
 
+def test_audit_anchor_macs_legacy_entries_once_and_never_blesses_a_broken_chain(tmp_path: Path) -> None:
+    env = {"GHGWATCH_DATA_DIR": str(tmp_path / "data")}
+    for name in ("A", "B", "C"):
+        assert invoke(env, "org", "create", name)[0] == 0
+    assert (tmp_path / "data" / "audit.key").stat().st_mode & 0o777 == 0o600
+    db = tmp_path / "data" / "ghgwatch.db"
+    with sqlite3.connect(db) as conn:  # entries written before migration 0017 carry no MAC
+        conn.execute("UPDATE audit_log SET mac = NULL")
+        conn.execute("UPDATE audit_head SET mac = NULL")
+    code, _, err = invoke(env, "audit", "verify")
+    assert code == 1 and "no MAC" in err
+    code, out, _ = invoke(env, "audit", "anchor")
+    assert code == 0 and "3 entries" in out
+    code, out, _ = invoke(env, "audit", "verify")
+    assert code == 0 and "3 entries verified" in out
+    assert invoke(env, "audit", "anchor")[1].count("0 entries") == 1  # idempotent
+
+    other_key = {**env, "GHGWATCH_SECURITY__AUDIT_KEY": "another-key-held-elsewhere"}
+    code, _, err = invoke(other_key, "audit", "verify")
+    assert code == 1 and "MAC does not match" in err
+    code, _, err = invoke(other_key, "audit", "anchor")  # existing MACs are checked, not rewritten
+    assert code == 1 and "not anchored" in err
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE audit_log SET mac = NULL, after = json_set(after, '$.name', 'Z') WHERE id = 2")
+    code, _, err = invoke(env, "audit", "anchor")
+    assert code == 1 and "entry 2" in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT mac FROM audit_log WHERE id = 2").fetchone() == (None,)
+
+
 def test_cluster_mode_refuses_default_secret(tmp_path: Path) -> None:
     code, _, err = invoke({"GHGWATCH_MODE": "cluster", "GHGWATCH_DB__URL": "sqlite+aiosqlite:///x.db"},
                           "db", "upgrade")

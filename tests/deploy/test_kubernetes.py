@@ -112,8 +112,9 @@ def test_one_deployment_per_role_with_probes_resources_and_no_root(role: str) ->
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["args"] == ["serve", "--role", role]
-    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        assert container[probe]["httpGet"]["path"] == "/healthz"
+    # Liveness does not depend on the database (a database outage must not restart every pod); readiness does.
+    for probe, path in (("livenessProbe", "/livez"), ("readinessProbe", "/healthz"), ("startupProbe", "/healthz")):
+        assert container[probe]["httpGet"]["path"] == path
         assert container[probe]["httpGet"]["port"] == "http"
     assert {"cpu", "memory"} <= set(container["resources"]["requests"])
     assert {"cpu", "memory"} <= set(container["resources"]["limits"])

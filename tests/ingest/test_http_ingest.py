@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from ghgwatch.audit.models import AuditEntry
 from ghgwatch.readings.models import ROLLUPS, Quality, Reading
 from ghgwatch.security.models import Role
 from tests.ingest.conftest import Platform
@@ -110,6 +111,11 @@ async def test_pipeline_rejections_go_to_dead_letters_and_replay(platform: Platf
     assert await p.wait_stored(3, within=15) == 3
     again = await p.client.post("/api/v1/deadletter/replay", headers=admin, json={"ids": [inactive[0]["id"]]})
     assert again.json()["skipped"] == [inactive[0]["id"]]
+    async with p.db.sessions() as session:  # the replay is audited once (the skipped one is not a replay)
+        entries = (await session.execute(select(AuditEntry).where(AuditEntry.action == "replay"))).scalars().all()
+    assert [(e.entity, e.entity_id, e.organization_id, e.after) for e in entries] == [
+        ("dead_letter", str(inactive[0]["id"]), p.world.org_a, {"replayed": [inactive[0]["id"]]})]
+    assert entries[0].actor.startswith("engineer-")
 
 
 async def test_rollups_equal_recomputation_from_raw(platform: Platform) -> None:
@@ -236,3 +242,28 @@ async def test_query_api_picks_resolution_and_exports_csv(platform: Platform) ->
     assert latest["sensors"][0]["value"] == pytest.approx(0.4 + 899e-3)
     other_org = await p.world.login(Role.AUDITOR, p.world.org_b)
     assert (await p.client.get(url, headers=other_org)).status_code == 403
+
+
+async def test_ingest_is_rate_limited_per_device(platform: Platform) -> None:
+    """Beyond its rate a device gets 429 with Retry-After; another device is not affected (issue 12, hole 9)."""
+    from ghgwatch.security import service
+    from ghgwatch.security.principal import SYSTEM
+    from ghgwatch.security.ratelimit import TokenBucket
+
+    p = platform
+    now = [1000.0]
+    p.extras["ingest_limiter"] = TokenBucket(1.0, 2, clock=lambda: now[0])  # 1 request/s, bursts of 2
+    body = {"readings": readings(p.world.sensor_a, 1)}
+    codes = [(await p.client.post("/api/v1/readings", json=body, headers=p.auth)).status_code for _ in range(3)]
+    assert codes == [202, 202, 429]
+    limited = await p.client.post("/api/v1/readings", json=body, headers=p.auth)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+    assert f"device {p.device_id}" in limited.json()["detail"]
+    async with p.db.transaction() as s:
+        other = await service.create_device(s, SYSTEM, organization_id=p.world.org_a, name="gw-2")
+    answer = await p.client.post("/api/v1/readings", json=body, headers={"Authorization": f"Bearer {other.token}"})
+    assert answer.status_code == 202
+    now[0] += 1.0
+    assert (await p.client.post("/api/v1/readings", json=body, headers=p.auth)).status_code == 202
+    metrics = await p.client.get("/metrics")
+    assert 'ghgwatch_rate_limited_total{limit="ingest_device"}' in metrics.text

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from ghgwatch.security import service
 from ghgwatch.security.models import Role
@@ -158,3 +159,38 @@ async def test_api_docs_and_assets_are_served_locally(ui_app: FastAPI) -> None:
         for path in ("/static/vendor/swagger-ui/swagger-ui-bundle.js", "/static/vendor/uplot/uPlot.iife.min.js",
                      "/static/vendor/swagger-ui/LICENSE", "/static/vendor/uplot/LICENSE", "/static/app.css"):
             assert (await c.get(path)).status_code == 200, path
+
+
+async def test_sign_in_form_rate_limited_in_the_visitors_language(ui_app: FastAPI, world: World) -> None:
+    from ghgwatch.security.accounts import LoginGuard
+    from ghgwatch.settings import SecuritySettings
+
+    ui_app.state.ctx.extras["login_guard"] = LoginGuard(SecuritySettings(login_failures_per_user=2))
+    name = await user(world.db, Role.ENGINEER, world.org_a)
+    async with browser(ui_app) as c:
+        c.headers["Accept-Language"] = "ru"
+        codes = []
+        for password in ("nope-nope", "nope-nope", PASSWORD):  # locked for a while: even the right one waits
+            token = LOGIN_TOKEN.search((await c.get("/login")).text)
+            assert token is not None
+            answer = await c.post("/login", data={"username": name, "password": password, "csrf_token": token.group(1)})
+            codes.append(answer.status_code)
+        assert codes == [401, 401, 429]
+        assert "Слишком много попыток входа" in answer.text and SESSION_COOKIE not in answer.cookies
+
+
+async def test_a_deactivated_users_session_ends(ui_app: FastAPI, world: World) -> None:
+    from ghgwatch.security.accounts import user_cache
+    from ghgwatch.security.models import User
+
+    name = await user(world.db, Role.ENGINEER, world.org_a)
+    async with browser(ui_app) as c:
+        assert (await sign_in(c, name)).status_code == 303
+        assert (await c.get("/monitoring")).status_code == 200
+        async with world.db.transaction() as s:  # as `ghgwatch` in another process would
+            found = (await s.execute(select(User).where(User.username == name))).scalar_one()
+            found.active = False
+            uid = found.id
+        user_cache(ui_app.state.ctx.extras, world.db, ui_app.state.ctx.settings.security).forget(uid)  # skip the TTL
+        answer = await c.get("/monitoring")
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")

@@ -18,12 +18,10 @@ from ghgwatch.alerts.rule_codec import check_selector, rule_from_dict, rule_to_d
 from ghgwatch.alerts.schemas import AlertRuleIn, AlertRulePatch, CommentIn, RouteIn, RoutePatch
 from ghgwatch.alerts.store import alert_dict, event_payload, history_dict
 from ghgwatch.audit.service import snapshot
-from ghgwatch.kit.problems import unauthorized
-from ghgwatch.security.models import Role
+from ghgwatch.kit.problems import Problem, unauthorized
 from ghgwatch.security.principal import Principal
-from ghgwatch.security.tokens import decode_jwt
-from ghgwatch.web.context import context
-from ghgwatch.web.deps import CurrentPrincipal, Session
+from ghgwatch.web.context import AppContext, context
+from ghgwatch.web.deps import CurrentPrincipal, Session, principal_from_token
 from ghgwatch.web.sessions import cookie_token
 
 router = APIRouter(tags=["alerts"])
@@ -54,29 +52,44 @@ async def list_alerts(session: Session, actor: CurrentPrincipal, state: str | No
     return _page([alert_dict(a) for a in rows], total, limit, offset)
 
 
-def _stream_principal(request: Request, access_token: str | None) -> Principal:
+async def _stream_principal(request: Request, access_token: str | None) -> tuple[Principal, str]:
     header = request.headers.get("authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else access_token
     token = token or cookie_token(request)  # the web UI's session (a GET: no CSRF check needed)
-    claims = decode_jwt(token, context(request).jwt_key) if token else None
-    if claims is None:
+    if not token:
         raise unauthorized("a valid token in the Authorization header or ?access_token= is needed")
-    return Principal(claims.user_id, claims.username, Role(claims.role), claims.organization_id)
+    return await principal_from_token(token, context(request)), token
+
+
+async def _still_valid(token: str, ctx: AppContext) -> bool:
+    """Whether an open stream's token still holds (user active, not revoked, not expired); cached briefly."""
+    try:
+        await principal_from_token(token, ctx)
+    except Problem:
+        return False
+    return True
 
 
 @router.get("/alerts/stream", summary="Server-sent events of new and changed alerts",
             description="Events named after the change (opened, escalated, updated, acknowledged, resolved, "
                         "auto_resolved), data = the event JSON; a comment line every 15 s keeps the connection "
-                        "open. EventSource cannot send headers: pass `?access_token=`.")
+                        "open. EventSource cannot send headers: pass `?access_token=`. When the token stops "
+                        "holding (the user deactivated, the token revoked or expired) the stream sends a "
+                        "`revoked` event and ends.")
 async def stream(request: Request, access_token: str | None = None) -> StreamingResponse:
-    actor = _stream_principal(request, access_token)
-    hub = hub_of(context(request).extras)
+    actor, token = await _stream_principal(request, access_token)
+    ctx = context(request)
+    hub = hub_of(ctx.extras)
 
     async def events() -> AsyncIterator[str]:
         async with hub.subscribe(actor.org_filter()) as sub:
             yield ": connected\n\n"
             while True:
                 event = await sub.get(HEARTBEAT_S)
+                # A deactivated user or a revoked or expired token gets nothing more: the stream ends.
+                if not await _still_valid(token, ctx):
+                    yield 'event: revoked\ndata: {"event":"revoked"}\n\n'
+                    return
                 if event is None:
                     yield ": heartbeat\n\n"
                     continue

@@ -27,10 +27,20 @@ async def next_version(session: AsyncSession, name: str) -> int:
 
 
 async def add_model(session: AsyncSession, **fields: Any) -> RegisteredModel:
-    """Register a new version of ``fields["name"]`` as a candidate."""
+    """Register a new version of ``fields["name"]`` as a candidate, audited under ``trained_by`` (the job's
+    actor). The audit entry names the model and its training data, not the artifact."""
+    from ghgwatch import audit
+
     model = RegisteredModel(version=await next_version(session, fields["name"]), **fields)
     session.add(model)
     await session.flush()
+    await audit.record(session, actor=model.trained_by, action="register", entity="model", entity_id=model.id,
+                       organization_id=model.organization_id, after={
+                           "name": model.name, "version": model.version, "kind": model.kind,
+                           "method": model.method, "resolution": model.resolution, "sensor_id": model.sensor_id,
+                           "input_sensor_ids": model.input_sensor_ids, "data_start": model.data_start,
+                           "data_end": model.data_end, "status": model.status,
+                           "job_id": (model.parameters or {}).get("job_id")})
     return model
 
 

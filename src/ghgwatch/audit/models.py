@@ -26,6 +26,8 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), default=None)
+    """HMAC-SHA256 of ``hash`` under the audit key held outside the database (``audit/anchor.py``)."""
 
 
 class AuditHead(Base):
@@ -36,3 +38,5 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_seq: Mapped[int]
     last_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), default=None)
+    """HMAC of the head (``last_seq`` and ``last_hash``) under the audit key."""

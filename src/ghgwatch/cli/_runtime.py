@@ -109,6 +109,9 @@ async def database(settings: Settings, *, auto_upgrade: bool = True) -> AsyncIte
     from ghgwatch.security.crypto import cipher_from_settings, install_cipher
 
     install_cipher(cipher_from_settings(settings))
+    from ghgwatch.audit.anchor import install_key, key_from_settings
+
+    install_key(key_from_settings(settings))
     if auto_upgrade:
         await migrate(settings)
     db = open_database(settings.database_url)

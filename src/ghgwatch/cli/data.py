@@ -84,6 +84,27 @@ def audit_verify(data_dir: Path | None = DataDir) -> None:
     console.print(f"audit log intact: {checked} entries verified")
 
 
+@audit_app.command("anchor")
+def audit_anchor(data_dir: Path | None = DataDir) -> None:
+    """Add the audit key's MAC to entries written before anchoring (once, after upgrading). Refuses a broken
+    chain, so that a tampered one is never blessed."""
+    from ghgwatch import audit
+    from ghgwatch.audit.anchor import current_key
+
+    async def go() -> int:
+        async with database(settings_for(data_dir), auto_upgrade=False) as db, db.transaction() as s:
+            key = current_key()
+            assert key is not None  # installed by database()
+            return await audit.anchor_chain(s, key)
+
+    try:
+        anchored = run(go())
+    except ValueError as exc:
+        err_console.print(f"[red]not anchored[/red]: {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(f"audit log anchored: {anchored} entries given a MAC")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
     app.add_typer(audit_app, name="audit")

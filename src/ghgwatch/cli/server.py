@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, console, migrate, run, settings_for, tr
-from ghgwatch.settings import Mode, Settings
+from ghgwatch.cli._runtime import DataDir, console, fail, migrate, run, settings_for, tr
+from ghgwatch.settings import ConfigurationError, Mode, Settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -47,13 +47,18 @@ def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) 
         return
 
     from ghgwatch.roles import build_role_app
+    from ghgwatch.web.tls import scheme, uvicorn_tls
 
     settings = settings_for(data_dir, api={"host": host, "port": port})
+    try:
+        tls = uvicorn_tls(settings)
+    except ConfigurationError as exc:
+        fail(str(exc))
     _observe(settings, role)
     if settings.mode is Mode.EMBEDDED:
         run(migrate(settings))
     app = build_role_app(settings, role.value, demo=demo)
-    url = f"http://{host}:{port}"
+    url = f"{scheme(settings)}://{host}:{port}"
     _ = tr().gettext
     console.print(_("ghgwatch {role} on {url}  (API docs {url}/docs, health {url}/healthz)",
                     role=role.value, url=f"[bold]{url}[/bold]"))
@@ -68,7 +73,7 @@ def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) 
     # the default thresholds as the cause of p99 spikes and a 10-60 % throughput loss on the ingest path.
     gc.set_threshold(100_000, 50, 100)
     uvicorn.run(app, host=host, port=port, log_level="warning", loop="auto", http="auto", lifespan="on",
-                log_config=None, access_log=False)
+                log_config=None, access_log=False, **tls)
 
 
 def _observe(settings: Settings, role: Role) -> None:

@@ -12,6 +12,7 @@ from ghgwatch.ingest.parse import parse_csv, parse_json
 from ghgwatch.ingest.service import Ingestor
 from ghgwatch.kit.problems import Problem, unauthorized
 from ghgwatch.observability import metrics
+from ghgwatch.security.accounts import admit_ingest
 from ghgwatch.web.context import context
 
 router = APIRouter(tags=["ingest"])
@@ -45,6 +46,8 @@ async def post_readings(
         metrics.observe_rejected("auth", "http")
         raise unauthorized("a device token is required: Authorization: Bearer <token>")
     device = await auth.device(authorization[7:].strip())
+    ctx = context(request)
+    admit_ingest(ctx.extras, ctx.settings.security, device.id)  # 429 + Retry-After beyond the device's rate
     if (admission := context(request).extras.get("admission")) is not None:
         admission.check("http")  # storage behind: 503 + Retry-After before reading the body
     body = await _read_body(request)

@@ -388,3 +388,34 @@ def timed(observe: Callable[[str, float], None], label: str) -> Iterator[None]:
         yield
     finally:
         observe(label, time.perf_counter() - start)
+
+
+# ------------------------------------------------------------------------------- rate limits, sign-in
+
+
+class RateLimit(StrEnum):
+    LOGIN_ADDRESS = "login_address"
+    LOGIN_USER = "login_user"
+    INGEST_DEVICE = "ingest_device"
+
+
+class LoginOutcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    LIMITED = "limited"
+
+
+RATE_LIMITED = Counter("ghgwatch_rate_limited", "Requests refused (429 + Retry-After) by a rate limit.", ["limit"])
+LOGINS = Counter("ghgwatch_logins", "Sign-in attempts by outcome.", ["outcome"])
+for _limit in RateLimit:
+    RATE_LIMITED.labels(limit=_limit.value)
+for _outcome in LoginOutcome:
+    LOGINS.labels(outcome=_outcome.value)
+
+
+def observe_rate_limited(limit: RateLimit) -> None:
+    RATE_LIMITED.labels(limit=limit.value).inc()
+
+
+def observe_login(outcome: LoginOutcome) -> None:
+    LOGINS.labels(outcome=outcome.value).inc()

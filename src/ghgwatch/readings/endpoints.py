@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from ghgwatch import audit
 from ghgwatch.ingest.wire import SensorBatch, encode
 from ghgwatch.kit.problems import Problem
 from ghgwatch.kit.timeutil import utcnow
@@ -135,6 +136,14 @@ async def replay_dead_letters(body: ReplayIn, request: Request, session: Session
                                           Quality.REPLAYED)))
         row.replayed_at = now
         replayed.append(row.id)
+    by_org: dict[int | None, list[int]] = {}
+    for row in rows:
+        if row.id in replayed:
+            by_org.setdefault(row.organization_id, []).append(row.id)
+    for organization_id, ids in by_org.items():  # one entry per organisation, so each one's auditors see theirs
+        await audit.record(session, actor=actor.username, action="replay", entity="dead_letter",
+                           entity_id=ids[0] if len(ids) == 1 else None, organization_id=organization_id,
+                           after={"replayed": ids})
     if records:
         from ghgwatch.bus import topics
 

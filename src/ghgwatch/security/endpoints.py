@@ -3,15 +3,17 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from ghgwatch.kit.problems import unauthorized
 from ghgwatch.security import service
+from ghgwatch.security.accounts import client_address, sign_in
 from ghgwatch.security.models import Role, User
 from ghgwatch.security.tokens import Claims, issue_jwt
+from ghgwatch.web.context import AppContext
 from ghgwatch.web.deps import Ctx, CurrentPrincipal, Session
 
 router = APIRouter(tags=["security"])
@@ -67,14 +69,23 @@ class DeviceIssued(DeviceOut):
     hmac_secret: str
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="OAuth2 password login")
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Session, ctx: Ctx) -> TokenOut:
-    user = await service.authenticate_user(session, form.username, form.password)
+def token_for(user: User, ctx: AppContext) -> TokenOut:
+    ttl = ctx.settings.security.jwt_ttl_s
+    claims = Claims(user.id, user.username, user.role.value, user.organization_id, user.token_version)
+    return TokenOut(access_token=issue_jwt(claims, ctx.jwt_key, ttl), expires_in=ttl)
+
+
+@router.post("/auth/token", response_model=TokenOut, summary="OAuth2 password login",
+             description="Sign-in attempts are limited per client address and failed ones per username "
+                         "(429 with Retry-After); every attempt is audited.",
+             responses={401: {"description": "Wrong username or password"},
+                        429: {"description": "Too many attempts; retry after `Retry-After` seconds"}})
+async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, ctx: Ctx) -> TokenOut:
+    user = await sign_in(ctx.db, ctx.extras, ctx.settings.security, address=client_address(request.client),
+                         username=form.username, password=form.password)
     if user is None:
         raise unauthorized("wrong username or password")
-    ttl = ctx.settings.security.jwt_ttl_s
-    token = issue_jwt(Claims(user.id, user.username, user.role.value, user.organization_id), ctx.jwt_key, ttl)
-    return TokenOut(access_token=token, expires_in=ttl)
+    return token_for(user, ctx)
 
 
 @router.get("/me", response_model=UserOut)

@@ -35,6 +35,9 @@ class User(Base):
     """``None`` only for platform administrators, who see every organisation."""
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Carried in access tokens; bumped by deactivation, role or password change and revocation (older tokens
+    are then refused)."""
 
 
 class Device(Base):

@@ -12,7 +12,7 @@ from ghgwatch.kit.problems import Problem, conflict, not_found
 from ghgwatch.kit.timeutil import utcnow
 from ghgwatch.registry.models import Organization
 from ghgwatch.security.models import Device, Role, User
-from ghgwatch.security.passwords import hash_password, verify_password
+from ghgwatch.security.passwords import dummy_hash, hash_password, verify_password
 from ghgwatch.security.principal import Principal
 from ghgwatch.security.tokens import DeviceToken, hash_secret, new_device_secret, parse_device_token, secret_matches
 
@@ -56,9 +56,21 @@ async def create_user(
     return user
 
 
+def plausible_username(username: str) -> bool:
+    """Whether ``username`` could name a user: at most 100 characters (the column) and no control characters."""
+    return 0 < len(username) <= 100 and not any(ord(c) < 32 or ord(c) == 127 for c in username)
+
+
 async def authenticate_user(session: AsyncSession, username: str, password: str) -> User | None:
-    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    """The user if the password is right and the account active. Every path verifies one argon2 hash (a dummy
+    one for an unknown user), so the answer time does not tell which usernames exist."""
+    user = None
+    if plausible_username(username):  # else no query: PostgreSQL refuses NUL characters (a 500 before)
+        user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    if user is None:
+        verify_password(dummy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
         return None
     return user
 

@@ -22,6 +22,8 @@ class Claims:
     username: str
     role: str
     organization_id: int | None
+    token_version: int = 0
+    """The user's ``token_version`` when the token was issued; a bumped version refuses the token."""
 
 
 def issue_jwt(claims: Claims, key: str, ttl_s: int) -> str:
@@ -31,6 +33,7 @@ def issue_jwt(claims: Claims, key: str, ttl_s: int) -> str:
         "name": claims.username,
         "role": claims.role,
         "org": claims.organization_id,
+        "tv": claims.token_version,
         "iat": now,
         "exp": now + timedelta(seconds=ttl_s),
     }
@@ -42,7 +45,14 @@ def decode_jwt(token: str, key: str) -> Claims | None:
         data = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError:
         return None
-    return Claims(int(data["sub"]), str(data.get("name", "")), str(data["role"]), data.get("org"))
+    try:
+        version = data.get("tv", 0)
+        org = data.get("org")
+        if not isinstance(version, int) or (org is not None and not isinstance(org, int)):
+            return None
+        return Claims(int(data["sub"]), str(data.get("name", "")), str(data["role"]), org, version)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def locale_of(request: Request) -> str:
     return i18n.normalise_locale(chosen) if chosen else i18n.negotiate(request.headers.get("accept-language"))
 
 
-def viewer(request: Request) -> View:
+async def viewer(request: Request) -> View:
     """The page's viewer; ``actor`` is None when nobody is signed in (or the session expired)."""
     ctx = context(request)
     locale = locale_of(request)
@@ -80,16 +80,16 @@ def viewer(request: Request) -> View:
     actor: Principal | None = None
     if token:
         try:
-            actor = principal_from_token(token, ctx)
+            actor = await principal_from_token(token, ctx)
         except Problem:
             actor = None
     return View(request, locale, i18n.translator(locale, DOMAIN), actor,
                 csrf_token(token, ctx.jwt_key) if token and actor else "")
 
 
-def signed_in(request: Request) -> View:
+async def signed_in(request: Request) -> View:
     """A page dependency: the viewer, who must be signed in."""
-    view = viewer(request)
+    view = await viewer(request)
     if view.actor is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ghgwatch import i18n
-from ghgwatch.security import service
+from ghgwatch.kit.problems import Problem
+from ghgwatch.security.accounts import client_address, sign_in
 from ghgwatch.security.tokens import Claims, issue_jwt
 from ghgwatch.ui._render import LANG_COOKIE, render, viewer
 from ghgwatch.web.context import context
@@ -32,8 +33,8 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-def _login_page(request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
-    view = viewer(request)
+async def _login_page(request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
+    view = await viewer(request)
     token = new_login_csrf()
     response = render(view, "login.html", view.t.gettext("Sign in"), status=status, next_path=next_path,
                       error=error, login_csrf=token)
@@ -43,22 +44,29 @@ def _login_page(request: Request, next_path: str, error: str = "", status: int =
 
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return _login_page(request, _safe_next(next))
+    return await _login_page(request, _safe_next(next))
 
 
 @router.post("/login")
 async def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
                 csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
-    view = viewer(request)
+    view = await viewer(request)
     if not login_csrf_matches(request, csrf_token):
-        return _login_page(request, _safe_next(next), view.t.gettext("The form expired; please try again."), 400)
+        return await _login_page(request, _safe_next(next), view.t.gettext("The form expired; please try again."), 400)
     ctx = context(request)
-    async with ctx.db.transaction() as session:
-        user = await service.authenticate_user(session, username, password)
+    try:
+        user = await sign_in(ctx.db, ctx.extras, ctx.settings.security, address=client_address(request.client),
+                             username=username, password=password)
+    except Problem as exc:
+        if exc.status != 429:
+            raise
+        return await _login_page(request, _safe_next(next),
+                                 view.t.gettext("Too many sign-in attempts; please wait and try again."), 429)
     if user is None:
-        return _login_page(request, _safe_next(next), view.t.gettext("Wrong username or password."), 401)
+        return await _login_page(request, _safe_next(next), view.t.gettext("Wrong username or password."), 401)
     ttl = ctx.settings.security.jwt_ttl_s
-    token = issue_jwt(Claims(user.id, user.username, user.role.value, user.organization_id), ctx.jwt_key, ttl)
+    token = issue_jwt(Claims(user.id, user.username, user.role.value, user.organization_id, user.token_version),
+                      ctx.jwt_key, ttl)
     response = RedirectResponse(_safe_next(next), status_code=303)
     open_session(response, request, token, ttl)
     return response

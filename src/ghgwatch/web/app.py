@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 
 from ghgwatch import __version__, ui
+from ghgwatch.audit.anchor import install_key as install_audit_key
+from ghgwatch.audit.anchor import key_from_settings as audit_key_from_settings
 from ghgwatch.observability import metrics
 from ghgwatch.observability.logging import RequestIdMiddleware
 from ghgwatch.security.crypto import cipher_from_settings, install_cipher
@@ -21,6 +24,7 @@ from ghgwatch.web import problems
 from ghgwatch.web.context import AppContext
 
 Hook = Callable[[AppContext], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 # Every domain's routers, as "module:attribute" (an APIRouter, or a function returning a list of them).
@@ -35,6 +39,8 @@ ROUTERS = (
     "ghgwatch.alerts.endpoints:router",
     "ghgwatch.edge.endpoints:router",
     "ghgwatch.uav.endpoints:router",
+    "ghgwatch.security.account_endpoints:router",
+    "ghgwatch.audit.endpoints:router",
 )
 
 
@@ -61,6 +67,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         install_cipher(cipher_from_settings(settings))
+        install_audit_key(audit_key_from_settings(settings))
         database = db or open_database(settings.database_url, echo=settings.db.echo, pool_size=settings.db.pool_size)
         ctx = AppContext(settings=settings, db=database, jwt_key=jwt_secret(settings))
         app.state.ctx = ctx
@@ -95,7 +102,11 @@ def create_app(
     async def metrics_endpoint() -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/healthz", tags=["health"], summary="200 when the process is ready")
+    @app.get("/livez", tags=["health"], summary="200 while the process runs (liveness; no database check)")
+    async def livez() -> JSONResponse:
+        return JSONResponse({"status": "alive", "version": __version__})
+
+    @app.get("/healthz", tags=["health"], summary="200 when the process is ready (readiness: the database answers)")
     async def healthz() -> JSONResponse:
         if not app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
@@ -103,8 +114,11 @@ def create_app(
         try:
             async with ctx.db.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception as exc:  # any database failure means not ready
-            return JSONResponse({"status": "database unavailable", "detail": str(exc)}, status_code=503)
+        except Exception:  # any database failure means not ready; the cause goes to the log, never to callers
+            log.warning("readiness: the database does not answer", exc_info=True)
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__, "mode": settings.mode.value})
+
+    app.add_api_route("/readyz", healthz, methods=["GET"], tags=["health"], include_in_schema=False)
 
     return app

@@ -8,7 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghgwatch.kit.problems import unauthorized
-from ghgwatch.security.models import Role
+from ghgwatch.security.accounts import principal_for, user_cache
 from ghgwatch.security.principal import Principal
 from ghgwatch.security.tokens import decode_jwt
 from ghgwatch.web.context import AppContext, context
@@ -23,20 +23,21 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
         yield s
 
 
-def principal_from_token(token: str, ctx: AppContext) -> Principal:
-    """The one place a user's token becomes a Principal (bearer header and browser session alike)."""
+async def principal_from_token(token: str, ctx: AppContext) -> Principal:
+    """The one place a user's token becomes a Principal (bearer header, browser session and event stream alike):
+    a valid signature, and a user who still exists, is active and has not revoked the token (cached briefly)."""
     claims = decode_jwt(token, ctx.jwt_key)
     if claims is None:
         raise unauthorized("invalid or expired token")
-    return Principal(claims.user_id, claims.username, Role(claims.role), claims.organization_id)
+    return await principal_for(claims, user_cache(ctx.extras, ctx.db, ctx.settings.security))
 
 
-def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+async def principal(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
     ctx = context(request)
     token = token or session_token(request, ctx.jwt_key)
     if not token:
         raise unauthorized()
-    return principal_from_token(token, ctx)
+    return await principal_from_token(token, ctx)
 
 
 Session = Annotated[AsyncSession, Depends(session)]

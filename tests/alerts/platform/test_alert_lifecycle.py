@@ -120,6 +120,31 @@ async def test_sse_delivers_opened_event_to_the_organisation(alert_platform: Ale
             other_next.cancel()
 
 
+async def test_sse_stream_ends_when_the_users_tokens_are_revoked(alert_platform: AlertPlatform) -> None:
+    """An open stream does not outlive its token: after a revocation the next event is `revoked` (issue 12)."""
+    from ghgwatch.alerts.hub import hub_of
+
+    p = alert_platform
+    viewer = await p.world.login(Role.OPERATOR, p.world.org_a)
+    token = viewer["Authorization"].split()[1]
+    admin = await p.world.login(Role.ADMIN, p.world.org_a)
+    uid = (await p.client.get("/api/v1/me", headers=viewer)).json()["id"]
+    event = {"event": "opened", "alert": {"organization_id": p.world.org_a, "sensor_id": p.world.sensor_a}}
+    async with serve(p.app) as base, httpx.AsyncClient(base_url=base, timeout=20) as http:
+        async with http.stream("GET", "/api/v1/alerts/stream", params={"access_token": token}) as stream:
+            lines = stream.aiter_lines()
+            assert await anext(lines) == ": connected"
+            hub_of(p.ctx.extras).publish(event)
+            assert await asyncio.wait_for(_next_event(lines), 10) == "event: opened"
+            revoked = await p.client.post(f"/api/v1/users/{uid}/revoke-tokens", headers=admin)
+            assert revoked.status_code == 200, revoked.text
+            hub_of(p.ctx.extras).publish(event)
+            assert await asyncio.wait_for(_next_event(lines), 10) == "event: revoked"
+            rest = [line async for line in lines]  # the server ends the stream
+            assert not any(line.startswith("event:") for line in rest)
+        assert (await http.get("/api/v1/alerts/stream", params={"access_token": token})).status_code == 401
+
+
 async def _next_event(lines: object) -> str:
     async for line in lines:  # type: ignore[attr-defined]
         if line.startswith("event:"):

@@ -84,7 +84,7 @@ def test_jobs_run_models_and_promote(db_url: str, db: Database, tmp_path: Path) 
     assert json.loads(second.stdout) == {"id": job["result"]["model_id"], "name": "cli-model", "version": 2,
                                          "status": "promoted", "retired": [job["result"]["model_id"] - 1]}
     actions = asyncio.run(_audit_actions(db_url))
-    assert [a for a, _ in actions] == ["promote", "retire", "promote"]
+    assert [a for a, _ in actions] == ["register", "register", "promote", "retire", "promote"]  # jobs too (issue 12)
     assert all(actor.startswith("cli:") for _, actor in actions)
 
     queued = runner.invoke(app, ["analytics", "jobs", "run", "gap_report", "--queue-only"], env=env)

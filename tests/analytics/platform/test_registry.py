@@ -54,7 +54,10 @@ async def test_versions_promotion_roles_audit_and_scheduled_forecast(platform: A
         entries = (await s.execute(select(AuditEntry).where(AuditEntry.entity == "model")
                                    .order_by(AuditEntry.id))).scalars().all()
     assert [(e.action, e.entity_id, e.after["status"]) for e in entries] == [
+        ("register", str(v1), "candidate"), ("register", str(v2), "candidate"),  # by the refit jobs (issue 12)
         ("promote", str(v1), "promoted"), ("retire", str(v1), "retired"), ("promote", str(v2), "promoted")]
+    assert [(e.after["name"], e.after["version"]) for e in entries[:2]] == [("ch4-shaft", 1), ("ch4-shaft", 2)]
+    assert all(e.after["job_id"] for e in entries[:2])
     assert all(e.actor.startswith("engineer-") and e.organization_id == p.world.org_a for e in entries)
 
     # Without a method, a forecast job uses the promoted version (no new model is trained).
