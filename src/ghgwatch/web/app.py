@@ -35,6 +35,8 @@ ROUTERS = (
     "ghgwatch.alerts.endpoints:router",
     "ghgwatch.edge.endpoints:router",
     "ghgwatch.uav.endpoints:router",
+    "ghgwatch.uav.leak_endpoints:router",
+    "ghgwatch.lab.endpoints:router",
 )
 
 
