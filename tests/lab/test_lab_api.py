@@ -175,3 +175,35 @@ async def test_xlsx_import(client: httpx.AsyncClient, world: World, station: Sta
     item = answer.json()["items"][0]
     assert item["gas"] == "co2" and item["concentration"] == 0.35 and item["certificate"] == "17"
     assert item["source_id"] == station.source_id and item["sampled_at"].startswith(T0.isoformat()[:19])
+
+
+async def test_composition_cites_the_latest_sample(client: httpx.AsyncClient, world: World,
+                                                   station: Station) -> None:
+    eng = await world.login(Role.ENGINEER, world.org_a)
+    answer = await client.post(API, params={"facility_id": world.facility_a}, headers=eng, files=_csv([
+        f"K-1,{station.source_id},{_iso(T0 - timedelta(days=10))},ch4,35,%,GC,Lab A,C-1,",
+        f"K-1,{station.source_id},{_iso(T0 - timedelta(days=10))},co2,4000,ppm,GC,Lab A,C-1,",
+        f"K-2,{station.source_id},{_iso(T0 - timedelta(days=1))},ch4,41.5,%,GC,Lab A,C-2,",
+        f"K-3,{station.source_id},{_iso(T0)},ch4,80,%,GC,Lab A,C-3,rejected",
+        f"K-4,{station.source_id},{_iso(T0)},co2,900,mg/m3,GC,Lab A,C-4,",
+    ]))
+    assert answer.status_code == 201, answer.text
+
+    async def composition(at: datetime, **extra: object) -> dict[str, object]:
+        got = await client.get(f"{API}/composition", headers=eng,
+                               params={"source_id": station.source_id, "at": _iso(at), **extra})
+        assert got.status_code == 200, got.text
+        result: dict[str, object] = got.json()
+        return result
+
+    before = await composition(T0 - timedelta(days=5))
+    assert before["percent"] == {"ch4": 35.0, "co2": 0.4}
+    assert before["cited"]["ch4"]["sample_id"] == "K-1"  # type: ignore[index]
+    latest = await composition(T0 + timedelta(hours=1))
+    assert latest["percent"] == {"ch4": 41.5, "co2": 0.4}  # K-3 is rejected, K-4 is a mass concentration
+    assert latest["cited"]["ch4"]["certificate"] == "C-2"  # type: ignore[index]
+    assert (await composition(T0 + timedelta(hours=1), max_age_days=5))["percent"] == {"ch4": 41.5}
+    assert (await composition(T0 - timedelta(days=20)))["percent"] == {}
+    other = await world.login(Role.ENGINEER, world.org_b)
+    assert (await client.get(f"{API}/composition", headers=other,
+                             params={"source_id": station.source_id})).status_code == 404

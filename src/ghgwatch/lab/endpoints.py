@@ -11,10 +11,13 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from sqlalchemy import func, select
 
 from ghgwatch.kit.problems import Problem, not_found
+from ghgwatch.kit.timeutil import utcnow
 from ghgwatch.lab.alerting import publish
+from ghgwatch.lab.composition import measured_composition
 from ghgwatch.lab.models import LabResult
 from ghgwatch.lab.parse import GASES, LabFileError, parse_lab_file
 from ghgwatch.lab.service import import_results, result_dict, writable_facility
+from ghgwatch.registry.models import EmissionSource
 from ghgwatch.web.context import context
 from ghgwatch.web.deps import CurrentPrincipal, Session
 
@@ -87,6 +90,22 @@ async def list_lab_results(
         total, rows = len(matching), matching[offset:offset + limit]
     return {"items": [result_dict(r) for r in rows], "total": total, "limit": limit,
             "offset": offset}
+
+
+@router.get("/composition", summary="A source's measured gas composition from its latest lab samples",
+            description="For each of CH4 and CO2, the latest sample of the source at or before `at` (default now) "
+                        "and at most `max_age_days` old, in % by volume, with the sample cited (docs/lab.md).")
+async def composition(
+    session: Session, actor: CurrentPrincipal, source_id: int, at: datetime | None = None,
+    max_age_days: Annotated[float, Query(gt=0, le=3660)] = 365.0,
+) -> dict[str, Any]:
+    source = await session.get(EmissionSource, source_id)
+    org = actor.org_filter()
+    if source is None or (org is not None and source.organization_id != org):
+        raise not_found("source", source_id)
+    found = await measured_composition(session, source.organization_id, source.id, at or utcnow(),
+                                       max_age_days=max_age_days)
+    return {"source_id": source.id} | found.as_dict()
 
 
 @router.get("/{result_id}", summary="One lab result with its checks and provenance")
