@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ghgwatch.lab.settings import LabSettings, LeakSettings
+
 
 class Mode(StrEnum):
     EMBEDDED = "embedded"
@@ -234,6 +236,8 @@ class Settings(BaseSettings):
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
     coap: CoapSettings = Field(default_factory=CoapSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    lab: LabSettings = Field(default_factory=LabSettings)
+    leaks: LeakSettings = Field(default_factory=LeakSettings)
 
     @property
     def database_url(self) -> str:

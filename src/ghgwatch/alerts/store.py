@@ -77,7 +77,8 @@ def to_open_alert(a: Alert) -> OpenAlert:
 
 async def load_open(session: AsyncSession) -> list[Alert]:
     """Alerts not resolved (open or acknowledged), oldest first."""
-    stmt = select(Alert).where(Alert.state != AlertState.RESOLVED.value).order_by(Alert.id)
+    stmt = select(Alert).where(Alert.state != AlertState.RESOLVED.value,
+                               ~Alert.rule_id.startswith("ext:")).order_by(Alert.id)  # ext: ghgwatch.lab.alerting
     return list((await session.execute(stmt)).scalars())
 
 

@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "backup",
     "edge",
     "uav",
+    "lab",
     "reference",
 )
 

@@ -6,17 +6,20 @@ No ``from __future__ import annotations``: FastAPI reads the parameter annotatio
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from sqlalchemy import func, select
 
 from ghgwatch import audit
 from ghgwatch.kit.problems import Problem, not_found
+from ghgwatch.lab.alerting import publish
 from ghgwatch.registry.models import EmissionSource, Facility
 from ghgwatch.security.principal import WRITERS
 from ghgwatch.uav.flight import COLUMNS, Flight, FlightFileError, parse_flight
+from ghgwatch.uav.leak import leak_alert
 from ghgwatch.uav.models import UavFlight
 from ghgwatch.uav.quantify import quantify
 from ghgwatch.uav.result import CannotQuantify, Method, Quantification
+from ghgwatch.web.context import context
 from ghgwatch.web.deps import CurrentPrincipal, Session
 
 MAX_FLIGHT_BYTES = 20 * 1024 * 1024
@@ -67,7 +70,7 @@ def _out(row: UavFlight, *, track: bool = False) -> dict[str, Any]:
                          "rows are answered 422 with every row number (header = row 1) and nothing is stored. "
                          "A flight that cannot be quantified is stored with `refusal` and no rate.")
 async def upload_flight(
-    session: Session, actor: CurrentPrincipal, file: Annotated[UploadFile, File()],
+    request: Request, session: Session, actor: CurrentPrincipal, file: Annotated[UploadFile, File()],
     facility_id: int, source_id: int | None = None, method: Method = Method.MASS_BALANCE,
     format: Annotated[str | None, Query(pattern="^(csv|xlsx)$")] = None,
 ) -> dict[str, Any]:
@@ -121,8 +124,11 @@ async def upload_flight(
                        after={"facility_id": row.facility_id, "source_id": row.source_id, "file_name": row.file_name,
                               "samples": row.samples, "method": row.method, "rate_kg_h": row.rate_kg_h,
                               "refusal": row.refusal})
-    out = _out(row)
+    alert = await leak_alert(session, row, context(request).settings.leaks, actor.username)
+    out = _out(row) | {"alert_id": None if alert is None else alert[0]}
     await session.commit()
+    if alert is not None:
+        await publish(context(request).extras, [alert[1]])
     return out
 
 

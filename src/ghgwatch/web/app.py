@@ -41,6 +41,8 @@ ROUTERS = (
     "ghgwatch.uav.endpoints:router",
     "ghgwatch.security.account_endpoints:router",
     "ghgwatch.audit.endpoints:router",
+    "ghgwatch.uav.leak_endpoints:router",
+    "ghgwatch.lab.endpoints:router",
 )
 
 
