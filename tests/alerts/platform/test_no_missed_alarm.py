@@ -1,0 +1,73 @@
+"""Issue 10: no reading skips the rules. A sensor registered just before its first reading, a live exceedance
+behind a backlog of older readings, and a late exceedance all open their alert (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from conftest import AlertPlatform
+
+
+async def _without_refresh(p: AlertPlatform) -> None:
+    """Stop the service's periodic rebuild, so that only reading a sensor it does not know can teach it."""
+    for task in p.service._tasks:
+        if task.get_name() == "alerts-refresh":
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_new_sensor_first_reading_of_5_percent_methane_opens_an_alarm(alert_platform: AlertPlatform) -> None:
+    """The issue's demo scenario: the outgoing-air methane sensor is registered, and its first reading,
+    5 % CH4 (inside the explosive range), arrives before the alert service has refreshed its sensors."""
+    p = alert_platform
+    await _without_refresh(p)
+    sensor = await p.new_sensor(kind="methane", unit="%", location="longwall_outgoing", expected_interval_s=10)
+    assert p.service.engine.unknown([str(sensor)]) == {str(sensor)}
+    await p.post(sensor, [5.0], start=time.time())
+    items = await p.wait_for(lambda a: len(a) == 1, within_s=30, sensor_id=sensor)
+    assert len(items) == 1, "the 5 % methane reading of a new sensor opened no alert"
+    alert = items[0]
+    assert (alert["severity"], alert["condition"], alert["reading_value"]) == ("alarm", "threshold", 5.0)
+    assert alert["unit"] == "%" and alert["late"] is False
+
+
+async def test_live_exceedance_is_judged_at_accept_time_behind_a_backlog(alert_platform: AlertPlatform) -> None:
+    """The live lane: readings are judged once durable on the bus, not after storage. The stored-readings hook is
+    taken out, so that only the accept lane can raise this alarm; 20,000 older readings are queued before it."""
+    p = alert_platform
+    p.service.judged_at_accept = 0
+    stored_hooks = p.ctx.extras["pipeline"].hooks
+    stored_hooks.remove(p.service.on_stored)
+    history = await p.new_sensor(kind="methane", unit="%", expected_interval_s=60)
+    live = await p.new_sensor(kind="methane", unit="%", location="longwall_outgoing", expected_interval_s=10)
+    start = time.time() - 6 * 3600
+    for k in range(4):  # 20,000 older readings queued
+        await p.post(history, [0.3] * 5000, start=start + k * 5000, step_s=1.0)
+    await p.post(live, [2.5], start=time.time())
+    items = await p.wait_for(lambda a: len(a) == 1, within_s=30, sensor_id=live)
+    assert len(items) == 1 and items[0]["severity"] == "alarm" and items[0]["reading_value"] == 2.5
+    assert p.service.judged_at_accept == 20_001  # every accepted reading, the backlog first, in arrival order
+
+
+async def test_late_exceedance_opens_an_alert_marked_late(alert_platform: AlertPlatform) -> None:
+    p = alert_platform
+    sensor = await p.new_sensor(kind="methane", unit="%", location="longwall_outgoing", expected_interval_s=10)
+    now = time.time()
+    await p.post(sensor, [0.2, 0.2], start=now - 1)  # live, clear
+    await p.post(sensor, [1.6], start=now - 3600)  # an hour old: a gateway emptying its buffer
+    items = await p.wait_for(lambda a: len(a) == 1, within_s=30, sensor_id=sensor)
+    assert len(items) == 1
+    alert = items[0]
+    assert alert["late"] is True and alert["severity"] == "alarm" and alert["reading_value"] == 1.6
+    assert datetime.fromisoformat(alert["reading_ts"]) < datetime.fromtimestamp(now - 3000, UTC)
+    detail = (await p.client.get(f"/api/v1/alerts/{alert['id']}", headers=p.engineer)).json()
+    assert detail["history"][0]["details"]["late"] is True
+    # Judged again once stored (1 late reading at accept time, then all 3 again), it opens nothing more.
+    deadline = time.monotonic() + 30
+    while p.service.engine.late_readings < 4 and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    assert p.service.engine.late_readings >= 4
+    async with p.service._lock:
+        assert len(await p.alerts(sensor_id=sensor)) == 1
