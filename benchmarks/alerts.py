@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+refused = [0]  # clearing readings not accepted (503 while storage is far behind)
 PASSWORD = "bench-password-123"  # noqa: S105 (a throwaway data folder)
 
 
@@ -111,8 +112,10 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     _cli(data_dir, "user", "create", "bench", "--role", "engineer", "--organization", str(org))
     device = str(_cli(data_dir, "device", "create", "bench-gw", "--organization", str(org), "--json")["token"])
     env = {**os.environ, "GHGWATCH_MQTT__EMBEDDED_PORT": str(_free_port())}
+    log = (data_dir / "server.log").open("wb")  # the server's log, kept with the throwaway data folder
+    print(f"server log: {data_dir / 'server.log'}", file=sys.stderr)
     proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir",
-                             str(data_dir)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             str(data_dir)], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
         return asyncio.run(_drive(f"http://127.0.0.1:{port}", org, device, args))
@@ -122,6 +125,7 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
 
 
 async def _drive(base: str, org: int, device: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -146,8 +150,10 @@ async def _exceed(http: httpx.AsyncClient, auth: dict[str, str], sensor: int, va
 
     async def clear() -> None:
         await asyncio.sleep(0.3)
-        await http.post("/api/v1/readings", headers=auth, json={"readings": [
+        r = await http.post("/api/v1/readings", headers=auth, json={"readings": [
             {"sensor": sensor, "ts": _iso(now + 0.3), "value": 0.1}]})
+        if r.status_code != 202:
+            refused[0] += 1
 
     clears.append(asyncio.ensure_future(clear()))
     return accepted
@@ -216,6 +222,13 @@ async def _measure(http: httpx.AsyncClient, base: str, token: str, auth: dict[st
     with contextlib.suppress(asyncio.CancelledError):
         await listener
     lat = np.array([max(0.0, arrived[k] - t) * 1000 for k, t in accepted.items() if k in arrived])
+    for sensor, value in sorted(accepted.keys() - arrived.keys()):  # what became of a missed exceedance
+        stored = (await http.get("/api/v1/alerts", params={"sensor_id": sensor, "limit": 10},
+                                 headers={"Authorization": f"Bearer {token}"})).json().get("items", [])
+        print(f"missed: sensor {sensor} value {value}; its alerts: "
+              + json.dumps([{k: a.get(k) for k in ("id", "state", "reading_value", "peak_value", "late", "opened_at",
+                                                   "resolved_at")} for a in stored]), file=sys.stderr)
+    print(f"clear readings refused: {refused[0]}", file=sys.stderr)
     return {"p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
             "p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
             "alerts": int(lat.size), "missed": len(accepted) - int(lat.size),

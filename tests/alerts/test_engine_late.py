@@ -192,3 +192,35 @@ def test_rebuilding_keeps_what_the_engine_learned() -> None:
     fresh.carry_state(e)
     assert fresh.evaluate([Reading("b", 100, 2.0)]) == []  # judged again after the rebuild: covered
     assert fresh.last_ts("b") == 110.0
+
+
+def test_a_clearing_reading_judged_before_a_rebuild_still_resolves_its_alert() -> None:
+    """The rebuild (a registry or rule change) restores open alerts from snapshots; their clear time is carried
+    too, otherwise the alert stays open until its sensor's next in-order reading and the next exceedance only
+    joins it (no ``opened``: a missed alarm)."""
+    e = make_engine()
+    e.evaluate([Reading("a", 100, 1.5)])
+    assert e.evaluate([Reading("a", 100.3, 0.1)]) == []  # clear since 100.3; resolves 20 s later
+    fresh = make_engine()
+    fresh.carry_state(e)
+    fresh.restore(e.open_alerts(), now=101)
+    fresh.carry_open(e)
+    assert [(ev.kind, ev.reason) for ev in fresh.tick(121)] == [(EventKind.RESOLVED, "condition clear")]
+    assert [ev.kind for ev in fresh.evaluate([Reading("a", 130, 2.0)])] == [EventKind.OPENED]
+    assert fresh.evaluate([Reading("a", 100.3, 0.1)]) == []  # judged again once stored: late, nothing
+
+
+def test_a_late_alert_of_a_sensor_already_clear_resolves_on_the_clock() -> None:
+    """An exceedance judged when its rule was not yet in force (or its sensor unknown) is judged again once
+    stored, after the clear reading that followed it: the late alert is clear from that reading on."""
+    e = make_engine()
+    e.evaluate([Reading("a", 200, 0.1)])
+    opened = e.evaluate([Reading("a", 199.7, 1.5)])
+    assert [(ev.kind, ev.alert.late) for ev in opened] == [(EventKind.OPENED, True)]
+    assert e.tick(210) == []  # clear since 200, clear_after_s 20
+    assert [(ev.kind, ev.reason) for ev in e.tick(220)] == [(EventKind.RESOLVED, "condition clear")]
+    assert [ev.kind for ev in e.evaluate([Reading("a", 230, 2.0)])] == [EventKind.OPENED]  # a new alert
+    f = make_engine()
+    f.evaluate([Reading("a", 200, 0.9)])  # newest reading still over the warning level
+    f.evaluate([Reading("a", 199.7, 1.5)])
+    assert f.tick(1000) == [] and len(f.open_alerts()) == 1

@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ghgwatch.alerts.demo import ensure_demo_rules
 from ghgwatch.alerts.detectors import AnomalyFilter, make_detector
@@ -45,6 +45,7 @@ from ghgwatch.store import Database
 from ghgwatch.web.context import AppContext
 
 log = logging.getLogger(__name__)
+PERSIST_ATTEMPTS = 8  # about 12 s of retries (0.1 s doubling, at most 2 s apart) before events are given up
 
 
 class AlertService:
@@ -113,6 +114,8 @@ class AlertService:
             engine = RuleEngine(snapshot.effective, track_peaks=True)
             engine.carry_state(self.engine)
             gone = engine.restore(carried, now=time.time())
+            if restore is None:
+                engine.carry_open(self.engine)  # clear times and the like, not in the snapshots
             self.engine, self.snapshot, self._version = engine, snapshot, version
             self._detectors = {k: d for k, d in self._detectors.items() if k in snapshot.anomaly}
             for problem in snapshot.problems:
@@ -128,12 +131,21 @@ class AlertService:
         await self.reconcile()
 
     async def reconcile(self) -> None:
-        """Forget alerts resolved outside this process (the API of another replica)."""
+        """Forget alerts resolved outside this process (the API of another replica).
+
+        Only rows known before the query are judged by it: events are stored under the lock, so a copy of
+        ``ids`` taken under the lock names committed rows only. (Comparing the current ``ids`` with an older
+        query made the engine forget an alert opened meanwhile: its row stayed open in the database, the
+        clear reading was not judged against it, and the sensor's next exceedance was folded into that row
+        instead of being announced as opened.)
+        """
+        async with self._lock:
+            known = dict(self.ids)
         async with self.db.sessions() as s:
             still_open = {r.id for r in await load_open(s)}
         async with self._lock:
-            for key, row_id in list(self.ids.items()):
-                if row_id not in still_open:
+            for key, row_id in known.items():
+                if row_id not in still_open and self.ids.get(key) == row_id:
                     self.engine.forget(key)
                     self.ids.pop(key, None)
 
@@ -226,20 +238,32 @@ class AlertService:
 
     async def _persist(self, events: Sequence[AlertEvent]) -> None:
         metas = await self.sensors.current()
-        for attempt in (1, 2):
+        conflicts = 0
+        for attempt in range(1, PERSIST_ATTEMPTS + 1):
             saved = dict(self.ids)
             try:
                 async with self.db.transaction() as s:
                     written = await persist_events(s, events, self.ids, metas)
                 break
             except IntegrityError:
-                # Another process opened one of these alerts meanwhile (uq_alerts_one_unresolved): the second
+                # Another process opened one of these alerts meanwhile (uq_alerts_one_unresolved): the next
                 # attempt finds its row and continues it instead of opening a second one.
                 self.ids.clear()
                 self.ids.update(saved)
-                if attempt == 2:
+                conflicts += 1
+                if conflicts == 2 or attempt == PERSIST_ATTEMPTS:
                     raise
                 log.warning("an alert was opened by another process meanwhile; continuing its row")
+            except OperationalError:
+                # The database is busy (SQLite locked by a long store transaction) or the connection dropped.
+                # The engine has already moved on: losing these events would leave the rows behind it (an
+                # alert resolved in the engine but open in the database), so try again.
+                self.ids.clear()
+                self.ids.update(saved)
+                if attempt == PERSIST_ATTEMPTS:
+                    raise
+                log.warning("storing %d alert events failed (attempt %d); trying again", len(events), attempt)
+                await asyncio.sleep(min(0.05 * 2 ** attempt, 2.0))
         payloads = []
         for action, alert, reason in written:
             if action == PEAK:

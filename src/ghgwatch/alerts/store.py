@@ -109,6 +109,19 @@ async def persist_events(
     for ev in events:
         row_id = ids.get(ev.key)
         row = None if row_id is None else await session.get(Alert, row_id)
+        if row is not None and row.state == AlertState.RESOLVED.value and ev.kind is not EventKind.RESOLVED:
+            row = None  # resolved meanwhile (by hand, or by another process): never continue a resolved row
+            ids.pop(ev.key, None)
+        elif row is not None and ev.kind is EventKind.OPENED:
+            # The engine opens a new alert while this process's row of the key is still unresolved: the
+            # resolution of that alert was not stored. Resolve the old row and open a new one, so that
+            # the new alert is announced as opened (and notified) rather than folded into the old row.
+            row.state, row.resolved_at = AlertState.RESOLVED.value, utcnow()
+            session.add(AlertHistory(alert_id=row.id, action=HistoryAction.AUTO_RESOLVED.value, actor=ENGINE_ACTOR,
+                                     details={"reason": "superseded: the engine opened a new alert"}))
+            await session.flush()
+            row = None
+            ids.pop(ev.key, None)
         if row is None and ev.kind is not EventKind.RESOLVED:
             row = (await session.execute(select(Alert).where(
                 Alert.sensor_id == int(ev.key.sensor_id), Alert.rule_id == ev.key.rule_id,

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 
 from conftest import AlertPlatform
 
@@ -71,3 +74,32 @@ async def test_late_exceedance_opens_an_alert_marked_late(alert_platform: AlertP
     assert p.service.engine.late_readings >= 4
     async with p.service._lock:
         assert len(await p.alerts(sensor_id=sensor)) == 1
+
+
+async def test_an_alert_opened_while_reconcile_reads_the_database_is_not_forgotten(
+        alert_platform: AlertPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``reconcile`` forgets alerts resolved by another process. It used to compare the current alert ids with a
+    query started before an alert was opened, forgot that alert in the engine, and left its row open: the clear
+    reading was not judged against it and the sensor's next exceedance was folded into the old row (no
+    ``opened`` event, no notification). Found by ``benchmarks/alerts.py --backlog``."""
+    from ghgwatch.alerts import service as service_module
+
+    p = alert_platform
+    await _without_refresh(p)  # only the reconcile below runs
+    sensor = await p.new_sensor(kind="methane", unit="%", location="longwall_outgoing", expected_interval_s=10)
+    real_load_open = service_module.load_open
+
+    async def snapshot_then_open(session: Any) -> Any:
+        rows = await real_load_open(session)  # the database as it was before the alarm below
+        await session.close()  # give the connection back (SQLite): the alarm below is stored meanwhile
+        await p.post(sensor, [2.5], start=time.time())
+        assert len(await p.wait_for(lambda a: len(a) == 1, within_s=30, sensor_id=sensor)) == 1
+        return rows
+
+    monkeypatch.setattr(service_module, "load_open", snapshot_then_open)
+    await p.service.reconcile()
+    monkeypatch.undo()
+    [row] = await p.alerts(sensor_id=sensor)
+    assert row["state"] == "open"
+    assert [oa.key.sensor_id for oa in p.service.engine.open_alerts()].count(str(sensor)) == 1
+    assert row["id"] in p.service.ids.values()

@@ -180,6 +180,19 @@ class RuleEngine:
         self._closed = old._closed
         self.unknown_readings, self.late_readings = old.unknown_readings, old.late_readings
 
+    def carry_open(self, old: RuleEngine) -> None:
+        """After ``restore`` of ``old``'s open alerts: keep what ``restore`` cannot know from a snapshot (since
+        when each alert has been clear, the oldest reading time it covers, when its peak was last announced).
+        Without this an alert whose clearing reading was judged just before a rebuild stayed open until its
+        sensor's next in-order reading (a late reading never clears)."""
+        for key, al in self._open.items():
+            prev = old._open.get(key)
+            if prev is None or prev.rule.id != al.rule.id:
+                continue
+            al.clear_since, al.since, al.last_report = prev.clear_since, prev.since, prev.last_report
+            if prev.rule == al.rule:
+                al.peak_z = prev.peak_z  # the same rule: the same measure of exceedance
+
     # ----------------------------------------------------------------- readings
     def evaluate(self, readings: Sequence[Reading]) -> list[AlertEvent]:
         """Evaluate a batch; returns events in reading order."""
@@ -470,6 +483,12 @@ class RuleEngine:
             reason = f"no reading for {now - last.ts:.0f} s (limit {self._silent_limit[s]:.0f} s)"
             events.append(AlertEvent(EventKind.OPENED, al.snapshot(), now, None, reason))
         for al in list(self._open.values()):
+            if al.late and al.clear_since is None and al.lane is not None:
+                # A late alert whose sensor's newest judged reading is already clear: clear from that reading
+                # on, instead of waiting for the next one, which may not come soon (a late reading never clears).
+                newest = float(self._last_value[al.s])
+                if not math.isnan(newest) and self._z_of(al.lane, al.s, newest) <= al.lane.clear[al.s]:
+                    al.clear_since = float(self._last_ts[al.s])
             if al.clear_since is not None and now - al.clear_since >= al.rule.clear_after_s:
                 self._close(al, now, None, "condition clear", events)
         return events
