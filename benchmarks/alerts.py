@@ -7,8 +7,9 @@ over alert sensors, and times each from the 202 answer to the ``opened`` event o
 ``/api/v1/alerts/stream``. Also measures the streaming detectors' batch scoring throughput.
 
 ``--backlog N``: before the exceeding readings, post N older readings (hours old, normal values, over the load
-sensors, 5,000 a request, as fast as they are accepted), so that they queue for storage ahead of the live
-exceedances; the result then also has ``backlog_posted_s`` and ``backlog_left`` (readings not yet stored when
+sensors, 5,000 a request, as fast as they are accepted; the server's admission limit is raised to N + 200,000
+so that all of them may queue), so that they queue for storage ahead of the live exceedances; the result then
+also has ``backlog_posted_s`` and ``backlog_left`` (readings not yet stored when
 the first exceedance was sent: the ingest's backlog gauge on /metrics, in bus records, times the readings per
 record).
 
@@ -112,6 +113,8 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     _cli(data_dir, "user", "create", "bench", "--role", "engineer", "--organization", str(org))
     device = str(_cli(data_dir, "device", "create", "bench-gw", "--organization", str(org), "--json")["token"])
     env = {**os.environ, "GHGWATCH_MQTT__EMBEDDED_PORT": str(_free_port())}
+    if args.backlog:  # let the whole backlog queue up (the admission limit would refuse it at 200,000)
+        env["GHGWATCH_ADMISSION__MAX_BACKLOG"] = str(args.backlog + 200_000)
     log = (data_dir / "server.log").open("wb")  # the server's log, kept with the throwaway data folder
     print(f"server log: {data_dir / 'server.log'}", file=sys.stderr)
     proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir",

@@ -103,3 +103,29 @@ async def test_an_alert_opened_while_reconcile_reads_the_database_is_not_forgott
     assert row["state"] == "open"
     assert [oa.key.sensor_id for oa in p.service.engine.open_alerts()].count(str(sensor)) == 1
     assert row["id"] in p.service.ids.values()
+
+
+async def test_an_alert_the_engine_opens_again_is_announced_even_if_its_old_row_was_left_open(
+        alert_platform: AlertPlatform) -> None:
+    """If the engine resolved an alert but the resolution never reached the database, the next exceedance must
+    still open (and announce) a new alert, not be folded into the old row as an update."""
+    p = alert_platform
+    sensor = await p.new_sensor(kind="methane", unit="%", location="longwall_outgoing", expected_interval_s=10)
+    now = time.time()
+    await p.post(sensor, [2.5], start=now - 5)
+    [first] = await p.wait_for(lambda a: len(a) == 1, within_s=30, sensor_id=sensor)
+    async with p.service._lock:  # the engine's resolution is lost: the engine forgets, the row stays open
+        [key] = [k for k in p.service.ids if k.sensor_id == str(sensor)]
+        assert p.service.engine.forget(key)
+    async with p.service.hub.subscribe() as sub:
+        await p.post(sensor, [3.0], start=now)
+        items = await p.wait_for(lambda a: len(a) == 2, within_s=30, sensor_id=sensor)
+        event = await sub.get(timeout_s=30)
+    assert event is not None and event["event"] == "opened" and event["alert"]["reading_value"] == 3.0
+    by_id = {a["id"]: a for a in items}
+    assert by_id[first["id"]]["state"] == "resolved"
+    [second] = [a for a in items if a["id"] != first["id"]]
+    assert second["state"] == "open" and second["reading_value"] == 3.0
+    detail = (await p.client.get(f"/api/v1/alerts/{first['id']}", headers=p.engineer)).json()
+    assert [h["action"] for h in detail["history"]
+            if h["details"].get("reason") == "superseded: the engine opened a new alert"] == ["auto_resolved"]
