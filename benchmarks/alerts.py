@@ -6,6 +6,14 @@ an organisation, user and device with the CLI and the site over the API, then ru
 over alert sensors, and times each from the 202 answer to the ``opened`` event on
 ``/api/v1/alerts/stream``. Also measures the streaming detectors' batch scoring throughput.
 
+``--backlog N``: before the exceeding readings, post N older readings (hours old, normal values, over the load
+sensors, 5,000 a request, as fast as they are accepted; the server's admission limit is raised to N + 200,000
+so that all of them may queue), so that they queue for storage ahead of the live exceedances; the result then
+also has ``backlog_posted_s``, ``backlog_peak`` (the most readings seen queued while posting) and
+``backlog_left`` (readings not yet stored when
+the first exceedance was sent: the ingest's backlog gauge on /metrics, in bus records, times the readings per
+record).
+
 Last line: one JSON object with ``p50_ms``, ``p99_ms``, ``alerts``, ``missed``, ``detector_points_per_s``.
 """
 
@@ -29,6 +37,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+refused = [0]  # clearing readings not accepted (503 while storage is far behind)
 PASSWORD = "bench-password-123"  # noqa: S105 (a throwaway data folder)
 
 
@@ -105,8 +114,12 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     _cli(data_dir, "user", "create", "bench", "--role", "engineer", "--organization", str(org))
     device = str(_cli(data_dir, "device", "create", "bench-gw", "--organization", str(org), "--json")["token"])
     env = {**os.environ, "GHGWATCH_MQTT__EMBEDDED_PORT": str(_free_port())}
+    if args.backlog:  # let the whole backlog queue up (the admission limit would refuse it at 200,000)
+        env["GHGWATCH_ADMISSION__MAX_BACKLOG"] = str(args.backlog + 200_000)
+    log = (data_dir / "server.log").open("wb")  # the server's log, kept with the throwaway data folder
+    print(f"server log: {data_dir / 'server.log'}", file=sys.stderr)
     proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir",
-                             str(data_dir)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             str(data_dir)], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
         return asyncio.run(_drive(f"http://127.0.0.1:{port}", org, device, args))
@@ -116,6 +129,7 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
 
 
 async def _drive(base: str, org: int, device: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -140,8 +154,10 @@ async def _exceed(http: httpx.AsyncClient, auth: dict[str, str], sensor: int, va
 
     async def clear() -> None:
         await asyncio.sleep(0.3)
-        await http.post("/api/v1/readings", headers=auth, json={"readings": [
+        r = await http.post("/api/v1/readings", headers=auth, json={"readings": [
             {"sensor": sensor, "ts": _iso(now + 0.3), "value": 0.1}]})
+        if r.status_code != 202:
+            refused[0] += 1
 
     clears.append(asyncio.ensure_future(clear()))
     return accepted
@@ -188,6 +204,10 @@ async def _measure(http: httpx.AsyncClient, base: str, token: str, auth: dict[st
     accepted: dict[tuple[int, float], float] = {}
     clears: list[asyncio.Future[None]] = []
     await _warm_up(http, auth, alert, arrived, clears)
+    backlog: dict[str, Any] = {}
+    if args.backlog:
+        backlog = await _backlog(http, auth, load, args.backlog)
+        backlog["backlog_left"] = await _backlog_records(http) * 5000 // len(load)
     interval = 1.0 / args.alert_rate
     started = time.perf_counter()
     for k in range(args.alerts):
@@ -206,10 +226,46 @@ async def _measure(http: httpx.AsyncClient, base: str, token: str, auth: dict[st
     with contextlib.suppress(asyncio.CancelledError):
         await listener
     lat = np.array([max(0.0, arrived[k] - t) * 1000 for k, t in accepted.items() if k in arrived])
+    for sensor, value in sorted(accepted.keys() - arrived.keys()):  # what became of a missed exceedance
+        stored = (await http.get("/api/v1/alerts", params={"sensor_id": sensor, "limit": 10},
+                                 headers={"Authorization": f"Bearer {token}"})).json().get("items", [])
+        print(f"missed: sensor {sensor} value {value}; its alerts: "
+              + json.dumps([{k: a.get(k) for k in ("id", "state", "reading_value", "peak_value", "late", "opened_at",
+                                                   "resolved_at")} for a in stored]), file=sys.stderr)
+    print(f"clear readings refused: {refused[0]}", file=sys.stderr)
     return {"p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
             "p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
             "alerts": int(lat.size), "missed": len(accepted) - int(lat.size),
-            "load_readings_per_s": round(sent[0] / load_s)}
+            "load_readings_per_s": round(sent[0] / load_s), **backlog}
+
+
+async def _backlog_records(http: httpx.AsyncClient) -> int:
+    """Bus records accepted but not yet stored, as the ingest last saw it (0 if not exported)."""
+    for line in (await http.get("/metrics")).text.splitlines():
+        if line.startswith("ghgwatch_ingest_backlog_records "):
+            return int(float(line.rsplit(" ", 1)[1]))
+    return 0
+
+
+async def _backlog(http: httpx.AsyncClient, auth: dict[str, str], sensors: list[int], n: int) -> dict[str, Any]:
+    """Post ``n`` older readings as fast as they are accepted; they queue for storage."""
+    t0 = time.perf_counter()
+    start = time.time() - 12 * 3600
+    per_request, posted, k, peak = 5000, 0, 0, 0
+    while posted < n:
+        size = min(per_request, n - posted)
+        readings = [{"sensor": sensors[i % len(sensors)], "ts": _iso(start + (k * per_request + i) / len(sensors)),
+                     "value": 0.3} for i in range(size)]
+        r = await http.post("/api/v1/readings", json={"readings": readings}, headers=auth)
+        if r.status_code == 202:
+            posted += size
+            k += 1
+            peak = max(peak, await _backlog_records(http))
+        else:  # 503 while storage is far behind: the admission limit; wait as a sender would
+            await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+    # The deepest queue seen while posting (in readings: bus records x readings per record).
+    return {"backlog_posted_s": round(time.perf_counter() - t0, 1),
+            "backlog_peak": peak * per_request // len(sensors)}
 
 
 def detector_points_per_s(points: int = 200_000, runs: int = 3) -> float:
@@ -239,6 +295,8 @@ def main() -> None:
     ap.add_argument("--load-sensors", type=int, default=50)
     ap.add_argument("--alert-sensors", type=int, default=100)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--backlog", type=int, default=0,
+                    help="older readings queued for storage before the exceedances are sent")
     args = ap.parse_args()
     results = []
     for i in range(args.runs):
@@ -254,7 +312,9 @@ def main() -> None:
 
     print(json.dumps({"p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"), "alerts": sum(r["alerts"] for r in results),
                       "missed": sum(r["missed"] for r in results), "detector_points_per_s": round(det),
-                      "load_readings_per_s": med("load_readings_per_s"), "runs": args.runs}))
+                      "load_readings_per_s": med("load_readings_per_s"), "runs": args.runs,
+                      "backlog": args.backlog, "backlog_left": med("backlog_left") if args.backlog else None,
+                      "backlog_peak": med("backlog_peak") if args.backlog else None}))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ SERVICES: tuple[Service, ...] = (
             "ghgwatch.observability.service:stop_observability"),
     Service("alerts", frozenset({"pipeline"}), "ghgwatch.alerts.service:start_alerts",
             "ghgwatch.alerts.service:stop_alerts"),
+    # api/ui replicas serve SSE: they relay alerts.v1 to their hub (skipped where "alerts" runs itself)
+    Service("alerts-relay", frozenset({"api", "ui"}), "ghgwatch.alerts.relay:start_relay",
+            "ghgwatch.alerts.relay:stop_relay"),
     Service("pipeline", frozenset({"pipeline"}), "ghgwatch.roles:start_pipeline", "ghgwatch.roles:stop_pipeline"),
     Service("lifecycle", frozenset({"pipeline"}), "ghgwatch.lifecycle.service:start_lifecycle",
             "ghgwatch.lifecycle.service:stop_lifecycle"),
@@ -82,7 +85,8 @@ async def start_ingest(ctx: AppContext) -> None:
     from ghgwatch.ingest.auth import DeviceAuthenticator
     from ghgwatch.ingest.service import Ingestor
 
-    ctx.extras["ingestor"] = Ingestor(ctx.extras["bus"], ctx.extras["sensors"])
+    hooks = ctx.extras.setdefault("accepted_hooks", [])  # the alert service's live lane, where it runs here
+    ctx.extras["ingestor"] = Ingestor(ctx.extras["bus"], ctx.extras["sensors"], hooks)
     ctx.extras["admission"] = Admission(ctx.extras["bus"], ctx.settings.admission)
     ctx.extras["device_auth"] = DeviceAuthenticator(ctx.db, max_age_s=float(ctx.settings.security.signature_max_age_s))
 

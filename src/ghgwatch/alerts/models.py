@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ghgwatch.kit.timeutil import utcnow
@@ -46,7 +46,12 @@ class Alert(Base):
     """One alert per (sensor, rule) at a time: escalation and new peaks update the same row."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_sensor_rule_state", "sensor_id", "rule_id", "state"),)
+    __table_args__ = (
+        Index("ix_alerts_sensor_rule_state", "sensor_id", "rule_id", "state"),
+        # One unresolved alert per (sensor, rule), whatever the number of processes judging readings.
+        Index("uq_alerts_one_unresolved", "sensor_id", "rule_id", unique=True,
+              sqlite_where=text("state != 'resolved'"), postgresql_where=text("state != 'resolved'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
@@ -73,6 +78,8 @@ class Alert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(120), default=None)
     acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
     comment: Mapped[str | None] = mapped_column(String(2000), default=None)
+    late: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Opened by a late reading (older than one of its sensor already judged; docs/alerts.md)."""
 
 
 class AlertHistory(Base):

@@ -2,7 +2,12 @@
 a clock for silent sensors and auto-resolve, persistence, and publication (SSE hub, bus ``alerts.v1``).
 
 Started before the pipeline so that its hook is in ``ctx.extras["stored_hooks"]`` when the pipeline is
-built. The engine lives in this process; its state is rebuilt from the ``alerts`` table at start-up
+built. Where the ingest runs in the same process (``ghgwatch up``, role ``all``), readings are also judged
+as soon as they are durable on the bus (``on_accepted``, the hook in ``ctx.extras["accepted_hooks"]``), so an
+exceedance does not wait behind a storage backlog; judging the same reading again after it is stored
+changes nothing (it is late, and its alert is open or covered its time; see the engine's docstring).
+A reading of a sensor that the engine does not know yet makes it reload the sensors and rebuild first:
+no reading skips the rules. The engine lives in this process; its state is rebuilt from the ``alerts`` table at start-up
 (``RuleEngine.restore``), so a restart continues open alerts instead of opening them again.
 """
 
@@ -11,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 import numpy as np
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ghgwatch.alerts.demo import ensure_demo_rules
 from ghgwatch.alerts.detectors import StreamingDetector, make_detector
@@ -25,26 +32,32 @@ from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.alerts.models import Alert, HistoryAction
 from ghgwatch.alerts.rules.model import AnomalyRule
 from ghgwatch.alerts.ruleset import RulesSnapshot, build_rules, rules_version
-from ghgwatch.alerts.store import event_payload, load_open, persist_events, to_open_alert
+from ghgwatch.alerts.store import PEAK, event_payload, load_open, persist_events, to_open_alert
 from ghgwatch.bus import Record, topics
+from ghgwatch.ingest.wire import SensorBatch
 from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.observability import metrics, tracing
-from ghgwatch.pipeline.runner import StoredBatch
+from ghgwatch.pipeline.runner import StoredBatch, min_ts_us
+from ghgwatch.pipeline.validate import check_many
+from ghgwatch.readings.writer import SensorRows
 from ghgwatch.registry.cache import SensorCache
 from ghgwatch.store import Database
 from ghgwatch.web.context import AppContext
 
 log = logging.getLogger(__name__)
+PERSIST_ATTEMPTS = 8  # about 12 s of retries (0.1 s doubling, at most 2 s apart) before events are given up
 
 
 class AlertService:
     """Owns one ``RuleEngine``; every method runs on the event loop, engine calls under ``_lock``."""
 
     def __init__(self, db: Database, sensors: SensorCache, hub: AlertHub, *, bus: Any = None,
-                 tick_s: float = 1.0, refresh_s: float = 2.0, demo: bool = False) -> None:
+                 tick_s: float = 1.0, refresh_s: float = 2.0, demo: bool = False,
+                 raw_retention_days: float | None = None) -> None:
         self.db, self.sensors, self.hub, self.bus = db, sensors, hub, bus
         self.tick_s, self.refresh_s, self.demo = tick_s, refresh_s, demo
-        self.engine = RuleEngine([])
+        self.raw_retention_days = raw_retention_days
+        self.engine = RuleEngine([], track_peaks=True)
         self.ids: dict[AlertKey, int] = {}
         self.snapshot: RulesSnapshot | None = None
         self._version: object = None
@@ -54,6 +67,9 @@ class AlertService:
         self._demo_done = False
         self._outbox: asyncio.Queue[list[Record]] = asyncio.Queue()
         self._trace: Mapping[int, Mapping[str, str]] = {}
+        self._live: asyncio.Queue[list[SensorBatch]] = asyncio.Queue()
+        self.judged_at_accept = 0
+        self._unknown_at: dict[str, float] = {}  # sensors still unknown after a reload, and when
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -63,7 +79,8 @@ class AlertService:
         await self.rebuild(restore=[to_open_alert(r) for r in rows])
         self._tasks = [asyncio.create_task(self._every(self.tick_s, self.tick), name="alerts-tick"),
                        asyncio.create_task(self._every(self.refresh_s, self.refresh), name="alerts-refresh"),
-                       asyncio.create_task(self._forward(), name="alerts-to-bus")]
+                       asyncio.create_task(self._forward(), name="alerts-to-bus"),
+                       asyncio.create_task(self._judge_live(), name="alerts-live-lane")]
 
     async def stop(self) -> None:
         if self.bus is not None:
@@ -81,8 +98,11 @@ class AlertService:
                 log.exception("alert job %s failed", job.__name__)
 
     # ------------------------------------------------------------------ rules
-    async def rebuild(self, restore: Sequence[Any] | None = None) -> bool:
-        """Rebuild the engine if sensors or stored rules changed; open alerts carry over."""
+    async def rebuild(self, restore: Sequence[Any] | None = None, *, reload: bool = False) -> bool:
+        """Rebuild the engine if sensors or stored rules changed; open alerts and what the engine learned
+        from readings carry over. ``reload``: read the sensors from the database first."""
+        if reload:
+            await self.sensors.refresh()
         metas = await self.sensors.current()
         async with self.db.sessions() as s:
             version = await rules_version(s, metas)
@@ -91,8 +111,11 @@ class AlertService:
             snapshot = await build_rules(s, metas)
         async with self._lock:
             carried = list(restore) if restore is not None else self.engine.open_alerts()
-            engine = RuleEngine(snapshot.effective)
+            engine = RuleEngine(snapshot.effective, track_peaks=True)
+            engine.carry_state(self.engine)
             gone = engine.restore(carried, now=time.time())
+            if restore is None:
+                engine.carry_open(self.engine)  # clear times and the like, not in the snapshots
             self.engine, self.snapshot, self._version = engine, snapshot, version
             self._detectors = {k: d for k, d in self._detectors.items() if k in snapshot.anomaly}
             for problem in snapshot.problems:
@@ -108,12 +131,21 @@ class AlertService:
         await self.reconcile()
 
     async def reconcile(self) -> None:
-        """Forget alerts resolved outside this process (the API of another replica)."""
+        """Forget alerts resolved outside this process (the API of another replica).
+
+        Only rows known before the query are judged by it: events are stored under the lock, so a copy of
+        ``ids`` taken under the lock names committed rows only. (Comparing the current ``ids`` with an older
+        query made the engine forget an alert opened meanwhile: its row stayed open in the database, the
+        clear reading was not judged against it, and the sensor's next exceedance was folded into that row
+        instead of being announced as opened.)
+        """
+        async with self._lock:
+            known = dict(self.ids)
         async with self.db.sessions() as s:
             still_open = {r.id for r in await load_open(s)}
         async with self._lock:
-            for key, row_id in list(self.ids.items()):
-                if row_id not in still_open:
+            for key, row_id in known.items():
+                if row_id not in still_open and self.ids.get(key) == row_id:
                     self.engine.forget(key)
                     self.ids.pop(key, None)
 
@@ -128,34 +160,74 @@ class AlertService:
     # ------------------------------------------------------------------ evaluation
     async def on_stored(self, batch: StoredBatch) -> None:
         """The pipeline hook: evaluate every stored reading of the batch."""
-        rows = [r for r in batch.rows if len(r.ts)]
+        self._trace = batch.trace  # alerts opened now continue their readings' traces
+        await self._judge(batch.rows)
+
+    def on_accepted(self, batches: Sequence[SensorBatch]) -> None:
+        """The ingest hook (same process): the readings are durable on the bus; judge them in the live lane
+        now, ahead of whatever backlog the pipeline has to store first. Never blocks the sender."""
+        if batches:
+            self._live.put_nowait(list(batches))
+
+    async def _judge_live(self) -> None:
+        while True:
+            batches = await self._live.get()
+            while not self._live.empty():  # everything queued meanwhile, in arrival order
+                batches.extend(self._live.get_nowait())
+            try:
+                metas = await self.sensors.lookup({b.sensor for b in batches})
+                now_us = time.time_ns() // 1000
+                checked = check_many(batches, metas, now_us, min_ts_us(now_us, self.raw_retention_days))
+                rows = [SensorRows(*parts) for parts in zip(checked.sensors, checked.ts, checked.values,
+                                                            checked.quality, strict=True)]
+                self.judged_at_accept += sum(len(r.ts) for r in rows)
+                await self._judge(rows)
+            except Exception:  # the pipeline judges the same readings once they are stored
+                log.exception("judging %d accepted batches failed", len(batches))
+
+    async def _judge(self, rows_in: Sequence[SensorRows]) -> None:
+        rows = [r for r in rows_in if len(r.ts)]
         if not rows:
             return
-        self._trace = batch.trace  # alerts opened now continue their readings' traces
         ids: list[str] = []
         for r in rows:
             ids.extend([str(r.sensor)] * len(r.ts))
+        unknown = self.engine.unknown({str(r.sensor) for r in rows})
+        now = time.monotonic()
+        if any(now - self._unknown_at.get(u, -math.inf) >= self.refresh_s for u in unknown):
+            # A sensor registered after the last rebuild: learn it now instead of skipping its readings.
+            # (A sensor still unknown afterwards, e.g. deactivated, is looked up again only after refresh_s.)
+            await self.rebuild(reload=True)
+            for u in self.engine.unknown(unknown):
+                self._unknown_at[u] = now
         ts = np.concatenate([r.ts for r in rows]).astype(np.float64) / 1e6
         values = np.concatenate([r.values for r in rows]).astype(np.float64)
-        scores = self._scores(rows) if self.snapshot and self.snapshot.anomaly else None
         async with self._lock:
+            scores = self._scores(rows) if self.snapshot and self.snapshot.anomaly else None
             events = self.engine.evaluate_arrays(ids, ts, values, scores, arrived_at=time.time())
             if events:
                 await self._persist(events)
 
     def _scores(self, rows: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Detector scores; NaN for readings not scored. A detector learns each reading once and in order:
+        late readings (a reading judged again after storage, a backfill) are not scored."""
         assert self.snapshot is not None
         parts = []
         for r in rows:
             rule: AnomalyRule | None = self.snapshot.anomaly.get(str(r.sensor))
+            score = np.full(len(r.ts), np.nan)
+            parts.append(score)
             if rule is None:
-                parts.append(np.full(len(r.ts), np.nan))
                 continue
             det = self._detectors.get(str(r.sensor))
             if det is None:
                 levels = [v for v in (rule.warning, rule.alarm) if v is not None]
                 det = self._detectors[str(r.sensor)] = make_detector(rule.detector, min(levels))
-            parts.append(det.score_many(np.asarray(r.values, np.float64), np.asarray(r.ts, np.float64) / 1e6))
+            ts = np.asarray(r.ts, np.float64) / 1e6
+            newest = self.engine.last_ts(str(r.sensor))
+            fresh = ts > np.maximum.accumulate(np.concatenate(([-np.inf if np.isnan(newest) else newest], ts)))[:-1]
+            if fresh.any():
+                score[fresh] = det.score_many(np.asarray(r.values, np.float64)[fresh], ts[fresh])
         return np.concatenate(parts)
 
     async def tick(self) -> None:
@@ -166,10 +238,36 @@ class AlertService:
 
     async def _persist(self, events: Sequence[AlertEvent]) -> None:
         metas = await self.sensors.current()
-        async with self.db.transaction() as s:
-            written = await persist_events(s, events, self.ids, metas)
+        conflicts = 0
+        for attempt in range(1, PERSIST_ATTEMPTS + 1):
+            saved = dict(self.ids)
+            try:
+                async with self.db.transaction() as s:
+                    written = await persist_events(s, events, self.ids, metas)
+                break
+            except IntegrityError:
+                # Another process opened one of these alerts meanwhile (uq_alerts_one_unresolved): the next
+                # attempt finds its row and continues it instead of opening a second one.
+                self.ids.clear()
+                self.ids.update(saved)
+                conflicts += 1
+                if conflicts == 2 or attempt == PERSIST_ATTEMPTS:
+                    raise
+                log.warning("an alert was opened by another process meanwhile; continuing its row")
+            except OperationalError:
+                # The database is busy (SQLite locked by a long store transaction) or the connection dropped.
+                # The engine has already moved on: losing these events would leave the rows behind it (an
+                # alert resolved in the engine but open in the database), so try again.
+                self.ids.clear()
+                self.ids.update(saved)
+                if attempt == PERSIST_ATTEMPTS:
+                    raise
+                log.warning("storing %d alert events failed (attempt %d); trying again", len(events), attempt)
+                await asyncio.sleep(min(0.05 * 2 ** attempt, 2.0))
         payloads = []
         for action, alert, reason in written:
+            if action == PEAK:
+                continue  # persisted only
             if action == HistoryAction.OPENED:
                 metrics.alert_opened(alert["severity"], alert["condition"])
                 tracing.alert_opened(alert["id"], self._trace.get(alert["sensor_id"]), sensor=alert["sensor_id"],
@@ -202,10 +300,12 @@ async def start_alerts(ctx: AppContext) -> None:
     from ghgwatch.alerts.notify.notifier import Notifier
 
     hub = hub_of(ctx.extras)
-    service = AlertService(ctx.db, sensors, hub, bus=ctx.extras.get("bus"), demo=ctx.settings.demo)
+    service = AlertService(ctx.db, sensors, hub, bus=ctx.extras.get("bus"), demo=ctx.settings.demo,
+                           raw_retention_days=ctx.settings.retention.raw_days)
     await service.start()
     ctx.extras["alerts"] = service
     ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
+    ctx.extras.setdefault("accepted_hooks", []).append(service.on_accepted)
     notifier = Notifier(ctx.db, hub, ctx.settings.notify)
     await notifier.start()
     ctx.extras["notifier"] = notifier
@@ -221,3 +321,6 @@ async def stop_alerts(ctx: AppContext) -> None:
         hooks = ctx.extras.get("stored_hooks", [])
         if service.on_stored in hooks:
             hooks.remove(service.on_stored)
+        accepted = ctx.extras.get("accepted_hooks", [])
+        if service.on_accepted in accepted:
+            accepted.remove(service.on_accepted)

@@ -21,6 +21,8 @@ from ghgwatch.kit.timeutil import ensure_utc, utcnow
 from ghgwatch.registry.cache import SensorMeta
 
 ENGINE_ACTOR = "rule-engine"
+PEAK = "peak"
+"""The action of a new peak that is persisted but not announced (no history row, no event)."""
 _ACTION = {
     EventKind.OPENED: HistoryAction.OPENED,
     EventKind.ESCALATED: HistoryAction.ESCALATED,
@@ -51,6 +53,7 @@ def alert_dict(a: Alert) -> dict[str, Any]:
         "peak_ts": _iso(a.peak_ts), "peak_value": a.peak_value, "opened_at": _iso(a.opened_at),
         "updated_at": _iso(a.updated_at), "resolved_at": _iso(a.resolved_at),
         "acknowledged_by": a.acknowledged_by, "acknowledged_at": _iso(a.acknowledged_at), "comment": a.comment,
+        "late": bool(a.late),
     }
 
 
@@ -72,7 +75,7 @@ def to_open_alert(a: Alert) -> OpenAlert:
                    math.nan if a.peak_value is None else a.peak_value)
     ref = RuleRef(a.rule_id, RuleKind(a.condition), a.threshold, a.unit, a.rule_source)
     return OpenAlert(AlertKey(sensor, a.rule_id), SEVERITY_NAMES[a.severity], ref, opened, peak,
-                     a.opened_at.timestamp())
+                     a.opened_at.timestamp(), bool(a.late))
 
 
 async def load_open(session: AsyncSession) -> list[Alert]:
@@ -99,13 +102,39 @@ async def persist_events(
     """Write ``events`` and return ``(action, alert as JSON, reason)`` to publish after the commit.
 
     ``ids`` maps the key of every open alert to its row and is kept up to date. An ``opened`` event
-    for a key that already has a row (which only a lost race can produce) updates that row.
+    for a key that already has an unresolved row (opened by another process, or a lost race) continues
+    that row: the database holds one unresolved alert per (sensor, rule) (a partial unique index).
+    ``peak`` events update the row's peak only and come back with action ``PEAK`` (not to publish).
     """
     out: list[tuple[str, dict[str, Any], str]] = []
     for ev in events:
-        action = _ACTION[ev.kind]
         row_id = ids.get(ev.key)
         row = None if row_id is None else await session.get(Alert, row_id)
+        if row is not None and row.state == AlertState.RESOLVED.value and ev.kind is not EventKind.RESOLVED:
+            row = None  # resolved meanwhile (by hand, or by another process): never continue a resolved row
+            ids.pop(ev.key, None)
+        elif row is not None and ev.kind is EventKind.OPENED:
+            # The engine opens a new alert while this process's row of the key is still unresolved: the
+            # resolution of that alert was not stored. Resolve the old row and open a new one, so that
+            # the new alert is announced as opened (and notified) rather than folded into the old row.
+            row.state, row.resolved_at = AlertState.RESOLVED.value, utcnow()
+            session.add(AlertHistory(alert_id=row.id, action=HistoryAction.AUTO_RESOLVED.value, actor=ENGINE_ACTOR,
+                                     details={"reason": "superseded: the engine opened a new alert"}))
+            await session.flush()
+            row = None
+            ids.pop(ev.key, None)
+        if row is None and ev.kind is not EventKind.RESOLVED:
+            row = (await session.execute(select(Alert).where(
+                Alert.sensor_id == int(ev.key.sensor_id), Alert.rule_id == ev.key.rule_id,
+                Alert.state != AlertState.RESOLVED.value))).scalars().first()
+            if row is not None:
+                ids[ev.key] = row.id
+        if ev.kind is EventKind.PEAK:
+            if row is not None:
+                _apply(row, ev)
+                out.append((PEAK, {}, ""))
+            continue
+        action = _ACTION[ev.kind]
         if row is None:
             if ev.kind is EventKind.RESOLVED:
                 continue
@@ -116,16 +145,18 @@ async def persist_events(
             row = Alert(
                 organization_id=meta.organization_id, facility_id=meta.facility_id, sensor_id=meta.id,
                 rule_id=oa.rule.rule_id, condition=oa.rule.kind.value, severity=severity_name(oa.severity),
-                state=AlertState.OPEN.value, threshold=oa.rule.threshold, unit=oa.rule.unit,
+                state=AlertState.OPEN.value, threshold=oa.rule.threshold, unit=oa.rule.unit or meta.unit,
                 rule_source=oa.rule.source[:500], reason=ev.reason[:500], reading_ts=_dt(oa.opened_by.ts),
                 reading_value=_num(oa.opened_by.value), peak_ts=_dt(oa.peak.ts), peak_value=_num(oa.peak.value),
-                opened_at=_dt(oa.opened_at) or utcnow(), updated_at=utcnow(),
+                opened_at=_dt(oa.opened_at) or utcnow(), updated_at=utcnow(), late=oa.late,
             )
             session.add(row)
             await session.flush()
             ids[ev.key] = row.id
             action = HistoryAction.OPENED
         else:
+            if ev.kind is EventKind.OPENED:
+                action = HistoryAction.UPDATED  # continued, not opened twice
             _apply(row, ev)
             if ev.kind is EventKind.ESCALATED:
                 row.state = AlertState.OPEN.value  # a worse condition needs a fresh acknowledgement
@@ -138,6 +169,8 @@ async def persist_events(
             details |= {"reading_ts": _iso(_dt(ev.reading.ts)), "value": _num(ev.reading.value)}
         if ev.reason:
             details["reason"] = ev.reason
+        if ev.kind is EventKind.OPENED and ev.alert.late:
+            details["late"] = True
         session.add(AlertHistory(alert_id=row.id, action=action.value, actor=ENGINE_ACTOR, details=details))
         out.append((action.value, alert_dict(row), ev.reason))
     await session.flush()

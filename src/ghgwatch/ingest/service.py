@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ghgwatch.bus import Bus, Record, topics
 from ghgwatch.ingest.parse import Parsed
-from ghgwatch.ingest.wire import SensorBatch, encode
+from ghgwatch.ingest.wire import SensorBatch, decode, encode
 from ghgwatch.observability import metrics, tracing
 from ghgwatch.registry.cache import SensorCache
+
+log = logging.getLogger(__name__)
+AcceptedHook = Callable[[Sequence[SensorBatch]], None]
+"""Told of every published batch once it is durable (synchronous, must not block: it queues work)."""
 
 
 @dataclass
@@ -28,9 +34,10 @@ class IngestResult:
 class Ingestor:
     """Shared by the HTTP endpoint and the MQTT bridge."""
 
-    def __init__(self, bus: Bus, sensors: SensorCache) -> None:
+    def __init__(self, bus: Bus, sensors: SensorCache, hooks: list[AcceptedHook] | None = None) -> None:
         self.bus = bus
         self.sensors = sensors
+        self.hooks = hooks if hooks is not None else []
 
     async def accept(self, parsed: Parsed, *, organization_id: int, device_id: int, transport: str,
                      flags: int = 0) -> IngestResult:
@@ -48,6 +55,13 @@ class Ingestor:
         started = time.perf_counter()
         await self.bus.publish(topics.READINGS_RAW, records)
         metrics.observe_publish(topics.READINGS_RAW, time.perf_counter() - started)
+        if self.hooks:
+            batches = [decode(r.value) for r in records]
+            for hook in self.hooks:
+                try:
+                    hook(batches)
+                except Exception:  # the readings are durable; the pipeline still sees them
+                    log.exception("accepted-readings hook %s failed", hook)
 
     async def prepare(self, parsed: Parsed, *, organization_id: int, device_id: int, transport: str,
                       flags: int = 0) -> tuple[list[Record], IngestResult]:

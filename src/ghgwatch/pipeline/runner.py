@@ -57,6 +57,13 @@ class StoredBatch:
 StoredHook = Callable[[StoredBatch], Awaitable[None]]
 
 
+def min_ts_us(now_us: int, raw_retention_days: float | None) -> int | None:
+    """Start of the oldest day still kept raw; older readings are refused (see retention)."""
+    if raw_retention_days is None:
+        return None
+    return (now_us // DAY_US - int(raw_retention_days)) * DAY_US
+
+
 def _reading(batch: SensorBatch, i: int) -> dict[str, object]:
     ts = datetime.fromtimestamp(batch.ts[i] / 1e6, tz=UTC).isoformat()
     return {"sensor": batch.sensor, "ts": ts, "value": batch.values[i], "unit": batch.unit, "device": batch.device}
@@ -128,10 +135,7 @@ class Pipeline:
         return StoredBatch(rows, dead, trace)
 
     def _min_ts(self, now_us: int) -> int | None:
-        """Start of the oldest day still kept raw; older readings are refused (see retention)."""
-        if self.raw_retention_days is None:
-            return None
-        return (now_us // DAY_US - int(self.raw_retention_days)) * DAY_US
+        return min_ts_us(now_us, self.raw_retention_days)
 
     async def run(self) -> None:
         """Consume until stopped; an unexpected failure of the loop restarts it (from committed offsets)."""

@@ -44,6 +44,7 @@ class EventKind(StrEnum):
     OPENED = "opened"
     ESCALATED = "escalated"  # warning -> alarm on the same alert
     UPDATED = "updated"  # new peak (at most once per ``peak_report_interval_s``)
+    PEAK = "peak"  # every new peak, only with ``RuleEngine(track_peaks=True)``: persisted, not announced
     RESOLVED = "resolved"
 
 
@@ -57,6 +58,8 @@ class OpenAlert:
     opened_by: Reading  # for silent alerts: the last reading before the silence (value may be NaN)
     peak: Reading
     opened_at: float
+    late: bool = False
+    """Opened by a late reading: one older than a reading of its sensor already judged (docs/alerts.md)."""
 
 
 @dataclass(frozen=True, slots=True)
