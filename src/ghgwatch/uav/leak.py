@@ -79,9 +79,10 @@ async def measured_emissions(session: AsyncSession, organization_id: int, start:
 
 async def leak_alert(session: AsyncSession, flight: UavFlight, settings: LeakSettings,
                      actor: str) -> tuple[int, dict[str, Any]] | None:
-    """Open (or update) the facility's leak alert (rule ``ext:uav_leak:<facility>``, so that the database's one
-    unresolved alert per (sensor, rule) leaves one per facility) when the flight's rate is at or above the configured limit:
-    ``warning`` when the estimate is, ``alarm`` when even the lower bound of its 95 % interval is."""
+    """Open (or update) the facility's leak alert when the flight's rate is at or above the configured limit:
+    ``warning`` when the estimate is, ``alarm`` when even the lower bound of its 95 % interval is. The rule id
+    names the facility (``ext:uav_leak:<facility>``): leak alerts have no sensor, and the database keeps one
+    unresolved alert per (sensor, rule)."""
     limit = settings.alert_rate_kg_h
     if limit is None or flight.rate_kg_h is None or flight.rate_kg_h < limit:
         return None
@@ -92,7 +93,8 @@ async def leak_alert(session: AsyncSession, flight: UavFlight, settings: LeakSet
               f"(95 % {lower:.3g}-{flight.upper_kg_h:.3g}) at {where}; limit {limit:g} kg/h")
     alert, event = await open_alert(
         session, actor=actor, organization_id=flight.organization_id, facility_id=flight.facility_id,
-        sensor_id=NO_SENSOR, rule_id=f"{UAV_LEAK_RULE}:{flight.facility_id}", condition="uav_leak", severity=severity, reason=reason,
+        sensor_id=NO_SENSOR, rule_id=f"{UAV_LEAK_RULE}:{flight.facility_id}", condition="uav_leak",
+        severity=severity, reason=reason,
         value=flight.rate_kg_h, threshold=limit, unit="kg/h", at=ensure_utc(flight.started_at),
         details={"flight_id": flight.id, "source_id": flight.source_id, "lower_kg_h": flight.lower_kg_h,
                  "upper_kg_h": flight.upper_kg_h})
