@@ -206,7 +206,8 @@ async def start_alerts(ctx: AppContext) -> None:
     await service.start()
     ctx.extras["alerts"] = service
     ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
-    notifier = Notifier(ctx.db, hub, ctx.settings.notify)
+    notifier = Notifier(ctx.db, hub, ctx.settings.notify,
+                        allow_private=ctx.settings.security.allow_private_targets)
     await notifier.start()
     ctx.extras["notifier"] = notifier
 

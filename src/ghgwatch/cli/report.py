@@ -80,7 +80,7 @@ def methane_safety(
     from ghgwatch.reports import build_methane_safety_report, find_exceedances, read_readings_csv, render
     from ghgwatch.reports.methane_safety import ReadingsFormatError
 
-    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+    if month is not None and not re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])", month):
         typer.echo(f"error: --month must be YYYY-MM, got {month!r}", err=True)
         raise typer.Exit(2)
     try:

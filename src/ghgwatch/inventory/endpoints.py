@@ -7,7 +7,7 @@ Runs, calculation, factor sets and GWP sets are in :mod:`ghgwatch.inventory.run_
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ghgwatch import audit
 from ghgwatch.inventory import activity_data, activity_import
@@ -95,8 +95,13 @@ async def delete_activity_data(key: int, session: Session, actor: CurrentPrincip
 @mine_router.get("", response_model=list[MineMethaneOut], summary="The mine methane table")
 async def list_mine_methane(session: Session, actor: CurrentPrincipal, facility_id: int | None = None,
                             gem_mine_id: str | None = None, year: int | None = None) -> list[MineMethaneOut]:
-    del actor  # reference data: readable by every signed-in user
     stmt = select(MineMethane)
+    scope = actor.org_filter()
+    if scope is not None:
+        # Rows by GEM mine id (no facility) are public reference data; rows of a facility are its
+        # organisation's own (issue 12, hole 4: they were listed to every organisation).
+        stmt = stmt.outerjoin(Facility, Facility.id == MineMethane.facility_id).where(
+            or_(MineMethane.facility_id.is_(None), Facility.organization_id == scope))
     for column, value in ((MineMethane.facility_id, facility_id), (MineMethane.gem_mine_id, gem_mine_id),
                           (MineMethane.year, year)):
         if value is not None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from ghgwatch.ingest.wire import SensorBatch, encode
@@ -30,8 +30,8 @@ router = APIRouter(tags=["readings"])
                         "to 120 days, daily beyond. `format=csv` returns CSV.")
 async def sensor_readings(
     sensor_id: int, session: Session, actor: CurrentPrincipal,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     resolution: query.Resolution = query.Resolution.AUTO,
     limit: Annotated[int, Query(ge=1, le=200_000)] = 50_000,
     format: str = "json",

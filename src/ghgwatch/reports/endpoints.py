@@ -59,8 +59,9 @@ async def methane_safety(
     facility_id: int, month: str = Query(..., description="YYYY-MM"),
     format: Fmt = "pdf", lang: Lang = "ru",
 ) -> Response:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise Problem(422, "Validation failed", f"month must be YYYY-MM, got {month!r}", type_="validation",
+    if not re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])", month):
+        raise Problem(422, "Validation failed", f"month must be YYYY-MM (years 1900 to 2099), got {month!r}",
+                      type_="validation",
                       errors=[{"loc": ["query", "month"], "msg": "expected YYYY-MM"}])
     facility = await session.get(Facility, facility_id)
     if facility is None:

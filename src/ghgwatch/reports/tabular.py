@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+from ghgwatch.kit.cells import safe_row
 from ghgwatch.reports.document import ReportDocument
 
 CSV_COLUMNS = ("section", "row", "column", "value")
@@ -26,11 +27,11 @@ def render_csv(doc: ReportDocument, path: Path) -> None:
     w.writerow(CSV_COLUMNS)
     w.writerow(["meta", 0, "inputs_sha256", doc.inputs_sha256])
     for label, value in doc.meta:
-        w.writerow(["meta", 0, label, value])
+        w.writerow(safe_row(["meta", 0, label, value]))
     for sec in doc.sections:
         for i, row in enumerate(sec.rows, start=1):
             for col, cell in zip(sec.columns, row, strict=True):
-                w.writerow([sec.key, i, col, "" if cell is None else cell])
+                w.writerow(safe_row([sec.key, i, col, "" if cell is None else cell]))
     path.write_text(buf.getvalue(), "utf-8")
 
 
@@ -43,24 +44,24 @@ def render_xlsx(doc: ReportDocument, path: Path) -> None:
     assert first is not None
     first.title = "Summary"
     bold = Font(bold=True)
-    first.append([doc.title])
+    first.append(safe_row([doc.title]))
     first["A1"].font = Font(bold=True, size=14)
     for label, value in doc.meta:
-        first.append([label, value])
+        first.append(safe_row([label, value]))
     first.append([])
     for sec in doc.sections:
         ws = wb[sec.sheet] if sec.sheet in wb.sheetnames else wb.create_sheet(sec.sheet)
         if ws.max_row > 1 or ws["A1"].value is not None:
             ws.append([])
-        ws.append([sec.title])
+        ws.append(safe_row([sec.title]))
         ws.cell(ws.max_row, 1).font = bold
-        ws.append(sec.columns)
+        ws.append(safe_row(sec.columns))
         for c in ws[ws.max_row]:
             c.font = bold
         for row in sec.rows:
-            ws.append(list(row))
+            ws.append(safe_row(row))
         if sec.note:
-            ws.append([sec.note])
+            ws.append(safe_row([sec.note]))
     for ws in wb.worksheets:
         ws.column_dimensions["A"].width = 34
         for col in "BCDEFG":
