@@ -35,8 +35,8 @@ mine_router = APIRouter(prefix="/mine-methane", tags=["inventory"])
                      description="Filters: organization_id, facility_id, year (periods overlapping it), type.")
 async def list_activity_data(
     session: Session, actor: CurrentPrincipal,
-    organization_id: int | None = None, facility_id: int | None = None, year: int | None = None,
-    type: str | None = None,
+    organization_id: int | None = None, facility_id: int | None = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100)] = None, type: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     rows, total = await activity_data.list_rows(session, actor, organization_id=organization_id,
@@ -94,7 +94,8 @@ async def delete_activity_data(key: int, session: Session, actor: CurrentPrincip
 
 @mine_router.get("", response_model=list[MineMethaneOut], summary="The mine methane table")
 async def list_mine_methane(session: Session, actor: CurrentPrincipal, facility_id: int | None = None,
-                            gem_mine_id: str | None = None, year: int | None = None) -> list[MineMethaneOut]:
+                            gem_mine_id: str | None = None,
+                            year: Annotated[int | None, Query(ge=1900, le=2100)] = None) -> list[MineMethaneOut]:
     stmt = select(MineMethane)
     scope = actor.org_filter()
     if scope is not None:

@@ -33,7 +33,8 @@ async def create_run(session: Session, actor: CurrentPrincipal, body: RunIn) -> 
 
 @inventory_router.get("/runs", response_model=list[RunOut], summary="List inventory runs")
 async def list_runs(session: Session, actor: CurrentPrincipal, organization_id: int | None = None,
-                    year: int | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                     offset: Annotated[int, Query(ge=0)] = 0) -> list[RunOut]:
     found = await runs.list_runs(session, actor, organization_id, year, limit, offset)
     return [RunOut.model_validate(r) for r in found]

@@ -27,7 +27,8 @@ router = APIRouter(tags=["readings"])
 
 @router.get("/sensors/{sensor_id}/readings", summary="Readings of a sensor between two times",
             description="`resolution=auto` picks raw readings up to 2 h, 1-minute rollups up to 3 days, hourly up "
-                        "to 120 days, daily beyond. `format=csv` returns CSV.")
+                        "to 120 days, daily beyond. `format=csv` returns CSV.",
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def sensor_readings(
     sensor_id: int, session: Session, actor: CurrentPrincipal,
     start: Annotated[AwareDatetime | None, Query(alias="from")] = None,

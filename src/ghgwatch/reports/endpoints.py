@@ -29,6 +29,9 @@ router = APIRouter(tags=["reports"])
 
 Fmt = Literal["pdf", "xlsx", "csv", "json"]
 Lang = Literal["ru", "en"]
+DOWNLOAD = {200: {"description": "The report in the format asked for", "content": {
+    media: {"schema": {"type": "object"} if fmt == "json" else {"type": "string", "format": "binary"}}
+    for fmt, media in MEDIA_TYPES.items()}}}
 
 
 async def _answer(doc: ReportDocument, fmt: Fmt, name: str) -> Response:
@@ -39,7 +42,8 @@ async def _answer(doc: ReportDocument, fmt: Fmt, name: str) -> Response:
     })
 
 
-@router.get("/inventory/runs/{run_id}/report", summary="Annual (296-FZ structure) or detail report of a run")
+@router.get("/inventory/runs/{run_id}/report", summary="Annual (296-FZ structure) or detail report of a run",
+            response_class=Response, responses=DOWNLOAD)  # type: ignore[arg-type]
 async def run_report(
     run_id: int, session: Session, actor: CurrentPrincipal,
     kind: Literal["annual", "detail"] = "annual", format: Fmt = "pdf", lang: Lang = "ru",
@@ -52,6 +56,7 @@ async def run_report(
 
 
 @router.get("/reports/methane-safety", summary="Monthly methane-safety report of a facility",
+            response_class=Response, responses=DOWNLOAD,  # type: ignore[arg-type]
             description="Exceedances of each methane sensor of the facility above its alarm level, from the "
                         "stored readings of the month (UTC): start, end, duration and peak.")
 async def methane_safety(
