@@ -6,7 +6,7 @@ the app in process. Each answer must be below 500 and, where the operation docum
 schema and media type. A failure lists every operation that failed, with the request, so that one run shows
 them all.
 
-``GHGWATCH_FUZZ_EXAMPLES`` raises the number of cases per operation and mode (default 6) for a longer run.
+``GHGWATCH_FUZZ_EXAMPLES`` raises the number of cases per operation and mode (default 5) for a longer run.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from ghgwatch.security.models import Role
 from tests.ingest.conftest import Platform
 
-EXAMPLES = int(os.environ.get("GHGWATCH_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("GHGWATCH_FUZZ_EXAMPLES", "5"))
 SKIPPED = {
     # Server-sent events: an endless stream (its first event is checked in tests/alerts).
     ("GET", "/api/v1/alerts/stream"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -59,6 +60,8 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return _response(problem, request)
 
 
+_OUT_OF_RANGE = re.compile(r"out of (?:\w+ )?range")
+"""asyncpg: "value out of int32 range"; PostgreSQL: "integer out of range", "... is out of range for type ..."."""
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 
@@ -87,7 +90,7 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     from sqlalchemy.exc import DataError, IntegrityError
 
     if isinstance(exc, DataError) or isinstance(getattr(exc, "orig", None), OverflowError) \
-            or "out of range" in str(getattr(exc, "orig", "")):
+            or _OUT_OF_RANGE.search(str(getattr(exc, "orig", ""))):
         return await _on_overflow(request, exc)
     if isinstance(exc, IntegrityError):
         problem = Problem(409, "Conflict", "the change conflicts with stored data (a referenced row does not "
