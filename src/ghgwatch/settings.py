@@ -125,6 +125,10 @@ class ObservabilitySettings(BaseModel):
     """OTLP/HTTP traces endpoint (``http://collector:4318/v1/traces``); setting it turns tracing on."""
     trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     """Share of traces started at ingest that are recorded (parent-based: the rest of a trace follows)."""
+    metrics_token: SecretStr | None = None
+    """Bearer token Prometheus sends to ``/metrics``. Set: ``/metrics`` needs it and shows per-sensor series;
+    unset: ``/metrics`` is public without per-sensor, per-source and per-facility series
+    (``observability/exposition.py``)."""
 
 
 class RetentionSettings(BaseModel):

@@ -306,7 +306,8 @@ async def start_alerts(ctx: AppContext) -> None:
     ctx.extras["alerts"] = service
     ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
     ctx.extras.setdefault("accepted_hooks", []).append(service.on_accepted)
-    notifier = Notifier(ctx.db, hub, ctx.settings.notify)
+    notifier = Notifier(ctx.db, hub, ctx.settings.notify,
+                        allow_private=ctx.settings.security.allow_private_targets)
     await notifier.start()
     ctx.extras["notifier"] = notifier
 

@@ -4,6 +4,7 @@ from ghgwatch.alerts import models as alerts_models  # noqa: F401
 from ghgwatch.analytics import models as analytics_models  # noqa: F401
 from ghgwatch.audit import models as audit_models
 from ghgwatch.edge import models as edge_models  # noqa: F401
+from ghgwatch.ingest import nonces as ingest_nonces  # noqa: F401
 from ghgwatch.inventory import models as inventory_models
 from ghgwatch.lab import models as lab_models  # noqa: F401
 from ghgwatch.lake import models as lake_models

@@ -1,0 +1,116 @@
+"""The organisation-scoping decision of every API operation (issue 12).
+
+Every operation of the API must appear here with how it keeps one organisation's data from another's;
+``tests/security/test_scoping.py`` walks the app's route table and fails for an operation missing from this table
+(a new route needs a decision) or listed here but gone, and it checks each decision with a user of another
+organisation. Paths are relative to ``/api/v1``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    PUBLIC = "public"
+    """No organisation's data: login, reference tables (GWP sets, the public GEM mine list)."""
+    SELF = "self"
+    """The caller's own account."""
+    OBJECT = "object"
+    """One object named in the path: another organisation's object answers 403 or 404, and is not changed."""
+    LISTING = "listing"
+    """Rows of the caller's organisation only (a filter naming another organisation's object finds nothing or
+    answers 403/404)."""
+    PARENT = "parent"
+    """Creates or computes under an organisation or object named in the body or query: another organisation's
+    answers 403, 404 or 422 (naming the field), and nothing is written."""
+    DEVICE = "device"
+    """Device token (``gwd_...``), not a user: the organisation is the device's; user tokens are refused."""
+    PLATFORM = "platform"
+    """Platform administrators only (no organisation)."""
+
+
+ROUTES: dict[tuple[str, str], Scope] = {
+    ("POST", "/auth/token"): Scope.PUBLIC,
+    ("GET", "/me"): Scope.SELF,
+    ("GET", "/users"): Scope.LISTING,
+    ("POST", "/users"): Scope.PARENT,
+    ("GET", "/devices"): Scope.LISTING,
+    ("POST", "/devices"): Scope.PARENT,
+    ("POST", "/devices/{device_id}/revoke"): Scope.OBJECT,
+    # registry (generic CRUD of ghgwatch.registry.endpoints)
+    ("GET", "/organizations"): Scope.LISTING,
+    ("POST", "/organizations"): Scope.PLATFORM,
+    ("GET", "/organizations/export"): Scope.LISTING,
+    ("POST", "/organizations/import"): Scope.PLATFORM,
+    ("GET", "/organizations/{key}"): Scope.OBJECT,
+    ("PATCH", "/organizations/{key}"): Scope.OBJECT,
+    ("DELETE", "/organizations/{key}"): Scope.OBJECT,
+    **{(method, f"/{entity}{suffix}"): scope
+       for entity in ("facilities", "sources", "sensors")
+       for method, suffix, scope in (("GET", "", Scope.LISTING), ("POST", "", Scope.PARENT),
+                                     ("GET", "/export", Scope.LISTING), ("POST", "/import", Scope.PARENT),
+                                     ("GET", "/{key}", Scope.OBJECT), ("PATCH", "/{key}", Scope.OBJECT),
+                                     ("DELETE", "/{key}", Scope.OBJECT))},
+    ("GET", "/reference/mines"): Scope.PUBLIC,
+    ("GET", "/reference/gwp"): Scope.PUBLIC,
+    # readings
+    ("POST", "/readings"): Scope.DEVICE,
+    ("GET", "/sensors/{sensor_id}/readings"): Scope.OBJECT,
+    ("GET", "/facilities/{facility_id}/latest"): Scope.OBJECT,
+    ("GET", "/deadletter"): Scope.LISTING,
+    ("POST", "/deadletter/replay"): Scope.PARENT,
+    # inventory
+    ("GET", "/activity-data"): Scope.LISTING,
+    ("POST", "/activity-data"): Scope.PARENT,
+    ("POST", "/activity-data/import"): Scope.PARENT,
+    ("GET", "/activity-data/{key}"): Scope.OBJECT,
+    ("PATCH", "/activity-data/{key}"): Scope.OBJECT,
+    ("DELETE", "/activity-data/{key}"): Scope.OBJECT,
+    ("GET", "/mine-methane"): Scope.LISTING,
+    ("POST", "/mine-methane"): Scope.PARENT,
+    ("POST", "/inventory/runs"): Scope.PARENT,
+    ("GET", "/inventory/runs"): Scope.LISTING,
+    ("GET", "/inventory/runs/{run_id}"): Scope.OBJECT,
+    ("GET", "/inventory/runs/{run_id}/report"): Scope.OBJECT,
+    ("POST", "/inventory/calculate"): Scope.PARENT,
+    ("GET", "/inventory/measured"): Scope.PARENT,
+    ("GET", "/factor-sets"): Scope.LISTING,
+    ("POST", "/factor-sets"): Scope.PARENT,
+    ("GET", "/factor-sets/{key}"): Scope.OBJECT,
+    ("PATCH", "/factor-sets/{key}"): Scope.OBJECT,
+    ("DELETE", "/factor-sets/{key}"): Scope.OBJECT,
+    ("GET", "/reports/methane-safety"): Scope.PARENT,
+    # analytics
+    ("POST", "/analytics/jobs"): Scope.PARENT,
+    ("GET", "/analytics/jobs"): Scope.LISTING,
+    ("GET", "/analytics/jobs/{job_id}"): Scope.OBJECT,
+    ("GET", "/analytics/models"): Scope.LISTING,
+    ("GET", "/analytics/models/{model_id}"): Scope.OBJECT,
+    ("POST", "/analytics/models/{model_id}/promote"): Scope.OBJECT,
+    ("GET", "/analytics/models/{model_id}/drift"): Scope.OBJECT,
+    ("GET", "/sensors/{sensor_id}/forecast"): Scope.OBJECT,
+    ("POST", "/analytics/gaps/fill"): Scope.PARENT,
+    # alerts
+    ("GET", "/alerts"): Scope.LISTING,
+    ("GET", "/alerts/stream"): Scope.LISTING,
+    ("GET", "/alerts/{alert_id}"): Scope.OBJECT,
+    ("POST", "/alerts/{alert_id}/acknowledge"): Scope.OBJECT,
+    ("POST", "/alerts/{alert_id}/resolve"): Scope.OBJECT,
+    ("GET", "/alert-rules"): Scope.LISTING,
+    ("POST", "/alert-rules"): Scope.PARENT,
+    ("GET", "/alert-rules/{key}"): Scope.OBJECT,
+    ("PATCH", "/alert-rules/{key}"): Scope.OBJECT,
+    ("DELETE", "/alert-rules/{key}"): Scope.OBJECT,
+    ("GET", "/notification-routes"): Scope.LISTING,
+    ("POST", "/notification-routes"): Scope.PARENT,
+    ("GET", "/notification-routes/{key}"): Scope.OBJECT,
+    ("PATCH", "/notification-routes/{key}"): Scope.OBJECT,
+    ("DELETE", "/notification-routes/{key}"): Scope.OBJECT,
+    ("GET", "/notifications/deliveries"): Scope.LISTING,
+    # edge gateways
+    ("GET", "/edge/config"): Scope.DEVICE,
+    ("POST", "/edge/summaries"): Scope.DEVICE,
+    ("POST", "/edge/events"): Scope.DEVICE,
+}
+"""(method, path under ``/api/v1``) -> how the operation is scoped to the caller's organisation."""
