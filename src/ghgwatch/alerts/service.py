@@ -23,6 +23,7 @@ from ghgwatch.alerts.detectors import AnomalyFilter, make_detector
 from ghgwatch.alerts.engine import AlertEvent, AlertKey, RuleEngine
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.alerts.models import Alert, HistoryAction
+from ghgwatch.alerts.outbox.enqueue import record_alert_changes
 from ghgwatch.alerts.rules.model import AnomalyRule
 from ghgwatch.alerts.ruleset import RulesSnapshot, build_rules, rules_version
 from ghgwatch.alerts.store import event_payload, load_open, persist_events, to_open_alert
@@ -168,6 +169,7 @@ class AlertService:
         metas = await self.sensors.current()
         async with self.db.transaction() as s:
             written = await persist_events(s, events, self.ids, metas)
+            await record_alert_changes(s, written)  # notifications and responses commit with the change
         payloads = []
         for action, alert, reason in written:
             if action == HistoryAction.OPENED:
@@ -206,9 +208,11 @@ async def start_alerts(ctx: AppContext) -> None:
     await service.start()
     ctx.extras["alerts"] = service
     ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
-    notifier = Notifier(ctx.db, hub, ctx.settings.notify)
-    await notifier.start()
-    ctx.extras["notifier"] = notifier
+    if ctx.settings.notify.dispatch:
+        notifier = Notifier(ctx.db, hub, ctx.settings.notify,
+                            allow_private=ctx.settings.security.allow_private_targets)
+        await notifier.start()
+        ctx.extras["notifier"] = notifier
 
 
 async def stop_alerts(ctx: AppContext) -> None:

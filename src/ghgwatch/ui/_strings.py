@@ -11,6 +11,11 @@ def N_(text: str) -> str:
 
 JS_TEXTS = (
     N_("Signed out"),
+    N_("in progress"),
+    N_("done"),
+    N_("Start work"),
+    N_("Mark done"),
+    N_("{n} work orders"),
     N_("ALARM"),
     N_("sensor {id}"),
     N_("Open alerts"),

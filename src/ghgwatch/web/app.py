@@ -34,6 +34,7 @@ ROUTERS = (
     "ghgwatch.analytics.endpoints:router",
     "ghgwatch.alerts.endpoints:router",
     "ghgwatch.edge.endpoints:router",
+    "ghgwatch.responses.endpoints:router",
 )
 
 

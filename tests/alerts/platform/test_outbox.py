@@ -1,0 +1,134 @@
+"""The notification outbox: rows commit with the alert change; a delivery being retried when its process is
+SIGKILLed resumes after a restart and reaches the receiver exactly once per idempotency key."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from conftest import AlertPlatform, free_port, running, serve
+from ghgwatch.alerts.outbox import OutboxMessage
+from ghgwatch.alerts.outbox.dispatcher import IDEMPOTENCY_HEADER
+from ghgwatch.store import Database
+
+JWT = "test-secret-key-that-is-long-enough-for-hs256"
+
+
+async def until(check: Callable[[], Awaitable[bool]], within_s: float, what: str) -> None:
+    deadline = time.monotonic() + within_s
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {within_s} s: {what}"
+        await asyncio.sleep(0.05)
+
+
+class DedupingReceiver:
+    """Answers 503 to the first ``fail_first`` calls; the next one is processed and then hangs (its answer never
+    comes, as if the sender died first); later calls with a processed key are answered 200 without processing."""
+
+    def __init__(self, fail_first: int) -> None:
+        self.fail_first = fail_first
+        self.calls: list[str] = []
+        self.processed: list[str] = []
+        self.release = asyncio.Event()
+
+    async def hook(self, request: Request) -> JSONResponse:
+        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        await request.body()
+        self.calls.append(key)
+        if len(self.calls) <= self.fail_first:
+            return JSONResponse({"error": "busy"}, status_code=503)
+        if key in self.processed:
+            return JSONResponse({"duplicate": True})
+        self.processed.append(key)
+        if len(self.processed) == 1:
+            await self.release.wait()
+        return JSONResponse({"ok": True})
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/hook", self.hook, methods=["POST"])])
+
+
+async def _rows(db: Database, alert_id: int | None = None) -> list[OutboxMessage]:
+    async with db.sessions() as s:
+        stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+        if alert_id is not None:
+            stmt = stmt.where(OutboxMessage.alert_id == alert_id)
+        return list((await s.execute(stmt)).scalars())
+
+
+async def _open_alert_with_route(p: AlertPlatform, url: str) -> dict[str, Any]:
+    route = await p.client.post("/api/v1/notification-routes", headers=p.engineer, json={
+        "name": "control room", "channel": "webhook", "target": url, "secret": "s3cret"})
+    assert route.status_code == 201, route.text
+    await p.post(p.world.sensor_a, [0.9])
+    items = await p.wait_for(lambda a: bool(a), sensor_id=p.world.sensor_a)
+    assert items, "no alert opened"
+    return items[0]
+
+
+async def test_outbox_row_commits_with_the_alert(tmp_path: Path, db_url: str, db: Database) -> None:
+    del db
+    async with running(tmp_path, db_url, notify={"dispatch": False}, mqtt={"embedded_port": free_port()}) as p:
+        alert = await _open_alert_with_route(p, "http://127.0.0.1:9/hook")
+        rows = await _rows(p.db, alert["id"])
+    assert [(r.kind, r.event, r.status, r.attempts) for r in rows] == [("notification", "opened", "pending", 0)]
+    assert rows[0].payload["alert"]["id"] == alert["id"]
+    assert rows[0].idempotency_key.startswith(f"notify:route-{rows[0].route_id}:alert-{alert['id']}:opened:")
+
+
+def _dispatcher(tmp_path: Path, db_url: str, log: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "GHGWATCH_DB__URL": db_url, "GHGWATCH_DATA_DIR": str(tmp_path / "data"),
+        "GHGWATCH_SECURITY__JWT_SECRET": JWT, "GHGWATCH_SECURITY__ALLOW_PRIVATE_TARGETS": "true",
+        "GHGWATCH_NOTIFY__RETRY_BACKOFF_S": "0.2", "GHGWATCH_NOTIFY__WEBHOOK_TIMEOUT_S": "3",
+        "GHGWATCH_NOTIFY__WEBHOOK_MAX_ATTEMPTS": "10", "GHGWATCH_NOTIFY__OUTBOX_LEASE_MARGIN_S": "0.5",
+        "GHGWATCH_NOTIFY__OUTBOX_POLL_S": "0.2"}
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "ghgwatch.alerts.outbox"], env=env, stdout=out, stderr=out)
+
+
+async def test_delivery_retried_when_sigkilled_resumes_and_arrives_once(tmp_path: Path, db_url: str,
+                                                                        db: Database) -> None:
+    receiver = DedupingReceiver(fail_first=2)
+    log = tmp_path / "dispatcher.log"
+    async with serve(receiver.app()) as base:
+        async with running(tmp_path, db_url, notify={"dispatch": False}, mqtt={"embedded_port": free_port()}) as p:
+            alert = await _open_alert_with_route(p, f"{base}/hook")
+        first = _dispatcher(tmp_path, db_url, log)
+        try:
+            # Two 503s (the row is being retried), then the third attempt is in flight: kill the process.
+            await until(lambda: asyncio.sleep(0, len(receiver.calls) >= 3), 60, "three delivery attempts")
+            rows = await _rows(db, alert["id"])
+            assert rows[0].status == "pending" and rows[0].attempts == 2, log.read_text()
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(30)
+        assert first.returncode == -signal.SIGKILL
+        second = _dispatcher(tmp_path, db_url, log)
+        try:
+            async def delivered() -> bool:
+                return (await _rows(db, alert["id"]))[0].status == "delivered"
+
+            await until(delivered, 60, "delivery after the restart")
+        finally:
+            second.terminate()
+            second.wait(30)
+            receiver.release.set()
+    key = (await _rows(db, alert["id"]))[0].idempotency_key
+    assert receiver.calls == [key] * len(receiver.calls) and len(receiver.calls) == 4
+    assert receiver.processed == [key]  # exactly once for the receiver that dedupes on the key
+    row = (await _rows(db, alert["id"]))[0]
+    assert row.attempts == 3 and row.last_code == 200  # the killed attempt left no record: its lease ran out
