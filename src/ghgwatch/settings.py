@@ -76,8 +76,9 @@ class NotifySettings(BaseModel):
     """Run the outbox dispatcher in this process (with the alert service); any number of processes may."""
     outbox_poll_s: float = 1.0
     """How often the dispatcher looks for rows written by other processes (its own wake it at once)."""
-    outbox_lease_margin_s: float = 5.0
-    """A claimed row is leased for ``webhook_timeout_s`` plus this; after a crash it is retried when the lease ends."""
+    outbox_lease_s: float = 10.0
+    """Lease of a row being delivered, renewed while the attempt runs; after a crash the row is taken over when it
+    ends."""
 
 
 class AnalyticsSettings(BaseModel):

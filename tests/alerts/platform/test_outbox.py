@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from conftest import AlertPlatform, free_port, running, serve
+from ghgwatch.alerts.models import NotificationDelivery
 from ghgwatch.alerts.outbox import OutboxMessage
 from ghgwatch.alerts.outbox.dispatcher import IDEMPOTENCY_HEADER
 from ghgwatch.store import Database
@@ -73,10 +74,15 @@ async def _open_alert_with_route(p: AlertPlatform, url: str) -> dict[str, Any]:
     route = await p.client.post("/api/v1/notification-routes", headers=p.engineer, json={
         "name": "control room", "channel": "webhook", "target": url, "secret": "s3cret"})
     assert route.status_code == 201, route.text
-    await p.post(p.world.sensor_a, [0.9])
-    items = await p.wait_for(lambda a: bool(a), sensor_id=p.world.sensor_a)
-    assert items, "no alert opened"
-    return items[0]
+    # The exceedance is posted again while no alert has opened: a reading that reaches the engine while it still
+    # runs a rules snapshot from before the test's sensors existed is skipped (issue 10, part A). The outbox is
+    # what this file tests; a second exceeding reading of an open alert changes nothing here.
+    for _ in range(6):
+        await p.post(p.world.sensor_a, [0.9])
+        items = await p.wait_for(lambda a: bool(a), within_s=5.0, sensor_id=p.world.sensor_a)
+        if items:
+            return items[0]
+    raise AssertionError("no alert opened")
 
 
 async def test_outbox_row_commits_with_the_alert(tmp_path: Path, db_url: str, db: Database) -> None:
@@ -90,11 +96,13 @@ async def test_outbox_row_commits_with_the_alert(tmp_path: Path, db_url: str, db
 
 
 def _dispatcher(tmp_path: Path, db_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """``python -m ghgwatch.alerts.outbox`` on the test database. The webhook timeout (120 s) outlasts the test, so
+    an attempt in flight stays in flight until the kill; the lease (1.5 s) is renewed while it is."""
     env = os.environ | {
         "GHGWATCH_DB__URL": db_url, "GHGWATCH_DATA_DIR": str(tmp_path / "data"),
         "GHGWATCH_SECURITY__JWT_SECRET": JWT, "GHGWATCH_SECURITY__ALLOW_PRIVATE_TARGETS": "true",
-        "GHGWATCH_NOTIFY__RETRY_BACKOFF_S": "0.2", "GHGWATCH_NOTIFY__WEBHOOK_TIMEOUT_S": "3",
-        "GHGWATCH_NOTIFY__WEBHOOK_MAX_ATTEMPTS": "10", "GHGWATCH_NOTIFY__OUTBOX_LEASE_MARGIN_S": "0.5",
+        "GHGWATCH_NOTIFY__RETRY_BACKOFF_S": "0.2", "GHGWATCH_NOTIFY__WEBHOOK_TIMEOUT_S": "120",
+        "GHGWATCH_NOTIFY__WEBHOOK_MAX_ATTEMPTS": "10", "GHGWATCH_NOTIFY__OUTBOX_LEASE_S": "1.5",
         "GHGWATCH_NOTIFY__OUTBOX_POLL_S": "0.2"}
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "ghgwatch.alerts.outbox"], env=env, stdout=out, stderr=out)
@@ -109,14 +117,25 @@ async def test_delivery_retried_when_sigkilled_resumes_and_arrives_once(tmp_path
             alert = await _open_alert_with_route(p, f"{base}/hook")
         first = _dispatcher(tmp_path, db_url, log)
         try:
-            # Two 503s (the row is being retried), then the third attempt is in flight: kill the process.
+            # Two 503s (the row is being retried), then the third attempt reaches the receiver, which processes
+            # it and never answers: the attempt is in flight.
             await until(lambda: asyncio.sleep(0, len(receiver.calls) >= 3), 60, "three delivery attempts")
-            rows = await _rows(db, alert["id"])
-            assert rows[0].status == "pending" and rows[0].attempts == 2, log.read_text()
+            claimed = (await _rows(db, alert["id"]))[0]
+            assert claimed.status == "pending" and claimed.attempts == 2, log.read_text()
+            assert claimed.lease_owner and claimed.lease_until is not None
+            first_lease = claimed.lease_until
+
+            async def renewed() -> bool:
+                row = (await _rows(db, alert["id"]))[0]
+                return row.lease_until is not None and row.lease_until > first_lease
+
+            # The lease (1.5 s) is kept while the attempt runs, however long the receiver takes.
+            await until(renewed, 60, "the lease of the row in flight renewed")
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(30)
         assert first.returncode == -signal.SIGKILL
+        assert len(receiver.calls) == 3, log.read_text()
         second = _dispatcher(tmp_path, db_url, log)
         try:
             async def delivered() -> bool:
@@ -128,7 +147,13 @@ async def test_delivery_retried_when_sigkilled_resumes_and_arrives_once(tmp_path
             second.wait(30)
             receiver.release.set()
     key = (await _rows(db, alert["id"]))[0].idempotency_key
-    assert receiver.calls == [key] * len(receiver.calls) and len(receiver.calls) == 4
+    assert receiver.calls == [key] * 4, log.read_text()  # 503, 503, lost answer, then the repeat after the restart
     assert receiver.processed == [key]  # exactly once for the receiver that dedupes on the key
     row = (await _rows(db, alert["id"]))[0]
     assert row.attempts == 3 and row.last_code == 200  # the killed attempt left no record: its lease ran out
+    assert row.lease_owner is None and row.lease_until is None
+    async with db.sessions() as s:
+        log_rows = (await s.execute(select(NotificationDelivery.attempt, NotificationDelivery.status)
+                                    .where(NotificationDelivery.alert_id == alert["id"])
+                                    .order_by(NotificationDelivery.attempt))).all()
+    assert [tuple(r) for r in log_rows] == [(1, "retrying"), (2, "retrying"), (3, "delivered")]

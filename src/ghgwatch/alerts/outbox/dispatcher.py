@@ -1,7 +1,9 @@
 """The outbox dispatcher: claims due rows with a lease, delivers them, and records the outcome.
 
 Safe with several dispatchers on one database (the claim is a conditional UPDATE that only one of them wins) and
-after a crash (a claimed row whose lease ran out is claimed again). Back-off: ``retry_backoff_s`` × 2^(attempt-1).
+after a crash (a claimed row whose lease ran out is claimed again). The lease is short (``outbox_lease_s``) and
+renewed by its owner while the attempt runs, so a slow receiver (up to ``webhook_timeout_s``) keeps its row, and a
+dead dispatcher's rows are taken over within one lease. Back-off: ``retry_backoff_s`` × 2^(attempt-1).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -39,7 +42,9 @@ class OutboxDispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
-        self.lease_s = settings.webhook_timeout_s + settings.outbox_lease_margin_s
+        self.lease_s = max(0.1, settings.outbox_lease_s)
+        self.owner = f"{uuid.uuid4().hex[:16]}"
+        """Written into ``lease_owner`` of the rows this dispatcher holds: only the owner renews a lease."""
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
@@ -108,8 +113,21 @@ class OutboxDispatcher:
             result = await s.execute(update(OutboxMessage).where(
                 OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING.value,
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-            ).values(lease_until=now + timedelta(seconds=self.lease_s)))
+            ).values(lease_until=now + timedelta(seconds=self.lease_s), lease_owner=self.owner))
         return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def _renew(self, row_id: int) -> None:
+        """Keep the lease of a row in flight, every third of a lease, until cancelled (the attempt has ended)."""
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            try:
+                async with self.db.transaction() as s:
+                    await s.execute(update(OutboxMessage).where(
+                        OutboxMessage.id == row_id, OutboxMessage.lease_owner == self.owner,
+                        OutboxMessage.status == OutboxStatus.PENDING.value,
+                    ).values(lease_until=utcnow() + timedelta(seconds=self.lease_s)))
+            except Exception:  # a missed renewal only lets another dispatcher repeat the attempt (same key)
+                log.warning("renewing the lease of outbox row %s failed", row_id, exc_info=True)
 
     async def _deliver(self, row_id: int) -> None:
         try:
@@ -118,7 +136,13 @@ class OutboxDispatcher:
                 target = None if msg is None else await self._target(s, msg)
             if msg is None:
                 return
-            result = await self._attempt(msg, target)
+            renew = asyncio.create_task(self._renew(row_id), name=f"outbox-lease-{row_id}")
+            try:
+                result = await self._attempt(msg, target)
+            finally:
+                renew.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renew
             await self._record(msg, target, result)
         except asyncio.CancelledError:
             raise
@@ -166,13 +190,20 @@ class OutboxDispatcher:
         status = OutboxStatus.DELIVERED if result.ok else (OutboxStatus.FAILED if last else OutboxStatus.PENDING)
         now = utcnow()
         values: dict[str, Any] = {"attempts": attempt, "status": status.value, "lease_until": None,
-                                  "last_code": result.code, "last_error": result.error}
+                                  "lease_owner": None, "last_code": result.code, "last_error": result.error}
         if result.ok:
             values["delivered_at"] = now
         elif not last:
             values["next_attempt_at"] = now + timedelta(seconds=self.settings.retry_backoff_s * 2 ** (attempt - 1))
         async with self.db.transaction() as s:
-            await s.execute(update(OutboxMessage).where(OutboxMessage.id == msg.id).values(**values))
+            changed = await s.execute(update(OutboxMessage).where(
+                OutboxMessage.id == msg.id, OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.lease_owner == self.owner).values(**values))
+            if getattr(changed, "rowcount", 1) == 0:
+                # The lease lapsed during the attempt (a stalled process) and another dispatcher took the row over,
+                # or a deadline failed the command: the receiver may see the key twice; the other outcome stands.
+                log.warning("outbox row %s was taken over or closed during this attempt", msg.id)
+                return
             if msg.kind == OutboxKind.NOTIFICATION.value and msg.route_id is not None and msg.alert_id is not None:
                 s.add(NotificationDelivery(
                     organization_id=msg.organization_id, route_id=msg.route_id, alert_id=msg.alert_id,

@@ -53,7 +53,10 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
-    """Set while a dispatcher delivers the row; another dispatcher takes the row only after it has passed."""
+    """Set while a dispatcher delivers the row (renewed by it); another dispatcher takes the row only after it has
+    passed."""
+    lease_owner: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The dispatcher holding the lease (a random id per process)."""
     last_code: Mapped[int | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

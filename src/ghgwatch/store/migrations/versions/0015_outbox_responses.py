@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', _TS, nullable=False),
     sa.Column('lease_until', _TS, nullable=True),
+    sa.Column('lease_owner', sa.String(length=40), nullable=True),
     sa.Column('last_code', sa.Integer(), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('created_at', _TS, nullable=False),
