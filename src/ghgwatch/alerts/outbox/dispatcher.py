@@ -24,7 +24,7 @@ from ghgwatch.alerts.notify import mail, webhook
 from ghgwatch.alerts.notify.webhook import Attempt
 from ghgwatch.alerts.outbox.models import OutboxKind, OutboxMessage, OutboxStatus
 from ghgwatch.kit.timeutil import ensure_utc, utcnow
-from ghgwatch.observability import metrics
+from ghgwatch.observability import metrics, tracing
 from ghgwatch.security.egress import UnsafeTarget, check_url
 from ghgwatch.settings import NotifySettings
 from ghgwatch.store import Database
@@ -137,8 +137,12 @@ class OutboxDispatcher:
             if msg is None:
                 return
             renew = asyncio.create_task(self._renew(row_id), name=f"outbox-lease-{row_id}")
+            name = "alert.notify" if msg.kind == OutboxKind.NOTIFICATION.value else "alert.command"
+            parent = None if msg.alert_id is None else tracing.alert_context(msg.alert_id)
             try:
-                result = await self._attempt(msg, target)
+                with tracing.span(name, parent=parent, channel=getattr(target, "channel", msg.kind),
+                                  event=msg.event, attempt=msg.attempts + 1):
+                    result = await self._attempt(msg, target)
             finally:
                 renew.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
