@@ -22,7 +22,7 @@ from starlette.routing import Route
 from conftest import AlertPlatform, free_port, running, serve
 from ghgwatch.alerts.models import NotificationDelivery
 from ghgwatch.alerts.outbox import OutboxMessage
-from ghgwatch.alerts.outbox.dispatcher import IDEMPOTENCY_HEADER
+from ghgwatch.alerts.outbox.dispatcher import IDEMPOTENCY_HEADER, OutboxDispatcher
 from ghgwatch.store import Database
 
 JWT = "test-secret-key-that-is-long-enough-for-hs256"
@@ -157,3 +157,39 @@ async def test_delivery_retried_when_sigkilled_resumes_and_arrives_once(tmp_path
                                     .where(NotificationDelivery.alert_id == alert["id"])
                                     .order_by(NotificationDelivery.attempt))).all()
     assert [tuple(r) for r in log_rows] == [(1, "retrying"), (2, "retrying"), (3, "delivered")]
+
+
+async def test_two_dispatchers_share_one_outbox_and_send_each_message_once(tmp_path: Path, db_url: str,
+                                                                           db: Database) -> None:
+    """The claim is a conditional UPDATE that one dispatcher wins: a receiver that does not dedupe still gets
+    every message once."""
+    calls: list[str] = []
+
+    async def hook(request: Request) -> JSONResponse:
+        await request.body()
+        calls.append(request.headers.get(IDEMPOTENCY_HEADER, ""))
+        return JSONResponse({"ok": True})
+
+    async with serve(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as base, running(
+            tmp_path, db_url, notify={"dispatch": False}, mqtt={"embedded_port": free_port()}) as p:
+        route = await p.client.post("/api/v1/notification-routes", headers=p.engineer, json={
+            "name": "control room", "channel": "webhook", "target": f"{base}/hook"})
+        assert route.status_code == 201, route.text
+        keys = [f"test-{n}" for n in range(40)]
+        async with db.transaction() as s:
+            s.add_all([OutboxMessage(organization_id=p.world.org_a, kind="notification", route_id=route.json()["id"],
+                                     event="opened", idempotency_key=k, payload={"n": k}) for k in keys])
+        settings = p.ctx.settings.notify.model_copy(update={"outbox_poll_s": 0.05})
+        dispatchers = [OutboxDispatcher(p.db, settings, allow_private=True) for _ in range(2)]
+        for d in dispatchers:
+            await d.start()
+        try:
+            async def all_delivered() -> bool:
+                return all(r.status == "delivered" for r in await _rows(db))
+
+            await until(all_delivered, 60, "every message delivered")
+        finally:
+            for d in dispatchers:
+                await d.stop()
+    assert sorted(calls) == sorted(keys)  # each key once, none lost, none twice
+    assert {r.attempts for r in await _rows(db)} == {1}
