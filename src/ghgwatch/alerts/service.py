@@ -201,18 +201,14 @@ class AlertService:
 
 async def start_alerts(ctx: AppContext) -> None:
     sensors: SensorCache = ctx.extras.get("sensors") or SensorCache(ctx.db)
-    from ghgwatch.alerts.notify.notifier import Notifier
+    from ghgwatch.alerts.outbox.runner import start_dispatch
 
     hub = hub_of(ctx.extras)
     service = AlertService(ctx.db, sensors, hub, bus=ctx.extras.get("bus"), demo=ctx.settings.demo)
     await service.start()
     ctx.extras["alerts"] = service
     ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
-    if ctx.settings.notify.dispatch:
-        notifier = Notifier(ctx.db, hub, ctx.settings.notify,
-                            allow_private=ctx.settings.security.allow_private_targets)
-        await notifier.start()
-        ctx.extras["notifier"] = notifier
+    await start_dispatch(ctx, hub)  # notifications are delivered from the outbox (alerts/outbox)
 
 
 async def stop_alerts(ctx: AppContext) -> None:
