@@ -14,6 +14,7 @@ from pydantic import AwareDatetime
 from ghgwatch.alerts import queries
 from ghgwatch.alerts.hub import hub_of
 from ghgwatch.alerts.models import AlertRule, Channel, HistoryAction, NotificationRoute
+from ghgwatch.alerts.outbox.enqueue import record_alert_changes
 from ghgwatch.alerts.rule_codec import check_selector, rule_from_dict, rule_to_dict
 from ghgwatch.alerts.schemas import AlertRuleIn, AlertRulePatch, CommentIn, RouteIn, RoutePatch
 from ghgwatch.alerts.store import alert_dict, event_payload, history_dict
@@ -112,6 +113,8 @@ async def _change(request: Request, session: Session, actor: Principal, alert_id
                   body: CommentIn | None) -> dict[str, Any]:
     alert = await queries.change_state(session, actor, alert_id, action, body.comment if body else None)
     out = alert_dict(alert)
+    await record_alert_changes(session, [(action.value, out, (body.comment or "") if body else "")],
+                               actor=actor.username)  # its notifications commit with the change
     await session.commit()
     extras = context(request).extras
     service = extras.get("alerts")

@@ -30,6 +30,7 @@ from ghgwatch.alerts.detectors import StreamingDetector, make_detector
 from ghgwatch.alerts.engine import AlertEvent, AlertKey, RuleEngine
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.alerts.models import Alert, HistoryAction
+from ghgwatch.alerts.outbox.enqueue import record_alert_changes
 from ghgwatch.alerts.rules.model import AnomalyRule
 from ghgwatch.alerts.ruleset import RulesSnapshot, build_rules, rules_version
 from ghgwatch.alerts.store import PEAK, event_payload, load_open, persist_events, to_open_alert
@@ -244,6 +245,7 @@ class AlertService:
             try:
                 async with self.db.transaction() as s:
                     written = await persist_events(s, events, self.ids, metas)
+                    await record_alert_changes(s, written)  # notifications and responses commit with the change
                 break
             except IntegrityError:
                 # Another process opened one of these alerts meanwhile (uq_alerts_one_unresolved): the next
@@ -297,7 +299,7 @@ class AlertService:
 
 async def start_alerts(ctx: AppContext) -> None:
     sensors: SensorCache = ctx.extras.get("sensors") or SensorCache(ctx.db)
-    from ghgwatch.alerts.notify.notifier import Notifier
+    from ghgwatch.alerts.outbox.runner import start_dispatch
 
     hub = hub_of(ctx.extras)
     service = AlertService(ctx.db, sensors, hub, bus=ctx.extras.get("bus"), demo=ctx.settings.demo,
@@ -306,10 +308,7 @@ async def start_alerts(ctx: AppContext) -> None:
     ctx.extras["alerts"] = service
     ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
     ctx.extras.setdefault("accepted_hooks", []).append(service.on_accepted)
-    notifier = Notifier(ctx.db, hub, ctx.settings.notify,
-                        allow_private=ctx.settings.security.allow_private_targets)
-    await notifier.start()
-    ctx.extras["notifier"] = notifier
+    await start_dispatch(ctx, hub)  # notifications are delivered from the outbox (alerts/outbox)
 
 
 async def stop_alerts(ctx: AppContext) -> None:

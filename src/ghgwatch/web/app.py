@@ -45,6 +45,7 @@ ROUTERS = (
     "ghgwatch.audit.endpoints:router",
     "ghgwatch.uav.leak_endpoints:router",
     "ghgwatch.lab.endpoints:router",
+    "ghgwatch.responses.endpoints:router",
 )
 
 

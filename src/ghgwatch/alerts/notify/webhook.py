@@ -41,9 +41,10 @@ class Attempt:
     error: str | None = None
 
 
-async def post(client: httpx.AsyncClient, url: str, body: bytes, secret: str | None, timeout_s: float) -> Attempt:
+async def post(client: httpx.AsyncClient, url: str, body: bytes, secret: str | None, timeout_s: float, *,
+               extra_headers: dict[str, str] | None = None) -> Attempt:
     timestamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp}
+    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, **(extra_headers or {})}
     if secret:
         headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
     try:
