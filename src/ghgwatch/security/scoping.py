@@ -19,8 +19,8 @@ class Scope(StrEnum):
     OBJECT = "object"
     """One object named in the path: another organisation's object answers 403 or 404, and is not changed."""
     LISTING = "listing"
-    """Rows of the caller's organisation only (a filter naming another organisation's object finds nothing or
-    answers 403/404)."""
+    """Rows of the caller's organisation only, besides public reference rows (a filter naming another
+    organisation's object finds nothing or answers 403/404)."""
     PARENT = "parent"
     """Creates or computes under an organisation or object named in the body or query: another organisation's
     answers 403, 404 or 422 (naming the field), and nothing is written."""
@@ -28,6 +28,16 @@ class Scope(StrEnum):
     """Device token (``gwd_...``), not a user: the organisation is the device's; user tokens are refused."""
     PLATFORM = "platform"
     """Platform administrators only (no organisation)."""
+    SIGNED = "signed"
+    """No user: the caller proves it holds the secret of the object's organisation (an HMAC signature of the
+    body with the secret of the object's response rule); unsigned or signed with another secret answers 401, and
+    nothing changes."""
+    FIGURES = "figures"
+    """Figures computed over the rows visible to the caller (public reference rows and its organisation's), naming
+    no row: another organisation's figures leave the organisation's rows out."""
+    INTEGRITY = "integrity"
+    """The integrity of the platform-wide audit chain (intact or not, how many entries, the sequence number of
+    the first problem): no organisation's rows, names or values, only the platform-wide count."""
 
 
 ROUTES: dict[tuple[str, str], Scope] = {
@@ -38,6 +48,12 @@ ROUTES: dict[tuple[str, str], Scope] = {
     ("GET", "/devices"): Scope.LISTING,
     ("POST", "/devices"): Scope.PARENT,
     ("POST", "/devices/{device_id}/revoke"): Scope.OBJECT,
+    ("PATCH", "/users/{user_id}"): Scope.OBJECT,
+    ("DELETE", "/users/{user_id}"): Scope.OBJECT,
+    ("POST", "/users/{user_id}/revoke-tokens"): Scope.OBJECT,
+    ("POST", "/me/password"): Scope.SELF,
+    ("GET", "/audit"): Scope.LISTING,
+    ("GET", "/audit/verify"): Scope.INTEGRITY,
     # registry (generic CRUD of ghgwatch.registry.endpoints)
     ("GET", "/organizations"): Scope.LISTING,
     ("POST", "/organizations"): Scope.PLATFORM,
@@ -52,8 +68,20 @@ ROUTES: dict[tuple[str, str], Scope] = {
                                      ("GET", "/export", Scope.LISTING), ("POST", "/import", Scope.PARENT),
                                      ("GET", "/{key}", Scope.OBJECT), ("PATCH", "/{key}", Scope.OBJECT),
                                      ("DELETE", "/{key}", Scope.OBJECT))},
-    ("GET", "/reference/mines"): Scope.PUBLIC,
     ("GET", "/reference/gwp"): Scope.PUBLIC,
+    # mine reference database: public rows (and published ones) readable by all, an organisation's private rows by
+    # it only; public rows are written by platform administrators only (reference/minedb/service.py)
+    **{(method, f"/reference/{kind}{suffix}"): scope
+       for kind in ("mines", "mine-years", "seams")
+       for method, suffix, scope in (("GET", "", Scope.LISTING), ("POST", "", Scope.PARENT),
+                                     ("GET", "/export", Scope.LISTING), ("POST", "/import", Scope.PARENT),
+                                     ("GET", "/{key}", Scope.OBJECT), ("GET", "/{key}/history", Scope.OBJECT),
+                                     ("PATCH", "/{key}", Scope.OBJECT), ("DELETE", "/{key}", Scope.OBJECT))},
+    ("GET", "/reference/mines/{key}/tiers"): Scope.OBJECT,
+    ("POST", "/reference/mine-years/restore"): Scope.LISTING,
+    ("POST", "/reference/mine-years/evaluate"): Scope.FIGURES,
+    ("POST", "/reference/panel/restore"): Scope.PUBLIC,
+    ("POST", "/reference/panel/evaluate"): Scope.PUBLIC,
     # readings
     ("POST", "/readings"): Scope.DEVICE,
     ("GET", "/sensors/{sensor_id}/readings"): Scope.OBJECT,
@@ -108,6 +136,29 @@ ROUTES: dict[tuple[str, str], Scope] = {
     ("PATCH", "/notification-routes/{key}"): Scope.OBJECT,
     ("DELETE", "/notification-routes/{key}"): Scope.OBJECT,
     ("GET", "/notifications/deliveries"): Scope.LISTING,
+    # automated responses and work orders
+    ("GET", "/response-rules"): Scope.LISTING,
+    ("POST", "/response-rules"): Scope.PARENT,
+    ("GET", "/response-rules/{key}"): Scope.OBJECT,
+    ("PATCH", "/response-rules/{key}"): Scope.OBJECT,
+    ("DELETE", "/response-rules/{key}"): Scope.OBJECT,
+    ("GET", "/response-commands"): Scope.LISTING,
+    ("GET", "/response-commands/{key}"): Scope.OBJECT,
+    ("POST", "/response-commands/{key}/ack"): Scope.SIGNED,
+    ("GET", "/work-orders"): Scope.LISTING,
+    ("POST", "/work-orders"): Scope.PARENT,
+    ("GET", "/work-orders/{key}"): Scope.OBJECT,
+    ("PATCH", "/work-orders/{key}"): Scope.OBJECT,
+    # UAV flights, measured emissions, lab results
+    ("GET", "/flights"): Scope.LISTING,
+    ("POST", "/flights"): Scope.PARENT,
+    ("GET", "/flights/{flight_id}"): Scope.OBJECT,
+    ("POST", "/flights/{flight_id}/emission"): Scope.OBJECT,
+    ("GET", "/measured-emissions"): Scope.LISTING,
+    ("GET", "/lab-results"): Scope.LISTING,
+    ("POST", "/lab-results"): Scope.PARENT,
+    ("GET", "/lab-results/composition"): Scope.PARENT,
+    ("GET", "/lab-results/{result_id}"): Scope.OBJECT,
     # edge gateways
     ("GET", "/edge/config"): Scope.DEVICE,
     ("POST", "/edge/summaries"): Scope.DEVICE,
