@@ -68,7 +68,7 @@ class AlertService:
         self._demo_done = False
         self._outbox: asyncio.Queue[list[Record]] = asyncio.Queue()
         self._trace: Mapping[int, Mapping[str, str]] = {}
-        self._live: asyncio.Queue[list[SensorBatch]] = asyncio.Queue()
+        self._live: asyncio.Queue[tuple[list[SensorBatch], dict[str, str]]] = asyncio.Queue()
         self.judged_at_accept = 0
         self._unknown_at: dict[str, float] = {}  # sensors still unknown after a reload, and when
 
@@ -167,14 +167,18 @@ class AlertService:
     def on_accepted(self, batches: Sequence[SensorBatch]) -> None:
         """The ingest hook (same process): the readings are durable on the bus; judge them in the live lane
         now, ahead of whatever backlog the pipeline has to store first. Never blocks the sender."""
-        if batches:
-            self._live.put_nowait(list(batches))
+        if batches:  # with the accept's trace context: an alarm raised here continues the readings' trace
+            self._live.put_nowait((list(batches), tracing.inject_context()))
 
     async def _judge_live(self) -> None:
         while True:
-            batches = await self._live.get()
+            batches, carrier = await self._live.get()
+            trace = dict.fromkeys((b.sensor for b in batches), carrier)
             while not self._live.empty():  # everything queued meanwhile, in arrival order
-                batches.extend(self._live.get_nowait())
+                more, carrier = self._live.get_nowait()
+                batches.extend(more)
+                trace.update(dict.fromkeys((b.sensor for b in more), carrier))
+            self._trace = trace
             try:
                 metas = await self.sensors.lookup({b.sensor for b in batches})
                 now_us = time.time_ns() // 1000
