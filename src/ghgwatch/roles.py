@@ -124,6 +124,7 @@ async def start_mqtt(ctx: AppContext) -> None:
     from ghgwatch.ingest.mqtt.bridge import BrokerAddress, MqttBridge
     from ghgwatch.ingest.service import Ingestor
     from ghgwatch.security import service
+    from ghgwatch.security.models import Device
 
     settings = ctx.settings
     try:
@@ -140,10 +141,15 @@ async def start_mqtt(ctx: AppContext) -> None:
                 device = await service.authenticate_device(session, password)
             return device is not None and str(device.id) == username
 
+        async def org_of(device_id: int) -> int | None:
+            async with ctx.db.sessions() as session:
+                device = await session.get(Device, device_id)
+            return None if device is None or device.revoked_at is not None else device.organization_id
+
         port = _bindable_port(settings.api.host, settings.mqtt.embedded_port)
         if port != settings.mqtt.embedded_port:
             log.warning("MQTT port %s is taken; the embedded broker uses %s", settings.mqtt.embedded_port, port)
-        broker = await start_embedded_broker(settings.api.host, port, check)
+        broker = await start_embedded_broker(settings.api.host, port, check, org_of)
         ctx.extras["mqtt_broker"] = broker
         url = broker.url
         log.warning("embedded MQTT broker on %s (devices: username = device id, password = device token)",

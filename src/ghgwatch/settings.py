@@ -90,6 +90,13 @@ class NotifySettings(BaseModel):
     retry_backoff_s: float = 1.0
     """Delay before the second attempt; doubled before each further one."""
     smtp_timeout_s: float = 10.0
+    dispatch: bool = True
+    """Run the outbox dispatcher in this process (with the alert service); any number of processes may."""
+    outbox_poll_s: float = 1.0
+    """How often the dispatcher looks for rows written by other processes (its own wake it at once)."""
+    outbox_lease_s: float = 10.0
+    """Lease of a row being delivered, renewed while the attempt runs; after a crash the row is taken over when it
+    ends."""
 
 
 class AnalyticsSettings(BaseModel):
@@ -125,6 +132,10 @@ class ObservabilitySettings(BaseModel):
     """OTLP/HTTP traces endpoint (``http://collector:4318/v1/traces``); setting it turns tracing on."""
     trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     """Share of traces started at ingest that are recorded (parent-based: the rest of a trace follows)."""
+    metrics_token: SecretStr | None = None
+    """Bearer token Prometheus sends to ``/metrics``. Set: ``/metrics`` needs it and shows per-sensor series;
+    unset: ``/metrics`` is public without per-sensor, per-source and per-facility series
+    (``observability/exposition.py``)."""
 
 
 class RetentionSettings(BaseModel):

@@ -27,6 +27,8 @@ DEPLOY = REPO / "deploy"
 
 #: Path at which the target serves metrics (``ghgwatch up`` mounts the same app at ``/metrics``).
 METRICS_PATH = "/metrics"
+#: The app shows per-sensor series only to a scraper with this token (``observability.metrics_token``).
+METRICS_TOKEN = "test-metrics-token"
 
 
 def target_command(port: int, workdir: Path) -> list[str]:
@@ -124,7 +126,7 @@ class PrometheusServer:
 
 def _metrics_text(url: str) -> str:
     try:
-        response = httpx.get(url, timeout=2.0)
+        response = httpx.get(url, timeout=2.0, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     except httpx.HTTPError:
         return ""
     return response.text if response.status_code == 200 else ""
@@ -139,6 +141,7 @@ def _run_target(
         # ``up`` starts an embedded MQTT broker; give it a free port, not the default one.
         "GHGWATCH_MQTT__EMBEDDED_PORT": str(free_port()),
         "GHGWATCH_OBSERVABILITY__LOG_LEVEL": "WARNING",
+        "GHGWATCH_OBSERVABILITY__METRICS_TOKEN": METRICS_TOKEN,
     }
     log_path = workdir / "target.log"
     log = log_path.open("wb")
@@ -194,6 +197,7 @@ def _run_prometheus(workdir: Path, target: Target) -> Iterator[PrometheusServer]
             {
                 "job_name": "ghgwatch",
                 "metrics_path": target.metrics_path,
+                "authorization": {"type": "Bearer", "credentials": METRICS_TOKEN},
                 "static_configs": [{"targets": [target.address]}],
             }
         ],

@@ -77,7 +77,8 @@ async def _platform(tmp_path: Path, db_url: str, bus_url: str, *, mqtt_url: str 
     settings = build_settings(data_dir=tmp_path / "data", db={"url": db_url}, bus={"url": bus_url},
                               mqtt={"url": mqtt_url or "", "embedded_port": mqtt_port},
                               coap={"host": "127.0.0.1", "port": coap_port or 0},
-                              security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256"},
+                              security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256",
+                                        "allow_private_targets": True},  # loopback webhook receivers
                               **overrides)
     services = roles.SERVICES if mqtt_url is not None else tuple(s for s in roles.SERVICES if s.name != "mqtt")
     if coap_port is None:

@@ -5,21 +5,25 @@ No ``from __future__ import annotations``: FastAPI reads the annotations at run 
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 
 from ghgwatch.alerts import queries
 from ghgwatch.alerts.hub import hub_of
-from ghgwatch.alerts.models import AlertRule, HistoryAction, NotificationRoute
+from ghgwatch.alerts.models import AlertRule, Channel, HistoryAction, NotificationRoute
+from ghgwatch.alerts.outbox.enqueue import record_alert_changes
 from ghgwatch.alerts.rule_codec import check_selector, rule_from_dict, rule_to_dict
 from ghgwatch.alerts.schemas import AlertRuleIn, AlertRulePatch, CommentIn, RouteIn, RoutePatch
 from ghgwatch.alerts.store import alert_dict, event_payload, history_dict
 from ghgwatch.audit.service import snapshot
 from ghgwatch.kit.problems import Problem, unauthorized
+from ghgwatch.registry.models import Facility
+from ghgwatch.security.egress import UnsafeTarget, check_url
 from ghgwatch.security.principal import Principal
+from ghgwatch.store.patch import refuse_nulls
 from ghgwatch.web.context import AppContext, context
 from ghgwatch.web.deps import CurrentPrincipal, Session, principal_from_token
 from ghgwatch.web.sessions import cookie_token
@@ -44,7 +48,7 @@ def _page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, An
 @router.get("/alerts", summary="List alerts (newest first)")
 async def list_alerts(session: Session, actor: CurrentPrincipal, state: str | None = None,
                       severity: str | None = None, facility_id: int | None = None, sensor_id: int | None = None,
-                      since: datetime | None = None, until: datetime | None = None, limit: Limit = 100,
+                      since: AwareDatetime | None = None, until: AwareDatetime | None = None, limit: Limit = 100,
                       offset: Offset = 0) -> dict[str, Any]:
     rows, total = await queries.list_alerts(session, actor, state=state, severity=severity,
                                             facility_id=facility_id, sensor_id=sensor_id, since=since,
@@ -109,6 +113,8 @@ async def _change(request: Request, session: Session, actor: Principal, alert_id
                   body: CommentIn | None) -> dict[str, Any]:
     alert = await queries.change_state(session, actor, alert_id, action, body.comment if body else None)
     out = alert_dict(alert)
+    await record_alert_changes(session, [(action.value, out, (body.comment or "") if body else "")],
+                               actor=actor.username)  # its notifications commit with the change
     await session.commit()
     extras = context(request).extras
     service = extras.get("alerts")
@@ -200,11 +206,32 @@ async def list_routes(session: Session, actor: CurrentPrincipal, limit: Limit = 
     return _page([_route_out(r) for r in rows], total, limit, offset)
 
 
+async def _check_route(request: Request, session: Session, actor: Principal, organization_id: int,
+                       channel: str, target: str | None, facility_id: int | None) -> None:
+    """A webhook target must be a public http(s) URL (unless allowed by setting); a facility must be the
+    organisation's. Both 422 naming the field."""
+    if channel == Channel.WEBHOOK.value and target is not None:
+        try:
+            await check_url(target, allow_private=context(request).settings.security.allow_private_targets)
+        except UnsafeTarget as exc:
+            raise queries.invalid("target", str(exc)) from exc
+    if facility_id is not None:
+        facility = await session.get(Facility, facility_id)
+        if facility is None or facility.organization_id != organization_id:
+            raise queries.invalid("facility_id", f"facility {facility_id} is not a facility of organisation "
+                                                 f"{organization_id}")
+    del actor
+
+
 @router.post("/notification-routes", status_code=201, summary="Add a webhook or e-mail route")
-async def create_route(body: RouteIn, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
+async def create_route(body: RouteIn, request: Request, session: Session,
+                       actor: CurrentPrincipal) -> dict[str, Any]:
     data = body.model_dump()
     data["organization_id"] = _org(body.organization_id, actor)
     data["channel"] = body.channel.value
+    actor.require_org(data["organization_id"])
+    await _check_route(request, session, actor, data["organization_id"], data["channel"], body.target,
+                       body.facility_id)
     row = NotificationRoute(**data)
     return _route_out(await queries.save_row(session, actor, row, "notification_route"))
 
@@ -215,11 +242,16 @@ async def get_route(key: int, session: Session, actor: CurrentPrincipal) -> dict
 
 
 @router.patch("/notification-routes/{key}", summary="Change a notification route")
-async def patch_route(key: int, body: RoutePatch, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
+async def patch_route(key: int, body: RoutePatch, request: Request, session: Session,
+                      actor: CurrentPrincipal) -> dict[str, Any]:
     row: NotificationRoute = await queries.get_row(session, actor, NotificationRoute, key)
+    values = {name: getattr(body, name) for name in body.model_fields_set}
+    refuse_nulls(NotificationRoute, values)
+    await _check_route(request, session, actor, row.organization_id, row.channel, values.get("target"),
+                       values.get("facility_id"))
     before = snapshot(row)
-    for name in body.model_fields_set:
-        setattr(row, name, getattr(body, name))
+    for name, value in values.items():
+        setattr(row, name, value)
     return _route_out(await queries.save_row(session, actor, row, "notification_route", before=before))
 
 

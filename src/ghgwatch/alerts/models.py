@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ghgwatch.kit.timeutil import utcnow
+from ghgwatch.security.crypto import EncryptedString
 from ghgwatch.store.base import Base, TimestampMixin
 
 
@@ -121,8 +122,8 @@ class NotificationRoute(TimestampMixin, Base):
     channel: Mapped[str] = mapped_column(String(10))
     target: Mapped[str] = mapped_column(String(500))
     """Webhook URL or e-mail address."""
-    secret: Mapped[str | None] = mapped_column(String(200), default=None)
-    """HMAC key of a webhook route."""
+    secret: Mapped[str | None] = mapped_column(EncryptedString(1000), default=None, info={"secret": True})
+    """HMAC key of a webhook route: encrypted at rest, redacted in audit snapshots."""
     active: Mapped[bool] = mapped_column(default=True)
 
 

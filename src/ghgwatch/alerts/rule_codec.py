@@ -149,7 +149,7 @@ def check_selector(scope: str, selector: str) -> None:
             Location(loc)
         except ValueError:
             raise ValueError(f"location must be one of {', '.join(x.value for x in Location)}") from None
-    elif scope == "sensor" and not selector.isdigit():
+    elif scope == "sensor" and not (selector.isascii() and selector.isdigit()):
         raise ValueError("selector of a sensor rule is the sensor id")
     elif not selector:
         raise ValueError("selector must not be empty")

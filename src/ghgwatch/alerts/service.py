@@ -30,6 +30,7 @@ from ghgwatch.alerts.detectors import StreamingDetector, make_detector
 from ghgwatch.alerts.engine import AlertEvent, AlertKey, RuleEngine
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.alerts.models import Alert, HistoryAction
+from ghgwatch.alerts.outbox.enqueue import record_alert_changes
 from ghgwatch.alerts.rules.model import AnomalyRule
 from ghgwatch.alerts.ruleset import RulesSnapshot, build_rules, rules_version
 from ghgwatch.alerts.store import PEAK, event_payload, load_open, persist_events, to_open_alert
@@ -67,7 +68,7 @@ class AlertService:
         self._demo_done = False
         self._outbox: asyncio.Queue[list[Record]] = asyncio.Queue()
         self._trace: Mapping[int, Mapping[str, str]] = {}
-        self._live: asyncio.Queue[list[SensorBatch]] = asyncio.Queue()
+        self._live: asyncio.Queue[tuple[list[SensorBatch], dict[str, str]]] = asyncio.Queue()
         self.judged_at_accept = 0
         self._unknown_at: dict[str, float] = {}  # sensors still unknown after a reload, and when
 
@@ -166,14 +167,18 @@ class AlertService:
     def on_accepted(self, batches: Sequence[SensorBatch]) -> None:
         """The ingest hook (same process): the readings are durable on the bus; judge them in the live lane
         now, ahead of whatever backlog the pipeline has to store first. Never blocks the sender."""
-        if batches:
-            self._live.put_nowait(list(batches))
+        if batches:  # with the accept's trace context: an alarm raised here continues the readings' trace
+            self._live.put_nowait((list(batches), tracing.inject_context()))
 
     async def _judge_live(self) -> None:
         while True:
-            batches = await self._live.get()
+            batches, carrier = await self._live.get()
+            trace = dict.fromkeys((b.sensor for b in batches), carrier)
             while not self._live.empty():  # everything queued meanwhile, in arrival order
-                batches.extend(self._live.get_nowait())
+                more, carrier = self._live.get_nowait()
+                batches.extend(more)
+                trace.update(dict.fromkeys((b.sensor for b in more), carrier))
+            self._trace = trace
             try:
                 metas = await self.sensors.lookup({b.sensor for b in batches})
                 now_us = time.time_ns() // 1000
@@ -244,6 +249,7 @@ class AlertService:
             try:
                 async with self.db.transaction() as s:
                     written = await persist_events(s, events, self.ids, metas)
+                    await record_alert_changes(s, written)  # notifications and responses commit with the change
                 break
             except IntegrityError:
                 # Another process opened one of these alerts meanwhile (uq_alerts_one_unresolved): the next
@@ -297,7 +303,7 @@ class AlertService:
 
 async def start_alerts(ctx: AppContext) -> None:
     sensors: SensorCache = ctx.extras.get("sensors") or SensorCache(ctx.db)
-    from ghgwatch.alerts.notify.notifier import Notifier
+    from ghgwatch.alerts.outbox.runner import start_dispatch
 
     hub = hub_of(ctx.extras)
     service = AlertService(ctx.db, sensors, hub, bus=ctx.extras.get("bus"), demo=ctx.settings.demo,
@@ -306,9 +312,7 @@ async def start_alerts(ctx: AppContext) -> None:
     ctx.extras["alerts"] = service
     ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
     ctx.extras.setdefault("accepted_hooks", []).append(service.on_accepted)
-    notifier = Notifier(ctx.db, hub, ctx.settings.notify)
-    await notifier.start()
-    ctx.extras["notifier"] = notifier
+    await start_dispatch(ctx, hub)  # notifications are delivered from the outbox (alerts/outbox)
 
 
 async def stop_alerts(ctx: AppContext) -> None:

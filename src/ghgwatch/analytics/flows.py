@@ -130,6 +130,8 @@ async def fit_and_register(run: JobRun, params: dict[str, Any], *, with_forecast
     artifact = await asyncio.to_thread(fitting.dump_model, fit.model)
     name = str(params.get("name") or f"sensor-{sensor.id}-forecast")
     async with run.db.transaction() as s:
+        if await repository.name_taken_elsewhere(s, name, sensor.organization_id):
+            raise ValueError(f"model name {name!r} belongs to another organisation")
         model = await repository.add_model(
             s, name=name, kind=ModelKind.FORECAST.value, organization_id=sensor.organization_id,
             sensor_id=sensor.id, input_sensor_ids=[], method=fit.method, resolution=resolution,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghgwatch.analytics.models import (
@@ -24,6 +24,19 @@ from ghgwatch.kit.timeutil import utcnow
 async def next_version(session: AsyncSession, name: str) -> int:
     found = (await session.execute(select(func.max(RegisteredModel.version)).where(RegisteredModel.name == name)))
     return int(found.scalar_one() or 0) + 1
+
+
+async def name_taken_elsewhere(session: AsyncSession, name: str, organization_id: int | None) -> bool:
+    """Whether another organisation (or none, for an organisation's name) already has models of ``name``.
+
+    A model name belongs to the organisation that registered it first: versions count up per name, so a
+    version of another organisation under the same name would mix their histories (and promotion, which
+    retires the promoted version of the name, must never reach across organisations).
+    """
+    owner = RegisteredModel.organization_id
+    other = owner.is_not(None) if organization_id is None else or_(owner.is_(None), owner != organization_id)
+    stmt = select(RegisteredModel.id).where(RegisteredModel.name == name, other).limit(1)
+    return (await session.execute(stmt)).first() is not None
 
 
 async def add_model(session: AsyncSession, **fields: Any) -> RegisteredModel:
@@ -98,6 +111,10 @@ async def promote(session: AsyncSession, model: RegisteredModel) -> list[Registe
             select(RegisteredModel)
             .where(
                 RegisteredModel.name == model.name,
+                # only this organisation's versions (hole 1 of issue 12: a same-named model of another
+                # organisation must never be retired by this promotion)
+                RegisteredModel.organization_id.is_(None) if model.organization_id is None
+                else RegisteredModel.organization_id == model.organization_id,
                 RegisteredModel.status == ModelStatus.PROMOTED.value,
                 RegisteredModel.id != model.id,
             )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ghgwatch.analytics.forecast import MODEL_NAMES
 from ghgwatch.analytics.gaps import GAP_METHODS
 from ghgwatch.analytics.models import JobKind
 from ghgwatch.analytics.series import RESOLUTIONS
 from ghgwatch.kit.problems import Problem
+from ghgwatch.security.tokens import MAX_ID
 
 FORECAST_METHODS = ("auto", *MODEL_NAMES)
 FILL_METHODS = ("auto", *GAP_METHODS, "nearest")
@@ -89,8 +90,8 @@ class GapFillIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     sensor_id: int
-    start: datetime = Field(alias="from")
-    end: datetime = Field(alias="to")
+    start: AwareDatetime = Field(alias="from")
+    end: AwareDatetime = Field(alias="to")
     resolution: str = "1m"
     method: str = "auto"
 
@@ -113,6 +114,8 @@ def check_parameters(kind: JobKind, params: dict[str, Any]) -> None:
     for name in ("sensor_id", "model_id"):
         if name in params and (isinstance(params[name], bool) or not isinstance(params[name], int)):
             raise _invalid(name, "must be an integer")
+        if name in params and not 0 < params[name] <= MAX_ID:
+            raise _invalid(name, f"must be an id from 1 to {MAX_ID}")
     needs = {JobKind.FORECAST: ("sensor_id", "model_id"), JobKind.REFIT: ("sensor_id", "model_id"),
              JobKind.BACKTEST: ("sensor_id",), JobKind.DRIFT: ("model_id",)}.get(kind, ())
     if needs and not any(n in params for n in needs):
@@ -130,5 +133,8 @@ def check_parameters(kind: JobKind, params: dict[str, Any]) -> None:
     for name, upper in (("window_hours", 24 * 366), ("factor", 1e6), ("folds", 20)):
         _positive_number(params, name, upper)
     if "sensor_ids" in params and (not isinstance(params["sensor_ids"], list)
-                                   or not all(isinstance(i, int) for i in params["sensor_ids"])):
-        raise _invalid("sensor_ids", "must be a list of integers")
+                                   or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID
+                                              for i in params["sensor_ids"])):
+        raise _invalid("sensor_ids", f"must be a list of ids from 1 to {MAX_ID}")
+    if "name" in params and (not isinstance(params["name"], str) or not 0 < len(params["name"]) <= 200):
+        raise _invalid("name", "must be a text of 1 to 200 characters")

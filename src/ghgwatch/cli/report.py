@@ -86,7 +86,7 @@ def methane_safety(
     except ValueError as exc:
         typer.echo(f"error: --tz: {exc}", err=True)
         raise typer.Exit(2) from None
-    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+    if month is not None and not re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])", month):
         typer.echo(f"error: --month must be YYYY-MM, got {month!r}", err=True)
         raise typer.Exit(2)
     try:

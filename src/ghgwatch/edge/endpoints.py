@@ -42,7 +42,7 @@ async def _gateway(request: Request, authorization: str | None, x_timestamp: str
         raise unauthorized("a gateway device token is required: Authorization: Bearer <token>")
     device = await auth.device(authorization[7:].strip())
     body = await _read_body(request)
-    auth.check_signature(device, x_timestamp, x_signature, body)
+    await auth.verify_signature(device, x_timestamp, x_signature, body)
     async with ctx.db.sessions() as session:
         row = await session.get(Device, device.id)
     if row is None or not row.gateway:
@@ -52,7 +52,7 @@ async def _gateway(request: Request, authorization: str | None, x_timestamp: str
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise Problem(413, "Body too large", f"at most {MAX_BODY} bytes", type_="too-large")
     body = b""
     async for chunk in request.stream():

@@ -1,9 +1,10 @@
 """Device authentication for ingest: bearer tokens, HMAC signatures, stale and replayed signatures.
 
 Signature: ``X-Signature: sha256=<hex HMAC-SHA256 of "<X-Timestamp>.<raw body>">`` keyed with the device's
-HMAC secret. Timestamps more than ``max_age_s`` away from now are refused, and a signature seen within
-that window is refused as a replay. The replay memory is per process: with several API replicas a replay
-to another replica within the window is not caught (document this for cluster mode).
+HMAC secret. Timestamps more than ``max_age_s`` away from now (or not finite: ``nan``, ``inf``) are refused,
+and a signature seen within that window is refused as a replay. The replay memory is shared through the
+database (``seen_signatures``, see :mod:`ghgwatch.ingest.nonces`), so a replay to another replica or after a
+restart is caught too; a process also keeps what it saw itself, which answers during a database outage.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import time
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ghgwatch.ingest.nonces import SeenSignature
 from ghgwatch.kit.problems import Problem, unauthorized
 from ghgwatch.security import service
 from ghgwatch.security.models import Device
@@ -48,6 +52,7 @@ class DeviceAuthenticator:
         self._tokens: dict[str, tuple[float, DeviceInfo | None]] = {}
         self._seen: dict[str, float] = {}
         self._next_purge = 0.0
+        self._next_db_purge = 0.0
 
     async def device(self, token: str) -> DeviceInfo:
         now = time.monotonic()
@@ -89,19 +94,48 @@ class DeviceAuthenticator:
             self._tokens[key] = cached = (now + self._ttl_s, info)
         return cached[1]
 
+    async def verify_signature(self, device: DeviceInfo, timestamp: str | None, signature: str | None,
+                               body: bytes) -> None:
+        """:meth:`check_signature`, then the signature is remembered in the database (409 if already there)."""
+        expected = self.check_signature(device, timestamp, signature, body)
+        if expected is not None:
+            await self.remember(expected)
+
+    async def remember(self, expected: str) -> None:
+        """Record a signature in the shared memory; a second record of it (any process) is a replay."""
+        if self._db is None:
+            return
+        wall = time.time()
+        digest = hashlib.sha256(expected.encode()).hexdigest()
+        try:
+            async with self._db.transaction() as session:
+                if wall >= self._next_db_purge:
+                    self._next_db_purge = wall + 60.0
+                    await session.execute(delete(SeenSignature).where(SeenSignature.expires_at < int(wall)))
+                session.add(SeenSignature(digest=digest, expires_at=int(wall + 2 * self.max_age_s) + 1))
+        except IntegrityError as exc:
+            raise Problem(409, "Replayed request", "this signature was already used",
+                          type_="replayed-signature") from exc
+        except (SQLAlchemyError, OSError) as exc:
+            # Database unreachable: this process's own memory (checked already) is all there is; ingest goes on.
+            log.warning("shared replay memory unavailable (%s); only this process's memory was checked", exc)
+
     def check_signature(self, device: DeviceInfo, timestamp: str | None, signature: str | None,
-                        body: bytes) -> None:
+                        body: bytes) -> str | None:
+        """Check a signature against this process's memory; returns it (``None``: unsigned and allowed)."""
         if signature is None and timestamp is None:
             if device.require_signature:
                 raise Problem(401, "Signature required", "this device must sign its requests (X-Timestamp, "
                               "X-Signature)", type_="signature-required")
-            return
+            return None
         if signature is None or timestamp is None:
             raise Problem(401, "Bad signature", "X-Timestamp and X-Signature go together", type_="bad-signature")
         try:
             sent = float(timestamp)
         except ValueError as exc:
             raise Problem(401, "Bad signature", "X-Timestamp must be Unix seconds", type_="bad-signature") from exc
+        if not math.isfinite(sent):  # nan compares false with everything and would pass the age check
+            raise Problem(401, "Bad signature", "X-Timestamp must be finite Unix seconds", type_="bad-signature")
         wall = time.time()
         if abs(wall - sent) > self.max_age_s:
             raise Problem(401, "Stale signature", f"timestamp is {wall - sent:.0f} s away from now; at most "
@@ -113,6 +147,7 @@ class DeviceAuthenticator:
         if expected in self._seen:
             raise Problem(409, "Replayed request", "this signature was already used", type_="replayed-signature")
         self._seen[expected] = wall + 2 * self.max_age_s
+        return expected
 
     def _purge(self, wall: float) -> None:
         if wall < self._next_purge:

@@ -51,7 +51,7 @@ async def post_readings(
     if (admission := context(request).extras.get("admission")) is not None:
         admission.check("http")  # storage behind: 503 + Retry-After before reading the body
     body = await _read_body(request)
-    auth.check_signature(device, x_timestamp, x_signature, body)
+    await auth.verify_signature(device, x_timestamp, x_signature, body)
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media in ("application/json", ""):
         parsed = parse_json(body)
@@ -74,7 +74,7 @@ async def post_readings(
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise Problem(413, "Body too large", f"at most {MAX_BODY} bytes", type_="too-large")
     chunks: list[bytes] = []
     size = 0

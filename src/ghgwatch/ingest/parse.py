@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from ghgwatch.kit.problems import Problem
+from ghgwatch.security.tokens import MAX_ID
 
 MAX_READINGS = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -55,10 +56,13 @@ class Parsed:
 
     def add(self, index: int, sensor: int | str, ts: datetime, value: float, unit: str | None) -> None:
         if isinstance(sensor, str):
-            if not sensor.strip().isdigit():
+            if not (sensor.strip().isascii() and sensor.strip().isdigit()):
                 self.rejected.append((index, "schema", f"sensor must be a sensor id, got {sensor!r}"))
                 return
             sensor = int(sensor)
+        if abs(sensor) > MAX_ID:  # no such row; SQLite cannot even bind it
+            self.rejected.append((index, "schema", f"sensor must be a sensor id (up to {MAX_ID}), got {sensor}"))
+            return
         if ts.tzinfo is None:
             self.rejected.append((index, "schema", "ts must carry a UTC offset (e.g. 2025-01-01T00:00:00+07:00)"))
             return

@@ -20,6 +20,7 @@ from ghgwatch.inventory.schemas import ActivityDataIn, ActivityDataPatch
 from ghgwatch.kit.problems import Problem, not_found
 from ghgwatch.registry.models import EmissionSource, Facility
 from ghgwatch.security.principal import WRITERS, Principal
+from ghgwatch.store.patch import refuse_nulls
 
 _ACTIVITY: TypeAdapter[Any] = TypeAdapter(act.Activity)
 ENTITY = "activity_data"
@@ -95,7 +96,9 @@ async def update(session: AsyncSession, actor: Principal, key: int, body: Activi
     row = await get(session, actor, key)
     actor.require_role(WRITERS)
     before = audit.snapshot(row)
-    for name, value in body.model_dump(exclude_unset=True).items():
+    values = body.model_dump(exclude_unset=True)
+    refuse_nulls(ActivityData, values)
+    for name, value in values.items():
         setattr(row, name, value)
     if row.period_end < row.period_start:
         raise _invalid([{"loc": ["period_end"], "msg": "before period_start"}])

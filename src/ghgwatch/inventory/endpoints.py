@@ -7,7 +7,7 @@ Runs, calculation, factor sets and GWP sets are in :mod:`ghgwatch.inventory.run_
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ghgwatch import audit
 from ghgwatch.inventory import activity_data, activity_import
@@ -35,8 +35,8 @@ mine_router = APIRouter(prefix="/mine-methane", tags=["inventory"])
                      description="Filters: organization_id, facility_id, year (periods overlapping it), type.")
 async def list_activity_data(
     session: Session, actor: CurrentPrincipal,
-    organization_id: int | None = None, facility_id: int | None = None, year: int | None = None,
-    type: str | None = None,
+    organization_id: int | None = None, facility_id: int | None = None,
+    year: Annotated[int | None, Query(ge=1900, le=2100)] = None, type: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     rows, total = await activity_data.list_rows(session, actor, organization_id=organization_id,
@@ -94,9 +94,15 @@ async def delete_activity_data(key: int, session: Session, actor: CurrentPrincip
 
 @mine_router.get("", response_model=list[MineMethaneOut], summary="The mine methane table")
 async def list_mine_methane(session: Session, actor: CurrentPrincipal, facility_id: int | None = None,
-                            gem_mine_id: str | None = None, year: int | None = None) -> list[MineMethaneOut]:
-    del actor  # reference data: readable by every signed-in user
+                            gem_mine_id: str | None = None,
+                            year: Annotated[int | None, Query(ge=1900, le=2100)] = None) -> list[MineMethaneOut]:
     stmt = select(MineMethane)
+    scope = actor.org_filter()
+    if scope is not None:
+        # Rows by GEM mine id (no facility) are public reference data; rows of a facility are its
+        # organisation's own (issue 12, hole 4: they were listed to every organisation).
+        stmt = stmt.outerjoin(Facility, Facility.id == MineMethane.facility_id).where(
+            or_(MineMethane.facility_id.is_(None), Facility.organization_id == scope))
     for column, value in ((MineMethane.facility_id, facility_id), (MineMethane.gem_mine_id, gem_mine_id),
                           (MineMethane.year, year)):
         if value is not None:

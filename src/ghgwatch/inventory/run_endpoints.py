@@ -3,10 +3,10 @@
 No ``from __future__ import annotations``: FastAPI reads the request and response models at run time.
 """
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
+from pydantic import AwareDatetime
 
 from ghgwatch.inventory import factor_store, runs
 from ghgwatch.inventory.gwp import gwp_data_version, gwp_sets
@@ -33,7 +33,8 @@ async def create_run(session: Session, actor: CurrentPrincipal, body: RunIn) -> 
 
 @inventory_router.get("/runs", response_model=list[RunOut], summary="List inventory runs")
 async def list_runs(session: Session, actor: CurrentPrincipal, organization_id: int | None = None,
-                    year: int | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                    year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                     offset: Annotated[int, Query(ge=0)] = 0) -> list[RunOut]:
     found = await runs.list_runs(session, actor, organization_id, year, limit, offset)
     return [RunOut.model_validate(r) for r in found]
@@ -55,7 +56,8 @@ async def calculate(session: Session, actor: CurrentPrincipal,
 
 @inventory_router.get("/measured", summary="Measured methane of a facility from its telemetry")
 async def measured(session: Session, actor: CurrentPrincipal, facility_id: int,
-                   start: Annotated[datetime, Query(alias="from")], end: Annotated[datetime, Query(alias="to")],
+                   start: Annotated[AwareDatetime, Query(alias="from")],
+                   end: Annotated[AwareDatetime, Query(alias="to")],
                    gap_policy: GapPolicy = "mean") -> dict[str, Any]:
     facility = await session.get(Facility, facility_id)
     if facility is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ghgwatch.inventory.coverage import DEFAULT_MIN_COVERAGE, MeasuredPolicy
 from ghgwatch.inventory.gwp import gwp_sets
@@ -124,8 +124,8 @@ class MineMethaneOut(BaseModel):
 class RunIn(_In):
     organization_id: int
     year: int | None = Field(default=None, ge=1990, le=2100)
-    period_start: datetime | None = None
-    period_end: datetime | None = None
+    period_start: AwareDatetime | None = None
+    period_end: AwareDatetime | None = None
     """Exclusive end of the period (UTC); give ``year`` or both bounds."""
     methodology: Literal["ipcc2006", "ru371"] = "ipcc2006"
     gwp: str | None = None

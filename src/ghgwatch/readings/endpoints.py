@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from ghgwatch import audit
@@ -28,11 +28,12 @@ router = APIRouter(tags=["readings"])
 
 @router.get("/sensors/{sensor_id}/readings", summary="Readings of a sensor between two times",
             description="`resolution=auto` picks raw readings up to 2 h, 1-minute rollups up to 3 days, hourly up "
-                        "to 120 days, daily beyond. `format=csv` returns CSV.")
+                        "to 120 days, daily beyond. `format=csv` returns CSV.",
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def sensor_readings(
     sensor_id: int, session: Session, actor: CurrentPrincipal,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     resolution: query.Resolution = query.Resolution.AUTO,
     limit: Annotated[int, Query(ge=1, le=200_000)] = 50_000,
     format: str = "json",

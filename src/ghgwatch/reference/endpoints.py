@@ -25,6 +25,9 @@ router = APIRouter(prefix="/reference", tags=["reference"])
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Offset = Annotated[int, Query(ge=0)]
+TABLE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"description": "The table", "content": {
+    "text/csv": {"schema": {"type": "string"}}, XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}}}}
+"""The documented answer of an export (the OpenAPI document would otherwise say JSON)."""
 
 
 def _filters(k: Kind, **given: Any) -> dict[str, Any]:
@@ -92,6 +95,8 @@ async def _upload_panel(file: UploadFile, variable: str,
 
 
 @router.post("/panel/restore", summary="Restore the gaps of an uploaded mine × year panel",
+             response_class=Response, responses={200: {"description": "The filled panel", "content": {
+                 "text/csv": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}},
              description="A long-format CSV/XLSX (`mine_key`, `year`, the variable), as `mine-years/export` "
                          "writes it. Answers the filled panel as CSV with a `<variable>_method` column (`known` "
                          "or the method), or as JSON (`format_out=json`). Nothing is stored.")
@@ -167,7 +172,8 @@ def _routes(k: Kind) -> None:
         await session.commit()
         return out
 
-    @router.get(f"{base}/export", summary=f"Export {k.path} (CSV or XLSX)", name=f"export_{k.entity}")
+    @router.get(f"{base}/export", summary=f"Export {k.path} (CSV or XLSX)", name=f"export_{k.entity}",
+                response_class=Response, responses=TABLE_RESPONSES)
     async def export(session: Session, actor: CurrentPrincipal,
                      format: TableFormat = TableFormat.CSV) -> Response:
         rows, _ = await service.search(session, actor, k, limit=1_000_000)

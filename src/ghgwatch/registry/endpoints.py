@@ -84,7 +84,10 @@ def build_router(spec: EntitySpec) -> APIRouter:
         _changed(request)
         return row
 
-    @router.get("/export", summary=f"Export {spec.path} as CSV or XLSX")
+    @router.get("/export", summary=f"Export {spec.path} as CSV or XLSX", response_class=Response,
+                responses={200: {"description": "The table", "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    tabular.XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}}}})
     async def export(request: Request, session: Session, actor: CurrentPrincipal, q: str | None = None,
                      format: tabular.TableFormat = tabular.TableFormat.CSV) -> Response:
         rows, _ = await service.list_rows(session, actor, spec, filters=_filters(spec, request), q=q, limit=None)

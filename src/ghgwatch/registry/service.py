@@ -20,6 +20,7 @@ from ghgwatch.registry.models import Organization
 from ghgwatch.registry.specs import EntitySpec
 from ghgwatch.security.principal import WRITERS, Principal
 from ghgwatch.store.base import Base
+from ghgwatch.store.patch import check_range, refuse_nulls
 
 
 def _org_of(spec: EntitySpec, row: Base) -> int:
@@ -77,8 +78,11 @@ async def update(session: AsyncSession, actor: Principal, spec: EntitySpec, key:
     row = await get(session, actor, spec, key)
     _check_write(spec, actor, _org_of(spec, row))
     before = audit.snapshot(row)
-    for name, value in data.model_dump(exclude_unset=True).items():
+    values = data.model_dump(exclude_unset=True)
+    refuse_nulls(spec.model, values)
+    for name, value in values.items():
         setattr(row, name, value)
+    check_range(row)  # against the stored values too: two PATCHes must not leave range_min >= range_max
     await _flush(session, spec)
     await audit.record_update(session, actor=actor.username, entity=spec.name, entity_id=key,
                               organization_id=_org_of(spec, row), before=before, obj=row)

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ghgwatch.kit.cells import safe_row
 from ghgwatch.kit.problems import Problem
 from ghgwatch.registry import service
 from ghgwatch.registry.specs import EntitySpec
@@ -60,7 +61,7 @@ def export_rows(spec: EntitySpec, rows: list[Base], fmt: TableFormat) -> bytes:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(names)
-        writer.writerows(["" if v is None else v for v in record] for record in records)
+        writer.writerows(safe_row("" if v is None else v for v in record) for record in records)
         return buffer.getvalue().encode()
     from openpyxl import Workbook
 
@@ -68,7 +69,7 @@ def export_rows(spec: EntitySpec, rows: list[Base], fmt: TableFormat) -> bytes:
     sheet = book.create_sheet(spec.path)
     sheet.append(names)
     for record in records:
-        sheet.append(record)
+        sheet.append(safe_row(record))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -30,6 +30,9 @@ router = APIRouter(tags=["reports"])
 
 Fmt = Literal["pdf", "xlsx", "csv", "json"]
 Lang = Literal["ru", "en"]
+DOWNLOAD = {200: {"description": "The report in the format asked for", "content": {
+    media: {"schema": {"type": "object"} if fmt == "json" else {"type": "string", "format": "binary"}}
+    for fmt, media in MEDIA_TYPES.items()}}}
 
 
 async def _answer(doc: ReportDocument, fmt: Fmt, name: str) -> Response:
@@ -40,7 +43,8 @@ async def _answer(doc: ReportDocument, fmt: Fmt, name: str) -> Response:
     })
 
 
-@router.get("/inventory/runs/{run_id}/report", summary="Annual (296-FZ structure) or detail report of a run")
+@router.get("/inventory/runs/{run_id}/report", summary="Annual (296-FZ structure) or detail report of a run",
+            response_class=Response, responses=DOWNLOAD)  # type: ignore[arg-type]
 async def run_report(
     run_id: int, session: Session, actor: CurrentPrincipal,
     kind: Literal["annual", "detail"] = "annual", format: Fmt = "pdf", lang: Lang = "ru",
@@ -57,6 +61,7 @@ async def run_report(
 
 
 @router.get("/reports/methane-safety", summary="Monthly methane-safety report of a facility",
+            response_class=Response, responses=DOWNLOAD,  # type: ignore[arg-type]
             description="Exceedances of each methane sensor of the facility above its alarm level, from the "
                         "stored readings of the month (in the time zone ``tz``, UTC by default): "
                         "start, end, duration and peak in local time.")
@@ -72,8 +77,9 @@ async def methane_safety(
     except ValueError as exc:
         raise Problem(422, "Validation failed", str(exc), type_="validation",
                       errors=[{"loc": ["query", "tz"], "msg": str(exc)}]) from None
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise Problem(422, "Validation failed", f"month must be YYYY-MM, got {month!r}", type_="validation",
+    if not re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])", month):
+        raise Problem(422, "Validation failed", f"month must be YYYY-MM (years 1900 to 2099), got {month!r}",
+                      type_="validation",
                       errors=[{"loc": ["query", "month"], "msg": "expected YYYY-MM"}])
     facility = await session.get(Facility, facility_id)
     if facility is None:

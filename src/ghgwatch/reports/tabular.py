@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ghgwatch.kit.cells import safe_cell, safe_row
 from ghgwatch.reports.document import Cell, Lang, ReportDocument
 from ghgwatch.reports.i18n import has_label, t
 
@@ -28,11 +29,11 @@ def render_csv(doc: ReportDocument, path: Path) -> None:
     w.writerow(CSV_COLUMNS)
     w.writerow(["meta", 0, "inputs_sha256", doc.inputs_sha256])
     for label, value in doc.meta:
-        w.writerow(["meta", 0, label, value])
+        w.writerow(safe_row(["meta", 0, label, value]))
     for sec in doc.sections:
         for i, row in enumerate(sec.rows, start=1):
             for col, cell in zip(sec.columns, row, strict=True):
-                w.writerow([sec.key, i, col, "" if cell is None else cell])
+                w.writerow(safe_row([sec.key, i, col, "" if cell is None else cell]))
     path.write_text(buf.getvalue(), "utf-8")
 
 
@@ -43,7 +44,7 @@ def _sheet_name(sheet: str, lang: Lang) -> str:
 
 def _xlsx_value(value: Cell) -> Cell:
     """A year or a count written as text ("2025") becomes a number cell."""
-    if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
         return int(value)
     return value
 
@@ -58,7 +59,7 @@ def _number_format(value: Cell) -> str | None:
 
 
 def _append(ws: Any, values: list[Cell]) -> None:
-    ws.append([_xlsx_value(v) for v in values])
+    ws.append([safe_cell(_xlsx_value(v)) for v in values])  # user text never a formula (issue 12, hole 7)
     for c in ws[ws.max_row]:
         fmt = _number_format(c.value)
         if fmt:
@@ -74,7 +75,7 @@ def render_xlsx(doc: ReportDocument, path: Path) -> None:
     assert first is not None
     first.title = _sheet_name("Summary", doc.lang)
     bold = Font(bold=True)
-    first.append([doc.title])
+    first.append(safe_row([doc.title]))
     first["A1"].font = Font(bold=True, size=14)
     for label, value in doc.meta:
         _append(first, [label, value])
@@ -84,15 +85,15 @@ def render_xlsx(doc: ReportDocument, path: Path) -> None:
         ws = wb[name] if name in wb.sheetnames else wb.create_sheet(name)
         if ws.max_row > 1 or ws["A1"].value is not None:
             ws.append([])
-        ws.append([sec.title])
+        ws.append(safe_row([sec.title]))
         ws.cell(ws.max_row, 1).font = bold
-        ws.append(sec.columns)
+        ws.append(safe_row(sec.columns))
         for c in ws[ws.max_row]:
             c.font = bold
         for row in sec.rows:
             _append(ws, list(row))
         if sec.note:
-            ws.append([sec.note])
+            ws.append(safe_row([sec.note]))
     for ws in wb.worksheets:
         ws.column_dimensions["A"].width = 34
         for col in "BCDEFG":

@@ -9,6 +9,7 @@ from sqlalchemy import Enum, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ghgwatch.kit.timeutil import utcnow
+from ghgwatch.security.crypto import EncryptedString
 from ghgwatch.store.base import Base
 
 
@@ -48,8 +49,9 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the secret part of the bearer token; the token itself is shown once."""
-    hmac_secret: Mapped[str] = mapped_column(String(100))
-    """Key for request signatures. Kept readable because HMAC verification needs it."""
+    hmac_secret: Mapped[str] = mapped_column(EncryptedString(500), info={"secret": True})
+    """Key for request signatures. Verification needs it back, so it is encrypted (not hashed) at rest with the
+    key from settings (``security/crypto.py``) and redacted in audit snapshots."""
     require_signature: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100), default="system")

@@ -68,9 +68,18 @@ def new_device_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+MAX_ID = 2**31 - 1
+"""Largest row id (an INTEGER column on PostgreSQL): a larger id in a token can match no device."""
+
+
+def _is_id(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` accepts ``²`` and other Unicode digits) and within :data:`MAX_ID`."""
+    return text.isascii() and text.isdigit() and int(text) <= MAX_ID
+
+
 def parse_device_token(token: str) -> DeviceToken | None:
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != DEVICE_PREFIX or not parts[1].isdigit():
+    if len(parts) != 3 or parts[0] != DEVICE_PREFIX or not _is_id(parts[1]):
         return None
     return DeviceToken(int(parts[1]), parts[2])
 

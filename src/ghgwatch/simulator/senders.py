@@ -82,7 +82,7 @@ class Signer:
 def device_id(token: str) -> int:
     """The device id inside a token ``gwd_<id>_<secret>``."""
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != "gwd" or not parts[1].isdigit():
+    if len(parts) != 3 or parts[0] != "gwd" or not (parts[1].isascii() and parts[1].isdigit()):
         raise ValueError("device token is not of the form gwd_<id>_<secret>")
     return int(parts[1])
 

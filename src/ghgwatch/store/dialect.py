@@ -13,6 +13,30 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def secure_sqlite_file(url: str) -> None:
+    """Create the SQLite file (and its WAL and shared-memory files) readable by the owner only (0600).
+
+    The database holds password hashes, token hashes and encrypted secrets; SQLite creates files with the
+    process umask (often 0644, world-readable). Existing files are tightened too. No-op for other databases
+    and for in-memory SQLite.
+    """
+    import os
+    from pathlib import Path
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
+            or parsed.database.startswith("file:"):
+        return
+    path = Path(parsed.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        candidate = Path(f"{path}{suffix}")
+        if candidate.exists():
+            candidate.chmod(0o600)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer; NORMAL sync is durable at checkpoint granularity in
@@ -40,6 +64,7 @@ def _sqlite_begin(conn: Any) -> None:
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     if is_sqlite(url):
+        secure_sqlite_file(url)
         # Pooled connections keep SQLite's page cache warm between transactions (a new connection per
         # transaction starts cold and re-reads the index pages it touches).
         engine = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4)

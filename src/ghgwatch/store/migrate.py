@@ -19,6 +19,9 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "heads") -> None:
     """Upgrade the database at ``url`` (async URL) to ``revision``. Blocking: call it from a thread."""
+    from ghgwatch.store.dialect import secure_sqlite_file
+
+    secure_sqlite_file(url)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -30,6 +30,7 @@ PAGES = (
     "ghgwatch.ui.inventory",
     "ghgwatch.ui.analytics",
     "ghgwatch.ui.audit",
+    "ghgwatch.ui.workorders",
     "ghgwatch.ui.pending",
 )
 

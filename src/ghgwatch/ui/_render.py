@@ -115,6 +115,7 @@ def navigation(view: View) -> list[NavItem]:
         NavItem("/monitoring", _("Monitoring")),
         NavItem("/board", _("Methane board")),
         NavItem("/alerts", _("Alerts")),
+        NavItem("/work-orders", _("Work orders")),
         NavItem("/registry", _("Registry")),
         NavItem("/reference", _("Reference data")),
         NavItem("/inventory", _("Inventory")),

@@ -1,4 +1,4 @@
-"""Pages whose APIs are being built elsewhere: work orders and automated responses, UAV flights and lab results.
+"""Pages whose APIs are being built elsewhere: UAV flights and lab results.
 
 Each page looks for its API in the running app; until the API exists it says so. When it arrives, the page
 gets its template body and script (the route, navigation entry and translations are already here).
@@ -18,13 +18,6 @@ router = APIRouter()
 
 def _has_api(request: Request, prefix: str) -> bool:
     return any(getattr(r, "path", "").startswith(prefix) for r in request.app.routes)
-
-
-@router.get("/work-orders")
-async def work_orders(request: Request, view: Annotated[View, Depends(signed_in)]) -> HTMLResponse:
-    available = _has_api(request, "/api/v1/work-orders")
-    return render(view, "pending.html", view.t.gettext("Work orders and automated responses"), available=available,
-                  api="/api/v1/work-orders")
 
 
 @router.get("/flights")

@@ -7,20 +7,22 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from ghgwatch import __version__, ui
 from ghgwatch.audit.anchor import install_key as install_audit_key
 from ghgwatch.audit.anchor import key_from_settings as audit_key_from_settings
-from ghgwatch.observability import metrics
+from ghgwatch.kit.problems import Problem
+from ghgwatch.observability import exposition, metrics
 from ghgwatch.observability.logging import RequestIdMiddleware
 from ghgwatch.security.crypto import cipher_from_settings, install_cipher
 from ghgwatch.settings import Settings, jwt_secret
 from ghgwatch.store import Database, open_database
 from ghgwatch.web import problems
+from ghgwatch.web.body_limit import OVERRIDES, BodyLimitMiddleware
 from ghgwatch.web.context import AppContext
 
 Hook = Callable[[AppContext], Awaitable[None]]
@@ -43,6 +45,7 @@ ROUTERS = (
     "ghgwatch.audit.endpoints:router",
     "ghgwatch.uav.leak_endpoints:router",
     "ghgwatch.lab.endpoints:router",
+    "ghgwatch.responses.endpoints:router",
 )
 
 
@@ -95,14 +98,21 @@ def create_app(
     )
     app.state.ready = False
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodyLimitMiddleware, overrides=OVERRIDES)  # added last: runs first, before any auth
     problems.install(app)
     app.include_router(api_router())
     ui.install(app, role)
     metrics.init_metrics(role=role, mode=settings.mode.value)
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics_endpoint() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    async def metrics_endpoint(request: Request) -> Response:
+        token = settings.observability.metrics_token
+        secret = token.get_secret_value() if token is not None else None
+        full = exposition.authorised(request.headers.get("authorization"), secret)
+        if secret and not full:
+            raise Problem(401, "Unauthorized", "metrics need Authorization: Bearer <observability.metrics_token>",
+                          type_="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        return Response(exposition.render(full=full), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/livez", tags=["health"], summary="200 while the process runs (liveness; no database check)")
     async def livez() -> JSONResponse:

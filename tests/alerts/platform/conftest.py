@@ -122,7 +122,8 @@ async def running(tmp_path: Path, db_url: str, *, again: AlertPlatform | None = 
     from ghgwatch.roles import build_role_app
 
     settings = build_settings(data_dir=tmp_path / "data", db={"url": db_url},
-                              security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256"}, **overrides)
+                              security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256",
+                                        "allow_private_targets": True}, **overrides)
     app = build_role_app(settings, "all")
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

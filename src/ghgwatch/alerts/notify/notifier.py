@@ -17,6 +17,7 @@ from ghgwatch.alerts.models import Channel, NotificationDelivery, NotificationRo
 from ghgwatch.alerts.notify import mail, webhook
 from ghgwatch.alerts.notify.webhook import Attempt
 from ghgwatch.observability import metrics, tracing
+from ghgwatch.security.egress import UnsafeTarget, check_url
 from ghgwatch.settings import NotifySettings
 from ghgwatch.store import Database
 
@@ -38,8 +39,10 @@ def route_matches(route: NotificationRoute, alert: dict[str, Any]) -> bool:
 
 class Notifier:
     def __init__(self, db: Database, hub: AlertHub, settings: NotifySettings,
-                 client: httpx.AsyncClient | None = None) -> None:
+                 client: httpx.AsyncClient | None = None, *, allow_private: bool = False) -> None:
         self.db, self.hub, self.settings = db, hub, settings
+        self.allow_private = allow_private
+        """Deliver to loopback and private addresses too (``security.allow_private_targets``)."""
         self._client = client or httpx.AsyncClient()
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[bool]] = set()
@@ -110,6 +113,11 @@ class Notifier:
     async def _attempt(self, route: NotificationRoute, event: dict[str, Any], body: bytes) -> Attempt:
         try:
             if route.channel == Channel.WEBHOOK.value:
+                # Checked again at each delivery: the name may have been re-pointed since the route was saved.
+                try:
+                    await check_url(route.target, allow_private=self.allow_private)
+                except UnsafeTarget as exc:
+                    return Attempt(False, False, None, f"target refused: {exc}"[:500])
                 return await webhook.post(self._client, route.target, body, route.secret,
                                           self.settings.webhook_timeout_s)
             if route.channel == Channel.EMAIL.value:

@@ -41,9 +41,10 @@ class Attempt:
     error: str | None = None
 
 
-async def post(client: httpx.AsyncClient, url: str, body: bytes, secret: str | None, timeout_s: float) -> Attempt:
+async def post(client: httpx.AsyncClient, url: str, body: bytes, secret: str | None, timeout_s: float, *,
+               extra_headers: dict[str, str] | None = None) -> Attempt:
     timestamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp}
+    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, **(extra_headers or {})}
     if secret:
         headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
     try:
@@ -55,4 +56,6 @@ async def post(client: httpx.AsyncClient, url: str, body: bytes, secret: str | N
     code = answer.status_code
     if 200 <= code < 300:
         return Attempt(True, False, code)
-    return Attempt(False, code >= 500 or code in (408, 429), code, answer.text[:200] or f"HTTP {code}")
+    # Only the status: the receiver's answer is never echoed into the delivery log (a webhook to an internal
+    # service would otherwise read that service's pages back to the organisation; issue 12, hole 2).
+    return Attempt(False, code >= 500 or code in (408, 429), code, f"HTTP {code}")

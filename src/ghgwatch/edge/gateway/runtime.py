@@ -166,7 +166,11 @@ class EdgeRuntime:
 
             host = settings.api.host
             port = _bindable_port(host, settings.mqtt.embedded_port)
-            broker = await start_embedded_broker(host, port, check)
+            async def org_of(device_id: int) -> int | None:
+                device = await auth.device_by_id(device_id)
+                return None if device is None else device.organization_id
+
+            broker = await start_embedded_broker(host, port, check, org_of)
             url = broker.url
             self.endpoints["mqtt"] = broker.public_url
         bridge = MqttBridge(BrokerAddress.parse(url), ingestor, auth, None, self.bus, client_id="ghgwatch-edge-bridge")

@@ -113,7 +113,7 @@ class ReadingsResource(resource.Resource):  # type: ignore[misc]  # aiocoap ship
             raise unauthorized("a device token is required: Uri-Query token=<token>")
         device = await self.auth.device(token)
         payload = bytes(request.payload)
-        self.auth.check_signature(device, query.get("ts"), query.get("sig"), payload)
+        await self.auth.verify_signature(device, query.get("ts"), query.get("sig"), payload)
         content_format = request.opt.content_format
         if content_format is not None and content_format != JSON:
             raise Problem(415, "Unsupported content format",

@@ -20,7 +20,7 @@ import msgspec
 
 from ghgwatch.bus import Bus, Record, topics
 from ghgwatch.ingest.auth import DeviceAuthenticator
-from ghgwatch.ingest.mqtt.payload import SUBSCRIPTION, Rejected, read_message, topic_ids
+from ghgwatch.ingest.mqtt.payload import SUBSCRIPTION, Rejected, read_message
 from ghgwatch.ingest.service import Ingestor
 from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.observability import metrics
@@ -131,8 +131,9 @@ class MqttBridge:
             read = await read_message(self.auth, topic, payload)
             if isinstance(read, Rejected):
                 preview = payload[:500].decode(errors="replace")
-                ids = topic_ids(topic)  # shown to the organisation whose topic it was sent to
-                dead.append(DeadLetterRow(f"mqtt/{topic}/{time.time_ns()}", ids[0] if ids else None, None, "mqtt",
+                # Shown to the sending device's organisation, never to the one its topic names (the sender
+                # chose the topic); a message of no known device is seen by platform administrators only.
+                dead.append(DeadLetterRow(f"mqtt/{topic}/{time.time_ns()}", read.organization_id, None, "mqtt",
                                           read.reason, read.detail, {"topic": topic, "payload": preview}))
                 continue
             device, parsed = read

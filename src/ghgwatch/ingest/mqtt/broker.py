@@ -1,7 +1,9 @@
 """An embedded MQTT broker (amqtt) for ``ghgwatch up`` when no broker is configured.
 
 Devices log in with their device id as username and their device token as password; each may publish
-only to its own topic ``ghgwatch/<organisation>/<device id>/readings``. The bridge logs in with a random
+only to its own topic ``ghgwatch/<organisation>/<device id>/readings``, where the organisation must be the
+device's own (``org_of``; the bridge checks it again and takes the organisation from the device, never from
+the topic). The bridge logs in with a random
 password made at start-up. Production deployments use mosquitto (see docs/operations.md).
 """
 
@@ -20,6 +22,7 @@ from amqtt.session import Session
 from ghgwatch.ingest.mqtt.payload import topic_ids
 
 Checker = Callable[[str, str], Awaitable[bool]]
+OrgOf = Callable[[int], Awaitable["int | None"]]
 BRIDGE_USER = "ghgwatch-bridge"
 
 
@@ -36,7 +39,7 @@ class DeviceAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no 
         username, password = session.username or "", session.password or ""
         if username == BRIDGE_USER:
             return bool(config.bridge_password) and secrets.compare_digest(password, config.bridge_password)
-        if not username.isdigit() or not password or config.checker is None:
+        if not (username.isascii() and username.isdigit()) or not password or config.checker is None:
             return False
         return bool(await config.checker(username, password))
 
@@ -46,6 +49,7 @@ class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
 
     @dataclass
     class Config:
+        org_of: Any = None
         extra: dict[str, Any] = field(default_factory=dict)
 
     async def topic_filtering(self, *, session: Session | None = None, topic: str | None = None,
@@ -55,7 +59,10 @@ class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
             return True
         if action is Action.PUBLISH and topic and username:
             ids = topic_ids(topic)
-            return ids is not None and str(ids[1]) == username
+            if ids is None or str(ids[1]) != username:
+                return False
+            org_of = self.config.org_of
+            return org_of is None or await org_of(ids[1]) == ids[0]
         return False
 
 
@@ -78,13 +85,14 @@ class EmbeddedBroker:
         await self.broker.shutdown()
 
 
-async def start_embedded_broker(host: str, port: int, checker: Checker) -> EmbeddedBroker:
+async def start_embedded_broker(host: str, port: int, checker: Checker, org_of: OrgOf | None = None) -> EmbeddedBroker:
+    """``org_of(device id)``: the device's organisation (``None``: unknown), checked against the topic."""
     password = secrets.token_urlsafe(24)
     config: dict[str, Any] = {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
         "plugins": {
             f"{__name__}.DeviceAuthPlugin": {"checker": checker, "bridge_password": password},
-            f"{__name__}.DeviceTopicPlugin": {},
+            f"{__name__}.DeviceTopicPlugin": {"org_of": org_of},
         },
     }
     broker = Broker(config)

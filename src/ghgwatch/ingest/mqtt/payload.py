@@ -32,6 +32,9 @@ _envelope = msgspec.json.Decoder(_Envelope)
 class Rejected:
     reason: str
     detail: str
+    organization_id: int | None = None
+    """The organisation of the device that sent it, when the device is known: its dead letter goes there
+    (never to the organisation named in the topic, which the sender chose)."""
 
 
 def topic_ids(topic: str) -> tuple[int, int] | None:
@@ -46,8 +49,18 @@ async def read_message(auth: DeviceAuthenticator, topic: str, payload: bytes) ->
         return Rejected("schema", f"topic {topic!r} is not ghgwatch/<organisation>/<device>/readings")
     organization_id, device_id = ids
     device = await auth.device_by_id(device_id)
-    if device is None or device.organization_id != organization_id:
-        return Rejected("auth", f"device {device_id} of organisation {organization_id} is unknown or revoked")
+    if device is None:
+        return Rejected("auth", f"device {device_id} is unknown or revoked")
+    if device.organization_id != organization_id:
+        return Rejected("auth", f"device {device_id} does not belong to organisation {organization_id}",
+                        device.organization_id)
+    parsed = await _read_body(auth, device, payload)
+    if isinstance(parsed, Rejected):
+        return Rejected(parsed.reason, parsed.detail, device.organization_id)
+    return device, parsed
+
+
+async def _read_body(auth: DeviceAuthenticator, device: DeviceInfo, payload: bytes) -> Parsed | Rejected:
     body = payload
     if payload.lstrip().startswith(b'{"timestamp"') or b'"signature"' in payload[:200]:
         try:
@@ -56,12 +69,12 @@ async def read_message(auth: DeviceAuthenticator, topic: str, payload: bytes) ->
             return Rejected("schema", f"bad signed envelope: {exc}")
         body = envelope.payload.encode()
         try:
-            auth.check_signature(device, str(envelope.timestamp), envelope.signature, body)
+            await auth.verify_signature(device, str(envelope.timestamp), envelope.signature, body)
         except Problem as exc:
             return Rejected("replay" if exc.status == 409 else "signature", exc.detail)
     elif device.require_signature:
         return Rejected("signature", "this device must sign its messages (signed envelope)")
     try:
-        return device, parse_json(body)
+        return parse_json(body)
     except Problem as exc:
         return Rejected("too_large" if exc.status == 413 else "schema", exc.detail or exc.title)

@@ -1,0 +1,1 @@
+"""Automated responses to alerts: signed commands to equipment with tracked acknowledgement, and work orders."""
