@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ghgwatch.alerts.notify.notifier import NOTIFY_EVENTS, Notifier, route_matches
+from ghgwatch.alerts.notify.notifier import NOTIFY_EVENTS, route_matches
 from ghgwatch.alerts.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
 
-__all__ = ["NOTIFY_EVENTS", "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "Notifier", "route_matches", "sign", "verify"]
+__all__ = ["NOTIFY_EVENTS", "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "route_matches", "sign", "verify"]
