@@ -47,8 +47,11 @@ class SensorCache:
         self._loaded_at = float("-inf")
         self._missing: dict[int, float] = {}
         self._lock = asyncio.Lock()
+        self._generation = 0
+        """Bumped by :meth:`invalidate`: a reload that began before it may have missed the change."""
 
     async def refresh(self) -> None:
+        generation = self._generation
         async with self._lock, self._db.sessions() as session:
             rows = (await session.execute(
                 select(Sensor, EmissionSource.type).join(EmissionSource, Sensor.source_id == EmissionSource.id)
@@ -59,7 +62,9 @@ class SensorCache:
                                  s.expected_interval_s, s.location, s.active)
                 for s, src_type in rows
             }
-            self._loaded_at = time.monotonic()
+            # A reload that started before an invalidation may have read the registry before the change (a sensor
+            # created a moment ago): keep its rows but let the next lookup load again.
+            self._loaded_at = time.monotonic() if generation == self._generation else float("-inf")
 
     async def current(self) -> dict[int, SensorMeta]:
         if time.monotonic() - self._loaded_at > self._max_age_s:
@@ -95,4 +100,6 @@ class SensorCache:
         return sensors
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._loaded_at = float("-inf")
+        self._missing.clear()
