@@ -9,14 +9,13 @@ words. The header is row 1, the first data row row 2 (as a spreadsheet shows the
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from ghgwatch.kit.sheets import RowErrors, read_rows
 
 REQUIRED = ("sample_id", "source", "sampled_at", "gas", "concentration", "unit")
 OPTIONAL = ("method", "laboratory", "certificate", "flags")
@@ -29,13 +28,9 @@ _MAX_ERRORS = 100
 _LIMITS = {"sample_id": 100, "method": 200, "laboratory": 200, "certificate": 100, "source": 200}
 
 
-class LabFileError(ValueError):
-    """``errors``: ``(row, message)`` pairs (row 0: the file as a whole)."""
 
-    def __init__(self, errors: list[tuple[int, str]]) -> None:
-        self.errors = errors
-        shown = "; ".join(f"row {r}: {m}" if r else m for r, m in errors[:10])
-        super().__init__(shown + (f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""))
+class LabFileError(RowErrors):
+    """``errors``: ``(row, message)`` pairs (row 0: the file as a whole)."""
 
 
 @dataclass(frozen=True)
@@ -67,19 +62,7 @@ def to_unit(value: float, unit: str, target: str) -> float | None:
 
 
 def _records(data: bytes, fmt: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    try:
-        if fmt == "xlsx":
-            from openpyxl import load_workbook
-
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-            rows = [tuple(r) for r in sheet.iter_rows(values_only=True)]
-        else:
-            rows = [tuple(r) for r in csv.reader(io.StringIO(data.decode("utf-8-sig")))]
-    except (UnicodeDecodeError, csv.Error, OSError, KeyError, IndexError, zipfile.BadZipFile) as exc:
-        raise LabFileError([(0, f"cannot read the file as {fmt}: {exc}")]) from exc
-    if not rows:
-        raise LabFileError([(0, "the file is empty")])
-    return [str(h).strip().lower() if h is not None else "" for h in rows[0]], rows[1:]
+    return read_rows(data, fmt, LabFileError)
 
 
 def _text(value: Any) -> str:

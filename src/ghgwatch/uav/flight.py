@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ghgwatch.kit.sheets import RowErrors, read_rows
 
 REQUIRED = ("timestamp", "latitude", "longitude", "altitude_m", "wind_speed_ms", "wind_dir_deg",
             "temperature_c", "pressure_hpa", "ch4_ppm")
@@ -45,14 +46,9 @@ Array = NDArray[np.float64]
 Index = NDArray[np.intp]  # sample indices
 
 
-class FlightFileError(ValueError):
-    """The file cannot be read as a flight; ``errors`` lists ``(row, message)`` pairs (row 0: the file)."""
 
-    def __init__(self, errors: list[tuple[int, str]]) -> None:
-        self.errors = errors
-        shown = "; ".join(f"row {r}: {m}" if r else m for r, m in errors[:10])
-        more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
-        super().__init__(shown + more)
+class FlightFileError(RowErrors):
+    """The file cannot be read as a flight; ``errors`` lists ``(row, message)`` pairs (row 0: the file)."""
 
 
 @dataclass(frozen=True)
@@ -118,20 +114,7 @@ def _number(value: Any, name: str) -> float:
 
 
 def _records(data: bytes, suffix: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    try:
-        if suffix == ".xlsx":
-            from openpyxl import load_workbook
-
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-            rows = [tuple(r) for r in sheet.iter_rows(values_only=True)]
-        else:
-            rows = [tuple(r) for r in csv.reader(io.StringIO(data.decode("utf-8-sig")))]
-    except (UnicodeDecodeError, csv.Error, OSError, KeyError, IndexError, zipfile.BadZipFile) as exc:
-        raise FlightFileError([(0, f"cannot read the file as {suffix.lstrip('.') or 'csv'}: {exc}")]) from exc
-    if not rows:
-        raise FlightFileError([(0, "the file is empty")])
-    header = [str(h).strip().lower() if h is not None else "" for h in rows[0]]
-    return header, rows[1:]
+    return read_rows(data, suffix.lstrip(".") or "csv", FlightFileError)
 
 
 def parse_flight(data: bytes, fmt: str = "csv") -> Flight:
