@@ -90,3 +90,25 @@ def test_negotiation_and_lookup() -> None:
     assert i18n.normalise_locale("ru_RU.UTF-8") == "ru"
     assert i18n.translator("ru", "cli").gettext("error") == "ошибка"
     assert i18n.translator("en", "cli").gettext("error") == "error"
+
+
+def test_data_file_texts_of_the_reports_are_translated() -> None:
+    """GWP set descriptions and sources and methodology titles come from the data files in English; every one has
+    its Russian text in the ``reports`` catalog (a new GWP set or methodology without it fails here)."""
+    from ghgwatch.inventory.gwp import gwp_sets
+    from ghgwatch.inventory.methodology import METHODOLOGIES
+    from ghgwatch.reports.i18n import data_text
+
+    texts = [m.title for m in METHODOLOGIES.values()]
+    for gwp_set in gwp_sets().values():
+        texts += [gwp_set.version, gwp_set.source]
+    untranslated = [text for text in texts if data_text(text, "ru") == text]
+    assert not untranslated, untranslated
+    assert all(data_text(text, "en") == text for text in texts)
+
+
+def test_source_category_names_are_translated() -> None:
+    from ghgwatch.inventory.categories import CATEGORIES
+
+    assert CATEGORIES["coal_mining_underground"].name("ru") == "Подземная добыча угля"
+    assert all(c.name("ru") != c.en and c.name("en") == c.en for c in CATEGORIES.values())

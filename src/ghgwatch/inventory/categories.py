@@ -1,43 +1,41 @@
-"""Source categories of each activity type (IPCC / CRF codes), with English and Russian names."""
+"""Source categories of each activity type (IPCC / CRF codes), with their names (Russian in the ``inventory``
+gettext catalog)."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from ghgwatch.i18n import translator
+
+
+def N_(message: str) -> str:
+    """Mark a string for the catalog without translating it here."""
+    return message
+
 
 class Category(NamedTuple):
     code: str
     en: str
-    ru: str
+
+    def name(self, lang: str) -> str:
+        """The category's name in ``lang`` (``"en"`` or ``"ru"``)."""
+        return translator(lang, "inventory").gettext(self.en)
 
 
 CATEGORIES: dict[str, Category] = {
-    "coal_mining_underground": Category("1.B.1.a.i.1", "Underground coal mining", "Подземная добыча угля"),
-    "coal_post_mining_underground": Category(
-        "1.B.1.a.i.2", "Post-mining, underground coal", "Постдобычные выбросы (подземная добыча)"
-    ),
-    "coal_mine_measured": Category(
-        "1.B.1.a.i", "Underground mine, measured (Tier 3)", "Подземная шахта, по измерениям (уровень 3)"
-    ),
-    "abandoned_mines": Category("1.B.1.a.i.3", "Abandoned underground mines", "Закрытые подземные шахты"),
-    "coal_mining_surface": Category("1.B.1.a.ii.1", "Surface coal mining", "Открытая добыча угля"),
-    "coal_post_mining_surface": Category(
-        "1.B.1.a.ii.2", "Post-mining, surface coal", "Постдобычные выбросы (открытая добыча)"
-    ),
-    "flaring": Category("1.B.1.a", "Flaring of methane", "Сжигание метана на факеле"),
-    "gas_flaring": Category(
-        "1.B", "Gas flaring (Order 371 Table 2.1)", "Сжигание газа на факеле (табл. 2.1 Приказа 371)"
-    ),
-    "vented_gas": Category("1.B", "Vented gas (fugitive)", "Фугитивные выбросы при стравливании газа"),
-    "stationary_combustion": Category("1.A", "Stationary fuel combustion", "Стационарное сжигание топлива"),
-    "purchased_electricity": Category(
-        "Scope 2", "Purchased electricity (Scope 2)", "Покупная электроэнергия (область охвата 2)"
-    ),
-    "purchased_heat": Category("Scope 2", "Purchased heat (Scope 2)", "Покупная тепловая энергия (область охвата 2)"),
-    "methane_utilisation": Category(
-        "1.A", "Utilised mine methane (gas engines, boilers)",
-        "Утилизированный шахтный метан (газовые двигатели, котлы)",
-    ),
+    "coal_mining_underground": Category("1.B.1.a.i.1", N_("Underground coal mining")),
+    "coal_post_mining_underground": Category("1.B.1.a.i.2", N_("Post-mining, underground coal")),
+    "coal_mine_measured": Category("1.B.1.a.i", N_("Underground mine, measured (Tier 3)")),
+    "abandoned_mines": Category("1.B.1.a.i.3", N_("Abandoned underground mines")),
+    "coal_mining_surface": Category("1.B.1.a.ii.1", N_("Surface coal mining")),
+    "coal_post_mining_surface": Category("1.B.1.a.ii.2", N_("Post-mining, surface coal")),
+    "flaring": Category("1.B.1.a", N_("Flaring of methane")),
+    "gas_flaring": Category("1.B", N_("Gas flaring (Order 371 Table 2.1)")),
+    "vented_gas": Category("1.B", N_("Vented gas (fugitive)")),
+    "stationary_combustion": Category("1.A", N_("Stationary fuel combustion")),
+    "purchased_electricity": Category("Scope 2", N_("Purchased electricity (Scope 2)")),
+    "purchased_heat": Category("Scope 2", N_("Purchased heat (Scope 2)")),
+    "methane_utilisation": Category("1.A", N_("Utilised mine methane (gas engines, boilers)")),
 }
 
 

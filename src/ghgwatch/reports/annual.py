@@ -15,7 +15,7 @@ from typing import Any
 from ghgwatch.i18n import format_date, format_number, format_percent
 from ghgwatch.inventory.categories import CATEGORIES
 from ghgwatch.reports.document import Cell, Chart, Lang, ReportDocument, Section
-from ghgwatch.reports.i18n import has_label, t, yes_no
+from ghgwatch.reports.i18n import data_text, t, yes_no
 
 _MAX_CHART_BARS = 25
 
@@ -47,30 +47,29 @@ def _org_rows(result: dict[str, Any], lang: Lang, org: dict[str, Any] | None, to
 
 def _gwp_version(g: dict[str, Any], lang: Lang) -> str:
     """The GWP set's description in the report's language (the data file holds English)."""
-    key = f"gwp_ver_{g['name']}"
-    return t(key, lang) if lang == "ru" and has_label(key) else str(g["version"])
+    return data_text(str(g["version"]), lang)
 
 
 def _meth_title(m: dict[str, Any], lang: Lang) -> str:
-    key = f"meth_title_{m['name']}"
-    return t(key, lang) if lang == "ru" and has_label(key) else str(m.get("title", ""))
+    return data_text(str(m.get("title", "")), lang)
 
 
 def _gwp_source(g: dict[str, Any], lang: Lang) -> str:
-    key = f"gwp_src_{g['name']}"
-    return t(key, lang) if lang == "ru" and has_label(key) else str(g["source"])
+    return data_text(str(g["source"]), lang)
 
 
 def _article(text: str, lang: Lang) -> str:
     """``"296-FZ Art. 14(3)"`` → ``"296-ФЗ, ст. 14(3)"`` in Russian."""
-    return text.replace("296-FZ Art.", "296-ФЗ, ст.").replace("296-FZ", "296-ФЗ").replace("Art.", "ст.") \
-        if lang == "ru" else text
+    if lang == "en":
+        return text
+    law, art = t("law_296fz", lang), t("law_article", lang)
+    return text.replace("296-FZ Art.", f"{law}, {art}").replace("296-FZ", law).replace("Art.", art)
 
 
 def _category_name(code: str, lang: Lang) -> str:
     for cat in CATEGORIES.values():
         if cat.code == code:
-            return cat.ru if lang == "ru" else cat.en
+            return cat.name(lang)
     return code
 
 
@@ -90,11 +89,8 @@ def _fz_note(result: dict[str, Any], lang: Lang) -> str:
     art = _article(str(result.get("fz296", {}).get("article", "")), lang)
     if result["regulated_296fz"]:
         deadline = result.get("fz296", {}).get("report_deadline")
-        return (
-            f"Выбросы {total} т CO2-экв. ≥ {thr} т CO2-экв. ({art}): отчет о выбросах "
-            f"за {result['year']} год представляется до {deadline}."
-        )
-    return f"Выбросы {total} т CO2-экв. < {thr} т CO2-экв. ({art}): по критерию объема выбросов отчет не требуется."
+        return t("fz_note_due", lang, total=total, thr=thr, art=art, year=result["year"], deadline=deadline)
+    return t("fz_note_not_due", lang, total=total, thr=thr, art=art)
 
 
 def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[str, Any] | None = None,
@@ -222,7 +218,7 @@ def _scope2_rows(result: dict[str, Any], lang: Lang) -> list[list[Cell]]:
     """Scope 2 (purchased energy) beside, never inside, the direct total."""
     def name(a: dict[str, Any]) -> str:
         cat = CATEGORIES.get(str(a["type"]))
-        return (cat.ru if lang == "ru" else cat.en) if cat else str(a["type"])
+        return cat.name(lang) if cat else str(a["type"])
 
     return [[f"{t('scope2', lang)}: {name(a)} ({a.get('facility') or a['id']})", a["co2_t"]]
             for a in result["activities"] if a.get("scope", 1) == 2]
