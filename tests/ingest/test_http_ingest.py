@@ -267,3 +267,31 @@ async def test_ingest_is_rate_limited_per_device(platform: Platform) -> None:
     assert (await p.client.post("/api/v1/readings", json=body, headers=p.auth)).status_code == 202
     metrics = await p.client.get("/metrics")
     assert 'ghgwatch_rate_limited_total{limit="ingest_device"}' in metrics.text
+
+
+async def test_a_bus_record_naming_another_organisations_sensor_is_never_stored(platform: Platform) -> None:
+    """Ingest refuses another organisation's sensor at accept (test above); a record on the bus that still claims
+    one (forged by anything that can write to the bus) is refused by the pipeline too, and its text is filed for
+    the platform's administrators only, not in either organisation's dead-letter queue."""
+    from ghgwatch.bus import topics
+    from ghgwatch.ingest.wire import SensorBatch, encode
+    from ghgwatch.readings.models import DeadLetter
+
+    p = platform
+    victim = p.world.sensor_a + 1  # organisation B's sensor
+    ts = int(T0.timestamp() * 1e6)
+    forged = SensorBatch(victim, None, [ts], [5.0], p.world.org_a, p.device_id, "http", time.time_ns() // 1000,
+                         "forged-1")
+    honest = SensorBatch(p.world.sensor_a, None, [ts], [0.4], p.world.org_a, p.device_id, "http",
+                         time.time_ns() // 1000, "honest-1")
+    await p.extras["bus"].publish(topics.READINGS_RAW, [encode(forged), encode(honest)])
+    assert await p.wait_stored(1, sensor_id=p.world.sensor_a) == 1
+    deadline = time.monotonic() + 20
+    while True:
+        async with p.db.sessions() as s:
+            dead = (await s.execute(select(DeadLetter))).scalars().all()
+        if dead or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    assert [(d.reason, d.organization_id, d.sensor_id) for d in dead] == [("wrong_organization", None, victim)]
+    assert await p.stored(victim) == 0

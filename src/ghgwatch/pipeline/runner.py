@@ -28,7 +28,7 @@ from sqlalchemy import text
 from ghgwatch.bus import Bus, CommitError, Message, Record, topics
 from ghgwatch.ingest.wire import SensorBatch, decode
 from ghgwatch.observability import metrics, tracing
-from ghgwatch.pipeline.validate import check_many
+from ghgwatch.pipeline.validate import WRONG_ORGANIZATION, check_many
 from ghgwatch.readings.writer import DeadLetterRow, SensorRows, store_dead_letters, write_batch
 from ghgwatch.registry.cache import SensorCache
 from ghgwatch.store import Database
@@ -101,7 +101,10 @@ class Pipeline:
                                                     strict=True)]
         for bi, index, reason, detail in checked.rejected:
             m, batch = decoded[bi]
-            dead.append(DeadLetterRow(f"{m.topic}/{m.partition}/{m.offset}/{index}", batch.organization,
+            # A record claiming another organisation's sensor is kept for the platform's administrators only:
+            # filed under either organisation it would put a stranger's text into that organisation's queue.
+            owner = None if reason == WRONG_ORGANIZATION else batch.organization
+            dead.append(DeadLetterRow(f"{m.topic}/{m.partition}/{m.offset}/{index}", owner,
                                       batch.sensor, batch.transport, reason, detail, _reading(batch, index)))
         carriers: dict[str, dict[str, str]] = {}
         per_sensor: dict[int, str] = {}

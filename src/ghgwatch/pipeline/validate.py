@@ -68,6 +68,10 @@ class CheckedBatch:
     rejected: list[tuple[int, int, str, str]]
 
 
+WRONG_ORGANIZATION = "wrong_organization"
+"""Rejection reason of a bus record naming a sensor of another organisation than its own."""
+
+
 def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us: int,
                min_ts_us: int | None = None) -> CheckedBatch:
     """Validate the readings of many batches with one set of array operations.
@@ -90,6 +94,12 @@ def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us:
             reason, detail = (("unknown_sensor", f"sensor {b.sensor} is not registered") if meta is None
                               else ("inactive_sensor", f"sensor {b.sensor} is not active"))
             rejected.extend((bi, i, reason, detail) for i in range(n))
+            continue
+        if meta.organization_id != b.organization:
+            # Ingest checks this at accept; a record that still names another organisation's sensor was not
+            # written by our ingest (a forged or misrouted bus record) and is never stored or judged.
+            detail = f"sensor {b.sensor} does not belong to organisation {b.organization}"
+            rejected.extend((bi, i, WRONG_ORGANIZATION, detail) for i in range(n))
             continue
         flag = b.flags & Quality.REPLAYED
         batch_values = b.values
