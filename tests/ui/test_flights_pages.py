@@ -141,8 +141,10 @@ async def test_lab_tab_lists_flags_and_instrument_checks_of_the_viewers_organisa
 
 def test_track_drawing_colours_marks_the_source_and_thins_long_flights() -> None:
     n = 9000
-    track = {"latitude": [54.0 + i * 1e-7 for i in range(n)], "longitude": [86.7 + (i % 300) * 1e-5 for i in range(n)],
-             "altitude_m": [2.0 + (i // 300) for i in range(n)], "ch4_ppm": [2.0 + (i % 300 == 150) * 5.0 for i in range(n)],
+    track = {"latitude": [54.0 + i * 1e-7 for i in range(n)],
+             "longitude": [86.7 + (i % 300) * 1e-5 for i in range(n)],
+             "altitude_m": [2.0 + (i // 300) for i in range(n)],
+             "ch4_ppm": [2.0 + (i % 300 == 150) * 5.0 for i in range(n)],  # one plume sample per pass
              "wind_speed_ms": [4.0] * n, "wind_dir_deg": [270.0] * n}
     svg = build_track(track, {"latitude": 54.0002, "longitude": 86.7005}, registry_source=(10.0, 10.0))
     assert svg.stride == 3 and len(svg.dots) == len(svg.curtain) == 3000 and svg.samples == n

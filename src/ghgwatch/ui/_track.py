@@ -15,6 +15,8 @@ from typing import Any
 WIDTH = 1000.0
 PAD = 40.0
 CURTAIN_HEIGHT = 320.0
+MAX_HEIGHT = 560.0
+"""The plan view's height at most (a track flown north-south would otherwise be a tall thin strip)."""
 MAX_POINTS = 4000
 """Samples drawn per view; a longer flight is thinned to every k-th sample (stated under the drawing)."""
 NEARBY_M = 5000.0
@@ -49,7 +51,7 @@ class TrackSvg:
     bins: list[Bin] = field(default_factory=list)
     source: tuple[float, float] | None = None
     registry_source: tuple[float, float] | None = None
-    wind: dict[str, float] | None = None
+    wind: dict[str, Any] | None = None
     scale: dict[str, float] | None = None
     along_m: float = 0.0
     top_m: float = 0.0
@@ -113,8 +115,8 @@ def build_track(track: dict[str, Any], source: dict[str, float] | None = None,
         extra.append(reg)
     xs, ys = [p[0] for p in pts + extra], [p[1] for p in pts + extra]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    span = max(x1 - x0, (y1 - y0) * 1.6, 20.0)
-    scale = (WIDTH - 2 * PAD) / span
+    scale = min((WIDTH - 2 * PAD) / max(x1 - x0, 20.0), (MAX_HEIGHT - 2 * PAD - 30.0) / max(y1 - y0, 20.0))
+    span = (WIDTH - 2 * PAD) / scale
     height = round(max((y1 - y0) * scale + 2 * PAD + 30.0, 240.0), 1)
 
     def xy(p: tuple[float, float]) -> tuple[float, float]:
@@ -136,8 +138,12 @@ def build_track(track: dict[str, Any], source: dict[str, float] | None = None,
         to = math.radians(from_deg + 180.0)
         cx, cy, r = WIDTH - PAD - 40.0, PAD + 30.0, 28.0
         dx, dy = math.sin(to) * r, -math.cos(to) * r
-        out.wind = {"x1": round(cx - dx, 1), "y1": round(cy - dy, 1), "x2": round(cx + dx, 1),
-                    "y2": round(cy + dy, 1), "speed": speed, "from_deg": from_deg}
+        # the arrow's head: a triangle at the downwind end
+        hx, hy, ux, uy = cx + dx, cy + dy, dx / r, dy / r
+        head = [(hx + ux * 8, hy + uy * 8), (hx - uy * 7, hy + ux * 7), (hx + uy * 7, hy - ux * 7)]
+        out.wind = {"x1": round(cx - dx, 1), "y1": round(cy - dy, 1), "x2": round(hx, 1), "y2": round(hy, 1),
+                    "speed": speed, "from_deg": from_deg,
+                    "head": " ".join(f"{x:.1f},{y:.1f}" for x, y in head)}
     out.curtain, out.along_m, out.top_m = _curtain(pts, [float(a) for a in alts[:n]], values, bins, order)
     return out
 
