@@ -71,11 +71,6 @@ async def test_flight_list_detail_and_record_button_by_role_and_organisation(
         assert page.count('class="sample"') >= 2 * 100  # the plan and the curtain views
         assert f"{rate:,.2f} kg/h" in page and 'id="emission-form"' in page
         assert all(colour in page for colour in PALETTE)  # the legend shows every class
-        recorded = await c.post(f"/api/v1/flights/{flight['id']}/emission", json={"hours": 10},
-                                headers={"X-CSRF-Token": csrf})
-        assert recorded.status_code == 201, recorded.text
-        page = (await c.get(f"/flights/{flight['id']}")).text
-        assert f"Recorded as measured emission {recorded.json()['id']}" in page and 'id="emission-form"' not in page
         ru = await c.get(f"/flights/{flight['id']}", headers={"Accept-Language": "ru"})
         assert "Расход" in ru.text and f"{rate:.2f}".replace(".", ",") + " кг/ч" in ru.text
 
@@ -85,13 +80,23 @@ async def test_flight_list_detail_and_record_button_by_role_and_organisation(
         listing = (await c.get("/flights", params={"facility": world.facility_a})).text
         assert f'href="/flights/{flight["id"]}"' not in listing and "No flights yet." in listing
 
-    async with browser(ui_app) as c:  # an auditor of the same organisation reads, but has no forms
-        await _signed_in(c, world, Role.AUDITOR, world.org_a)
-        listing = (await c.get("/flights")).text
-        assert f'href="/flights/{flight["id"]}"' in listing and 'id="flight-form"' not in listing
+    for role in (Role.AUDITOR, Role.OPERATOR):  # the same organisation's auditor and operator read, without forms
+        async with browser(ui_app) as c:
+            await _signed_in(c, world, role, world.org_a)
+            listing = (await c.get("/flights")).text
+            assert f'href="/flights/{flight["id"]}"' in listing and 'id="flight-form"' not in listing, role
+            page = (await c.get(f"/flights/{flight['id']}")).text
+            assert "data-source-marker" in page and 'id="emission-form"' not in page, role
+            assert "Record as measured emission" not in page and "Not recorded as a measured emission." in page, role
+            assert 'id="lab-form"' not in (await c.get("/flights", params={"tab": "lab"})).text, role
+
+    async with browser(ui_app) as c:  # the engineer records it; the form gives way to the emission
+        csrf = await _signed_in(c, world, Role.ENGINEER, world.org_a)
+        recorded = await c.post(f"/api/v1/flights/{flight['id']}/emission", json={"hours": 10},
+                                headers={"X-CSRF-Token": csrf})
+        assert recorded.status_code == 201, recorded.text
         page = (await c.get(f"/flights/{flight['id']}")).text
-        assert "data-source-marker" in page and 'id="emission-form"' not in page
-        assert "Record as measured emission" not in page
+        assert f"Recorded as measured emission {recorded.json()['id']}" in page and 'id="emission-form"' not in page
 
 
 async def test_refused_flight_shows_its_reason(ui_app: FastAPI, world: World) -> None:
