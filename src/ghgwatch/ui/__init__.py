@@ -31,7 +31,7 @@ PAGES = (
     "ghgwatch.ui.analytics",
     "ghgwatch.ui.audit",
     "ghgwatch.ui.workorders",
-    "ghgwatch.ui.pending",
+    "ghgwatch.ui.flights",
 )
 
 

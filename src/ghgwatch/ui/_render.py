@@ -120,6 +120,7 @@ def navigation(view: View) -> list[NavItem]:
         NavItem("/reference", _("Reference data")),
         NavItem("/inventory", _("Inventory")),
         NavItem("/analytics", _("Analytics")),
+        NavItem("/flights", _("Flights and lab")),
         NavItem("/audit", _("Audit"), frozenset({Role.ADMIN, Role.AUDITOR})),
     ]
     return [i for i in items if view.actor is not None and view.actor.role in i.roles]
