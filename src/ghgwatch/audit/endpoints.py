@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
@@ -42,12 +42,22 @@ class AuditPage(BaseModel):
 
 class AuditVerification(BaseModel):
     intact: bool
+    """Whether the whole platform-wide chain checks out (the chain links every organisation's entries)."""
+    scope: Literal["platform", "organization"]
+    """What ``checked`` counts: every entry (platform administrators) or the caller's organisation's only."""
     checked: int
-    """Entries verified before the first problem (all of them when intact)."""
+    """Entries verified before the first problem (all of them when intact): an organisation's user is told only
+    how many of its own organisation's entries were verified, never the platform's count."""
     problem_seq: int | None = None
+    """Sequence number of the first bad entry: platform administrators, or the caller's own organisation's entry."""
     problem: str | None = None
     anchored: bool
     """Whether MACs under the audit key (held outside the database) were checked too."""
+
+
+BROKEN_ELSEWHERE = ("the audit chain is broken, not at an entry of your organisation; a platform administrator can "
+                    "see where (`ghgwatch audit verify`)")
+BROKEN_HERE = "the audit chain is broken at an entry of your organisation"
 
 
 Text = Annotated[str | None, Query(max_length=120)]
@@ -86,13 +96,29 @@ async def list_audit(
 
 
 @router.get("/audit/verify", response_model=AuditVerification,
-            summary="Verify the whole audit chain and its anchoring (auditors, admins)")
+            summary="Verify the whole audit chain and its anchoring (auditors, admins)",
+            description="Walks the platform-wide chain. An organisation's auditor or administrator is told whether it "
+                        "is intact and how many of its own organisation's entries were verified (`scope` "
+                        "`organization`), not the platform's entry count nor where another organisation's entry "
+                        "failed.")
 async def verify_audit(session: Session, actor: CurrentPrincipal) -> AuditVerification:
     from ghgwatch.audit import anchor
 
     actor.require_role(AUDIT_ROLES)
     checked, problem = await verify(session)
-    return AuditVerification(intact=problem is None, checked=checked,
-                             problem_seq=None if problem is None else problem.seq,
-                             problem=None if problem is None else problem.reason,
-                             anchored=anchor.current_key() is not None)
+    anchored = anchor.current_key() is not None
+    org = actor.org_filter()
+    if org is None:
+        return AuditVerification(intact=problem is None, scope="platform", checked=checked,
+                                 problem_seq=None if problem is None else problem.seq,
+                                 problem=None if problem is None else problem.reason, anchored=anchored)
+    # Entry ids are the chain's sequence numbers: the caller's own entries up to the last good one.
+    own = (await session.execute(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.organization_id == org, AuditEntry.id <= checked))).scalar_one()
+    problem_seq, reason = None, None
+    if problem is not None:
+        at = await session.get(AuditEntry, problem.seq)
+        mine = at is not None and at.organization_id == org
+        problem_seq, reason = (problem.seq, BROKEN_HERE) if mine else (None, BROKEN_ELSEWHERE)
+    return AuditVerification(intact=problem is None, scope="organization", checked=own, problem_seq=problem_seq,
+                             problem=reason, anchored=anchored)
