@@ -288,6 +288,7 @@ def _refuse_placeholders(settings: Settings) -> None:
         "GHGWATCH_MQTT__URL": settings.mqtt.url,
         "GHGWATCH_NOTIFY__SMTP_PASSWORD": settings.notify.smtp_password,
         "GHGWATCH_LAKE__S3_SECRET": settings.lake.s3_secret,
+        "GHGWATCH_OBSERVABILITY__METRICS_TOKEN": settings.observability.metrics_token,
     }
     for name, value in named.items():
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
