@@ -69,7 +69,7 @@ def import_table(
 
 @audit_app.command("verify")
 def audit_verify(
-    checkpoint: list[Path] = typer.Option(  # noqa: B008 (typer reads the default)
+    checkpoint: list[Path] = typer.Option(
         [], "--checkpoint", exists=True, dir_okay=False,
         help="A file written by `ghgwatch audit checkpoint`: the chain must still hold its last entry (repeatable)"),
     data_dir: Path | None = DataDir,
