@@ -276,7 +276,7 @@ def secret() -> dict[str, Any]:
         "type": "Opaque",
         "stringData": {
             "GHGWATCH_DB__URL": "postgresql+asyncpg://ghgwatch:CHANGE-ME@postgres.db.svc:5432/ghgwatch",
-            "GHGWATCH_MQTT__URL": "mqtt://ghgwatch:CHANGE-ME@mosquitto.mqtt.svc:1883",
+            "GHGWATCH_MQTT__URL": "mqtt://ghgwatch-bridge:CHANGE-ME@mosquitto.mqtt.svc:1883",
             # Placeholders: ghgwatch refuses to start in cluster mode while any secret still holds CHANGE-ME.
             "GHGWATCH_SECURITY__JWT_SECRET": "CHANGE-ME",
             "GHGWATCH_SECURITY__SECRETS_KEY": "CHANGE-ME",

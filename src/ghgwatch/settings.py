@@ -38,8 +38,12 @@ class BusSettings(BaseModel):
 
 class MqttSettings(BaseModel):
     url: str = ""
-    """``mqtt://user:pass@host:port`` of a broker; empty: embedded broker in ``up``."""
+    """``mqtt://user:pass@host:port`` (or ``mqtts://`` for MQTT over TLS) of a broker; empty: embedded broker in
+    ``up``."""
     embedded_port: int = 18830
+    ca_file: Path | None = None
+    """PEM certificates the bridge trusts for ``mqtts://`` (a private CA or the broker's self-signed certificate);
+    default: the system's CAs. The broker's name in the URL must match its certificate."""
 
 
 class SecuritySettings(BaseModel):
