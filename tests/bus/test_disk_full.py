@@ -1,11 +1,17 @@
 """The embedded log on a full disk: the publish fails (503 at ingest), no torn record stays in the log, and
-publishing works again by itself once there is space (injected ENOSPC; a real tiny tmpfs when mountable)."""
+publishing works again by itself once there is space.
+
+Three ways: a real write limit of the kernel without root (``RLIMIT_FSIZE`` in a child process: a partial write,
+then EFBIG); an injected ENOSPC after a partial write (the file-writer hook); and a real 1 MiB tmpfs at the ingest
+endpoint where mounting is allowed (root)."""
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +50,24 @@ async def test_injected_enospc_fails_the_publish_and_the_log_recovers_without_a_
     await reopened.stop()
     assert [m.value for m in got] == [b"before", b"after"]
     assert [m.offset for m in got] == [0, 1]
+
+
+async def test_a_real_file_size_limit_fails_the_publish_cuts_the_partial_frame_and_recovers(tmp_path: Path) -> None:
+    root = tmp_path / "bus"
+    child = subprocess.run([sys.executable, str(Path(__file__).with_name("fsize_child.py")), str(root)],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert child.returncode == 0, child.stdout + child.stderr
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["before"] == report["after"] == "acked"
+    assert report["full"].startswith("refused") and "File too large" in report["full"], report
+    assert report["size_after_refusal"] == report["size_before"]  # the partial frame was cut off at once
+    reopened = EmbeddedBus(root, LogConfig(partitions=1))
+    await reopened.start()
+    consumer = reopened.consumer("g", [TOPIC])
+    await consumer.start()
+    got = await drain(consumer, 2, deadline_s=5)
+    await reopened.stop()
+    assert [(m.offset, m.value) for m in got] == [(0, b"before"), (1, b"after")]
 
 
 @pytest.fixture
