@@ -181,10 +181,23 @@ async def test_audit_verify_tells_an_organisation_only_about_its_own_entries(wor
         await s.execute(update(AuditEntry).where(AuditEntry.id == b_entry).values(actor="mallory"))
     broken = (await world.client.get("/api/v1/audit/verify", headers=auditor_a)).json()
     assert broken["intact"] is False and broken["problem_seq"] is None
-    assert str(b_entry) not in broken["problem"] and str(total) not in broken["problem"]
+    assert broken["checked"] == own_a  # all of A's entries came before B's altered one
+    assert "not at an entry of your organisation" in broken["problem"]
     assert (await world.client.get("/api/v1/audit/verify", headers=platform_admin)).json()["problem_seq"] == b_entry
 
     async with world.db.transaction() as s:  # now an earlier entry of A's own: A is told which
         await s.execute(update(AuditEntry).where(AuditEntry.id == a_entry).values(actor="mallory"))
     own_broken = (await world.client.get("/api/v1/audit/verify", headers=auditor_a)).json()
-    assert own_broken["problem_seq"] == a_entry and own_broken["checked"] == 0  # A's first entry is the bad one
+    assert own_broken["problem_seq"] is None and "your organisation's entry" in own_broken["problem"]
+    assert own_broken["checked"] == 0  # A's first entry is the bad one
+
+
+async def test_audit_entries_show_sequence_numbers_to_platform_administrators_only(world: World) -> None:
+    # A sequence number is the platform's entry count when the entry was written: an organisation that signs in
+    # (audited) and reads its newest entry's number would learn the platform's count.
+    auditor_a = await world.login(Role.AUDITOR, world.org_a)
+    mine = (await world.client.get("/api/v1/audit", headers=auditor_a, params={"action": "login"})).json()
+    assert mine["items"] and all(i["id"] is None for i in mine["items"])
+    everything = (await world.client.get("/api/v1/audit", headers=await world.login(Role.ADMIN, None),
+                                         params={"action": "login"})).json()
+    assert all(isinstance(i["id"], int) for i in everything["items"])

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
 from ghgwatch.audit.models import AuditEntry
-from ghgwatch.audit.service import verify
+from ghgwatch.audit.scoped import verify_for
 from ghgwatch.kit.timeutil import ensure_utc
 from ghgwatch.security.models import Role
 from ghgwatch.web.deps import CurrentPrincipal, Session
@@ -21,7 +21,9 @@ AUDIT_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
 
 class AuditEntryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-    id: int
+    id: int | None
+    """Sequence number in the platform-wide chain: platform administrators only (for an organisation's user it
+    would tell how many entries the platform has)."""
     ts: datetime
     actor: str
     action: str
@@ -49,15 +51,10 @@ class AuditVerification(BaseModel):
     """Entries verified before the first problem (all of them when intact): an organisation's user is told only
     how many of its own organisation's entries were verified, never the platform's count."""
     problem_seq: int | None = None
-    """Sequence number of the first bad entry: platform administrators, or the caller's own organisation's entry."""
+    """Sequence number of the first bad entry: platform administrators only."""
     problem: str | None = None
     anchored: bool
     """Whether MACs under the audit key (held outside the database) were checked too."""
-
-
-BROKEN_ELSEWHERE = ("the audit chain is broken, not at an entry of your organisation; a platform administrator can "
-                    "see where (`ghgwatch audit verify`)")
-BROKEN_HERE = "the audit chain is broken at an entry of your organisation"
 
 
 Text = Annotated[str | None, Query(max_length=120)]
@@ -92,33 +89,23 @@ async def list_audit(
             stmt = stmt.where(column == value)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))).scalars().all()
-    return AuditPage(items=[AuditEntryOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+    items = [AuditEntryOut.model_validate(r) for r in rows]
+    if scope is not None:
+        items = [i.model_copy(update={"id": None}) for i in items]
+    return AuditPage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/audit/verify", response_model=AuditVerification,
             summary="Verify the whole audit chain and its anchoring (auditors, admins)",
             description="Walks the platform-wide chain. An organisation's auditor or administrator is told whether it "
                         "is intact and how many of its own organisation's entries were verified (`scope` "
-                        "`organization`), not the platform's entry count nor where another organisation's entry "
-                        "failed.")
+                        "`organization`), never a sequence number: not the platform's entry count, nor where the "
+                        "chain broke.")
 async def verify_audit(session: Session, actor: CurrentPrincipal) -> AuditVerification:
     from ghgwatch.audit import anchor
 
     actor.require_role(AUDIT_ROLES)
-    checked, problem = await verify(session)
-    anchored = anchor.current_key() is not None
-    org = actor.org_filter()
-    if org is None:
-        return AuditVerification(intact=problem is None, scope="platform", checked=checked,
-                                 problem_seq=None if problem is None else problem.seq,
-                                 problem=None if problem is None else problem.reason, anchored=anchored)
-    # Entry ids are the chain's sequence numbers: the caller's own entries up to the last good one.
-    own = (await session.execute(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.organization_id == org, AuditEntry.id <= checked))).scalar_one()
-    problem_seq, reason = None, None
-    if problem is not None:
-        at = await session.get(AuditEntry, problem.seq)
-        mine = at is not None and at.organization_id == org
-        problem_seq, reason = (problem.seq, BROKEN_HERE) if mine else (None, BROKEN_ELSEWHERE)
-    return AuditVerification(intact=problem is None, scope="organization", checked=own, problem_seq=problem_seq,
-                             problem=reason, anchored=anchored)
+    result = await verify_for(session, actor.org_filter())
+    return AuditVerification(intact=result.intact, scope=result.scope, checked=result.checked,
+                             problem_seq=result.problem_seq, problem=result.problem,
+                             anchored=anchor.current_key() is not None)
