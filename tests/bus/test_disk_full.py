@@ -7,6 +7,7 @@ endpoint where mounting is allowed (root)."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import os
@@ -54,8 +55,9 @@ async def test_injected_enospc_fails_the_publish_and_the_log_recovers_without_a_
 
 async def test_a_real_file_size_limit_fails_the_publish_cuts_the_partial_frame_and_recovers(tmp_path: Path) -> None:
     root = tmp_path / "bus"
-    child = subprocess.run([sys.executable, str(Path(__file__).with_name("fsize_child.py")), str(root)],
-                           capture_output=True, text=True, timeout=120, check=False)
+    child = await asyncio.to_thread(
+        subprocess.run, [sys.executable, str(Path(__file__).with_name("fsize_child.py")), str(root)],
+        capture_output=True, text=True, timeout=120, check=False)
     assert child.returncode == 0, child.stdout + child.stderr
     report = json.loads(child.stdout.strip().splitlines()[-1])
     assert report["before"] == report["after"] == "acked"
