@@ -231,7 +231,10 @@ def service_monitor() -> dict[str, Any]:
         "metadata": meta(NAME, "monitoring"),
         "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s"}],
+            # /metrics shows per-sensor series only with this token (docs/security.md); the Secret is the pods' own.
+            "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s",
+                           "authorization": {"type": "Bearer", "credentials": {
+                               "name": f"{NAME}-secrets", "key": "GHGWATCH_OBSERVABILITY__METRICS_TOKEN"}}}],
         },
     }
 
@@ -273,10 +276,11 @@ def secret() -> dict[str, Any]:
         "type": "Opaque",
         "stringData": {
             "GHGWATCH_DB__URL": "postgresql+asyncpg://ghgwatch:CHANGE-ME@postgres.db.svc:5432/ghgwatch",
-            "GHGWATCH_MQTT__URL": "mqtt://ghgwatch:CHANGE-ME@mosquitto.mqtt.svc:1883",
+            "GHGWATCH_MQTT__URL": "mqtt://ghgwatch-bridge:CHANGE-ME@mosquitto.mqtt.svc:1883",
             # Placeholders: ghgwatch refuses to start in cluster mode while any secret still holds CHANGE-ME.
             "GHGWATCH_SECURITY__JWT_SECRET": "CHANGE-ME",
             "GHGWATCH_SECURITY__SECRETS_KEY": "CHANGE-ME",
+            "GHGWATCH_OBSERVABILITY__METRICS_TOKEN": "CHANGE-ME",
             "GHGWATCH_SECURITY__AUDIT_KEY": "CHANGE-ME",
         },
     }

@@ -157,7 +157,7 @@ async def start_mqtt(ctx: AppContext) -> None:
     auth = ctx.extras.get("device_auth") or DeviceAuthenticator(
         ctx.db, max_age_s=float(settings.security.signature_max_age_s))
     ingestor = ctx.extras.get("ingestor") or Ingestor(ctx.extras["bus"], ctx.extras["sensors"])
-    bridge = MqttBridge(BrokerAddress.parse(url), ingestor, auth, ctx.db, ctx.extras["bus"])
+    bridge = MqttBridge(BrokerAddress.parse(url, settings.mqtt.ca_file), ingestor, auth, ctx.db, ctx.extras["bus"])
     bridge.start()
     ctx.extras["mqtt_bridge"] = bridge
 

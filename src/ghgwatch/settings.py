@@ -38,8 +38,12 @@ class BusSettings(BaseModel):
 
 class MqttSettings(BaseModel):
     url: str = ""
-    """``mqtt://user:pass@host:port`` of a broker; empty: embedded broker in ``up``."""
+    """``mqtt://user:pass@host:port`` (or ``mqtts://`` for MQTT over TLS) of a broker; empty: embedded broker in
+    ``up``."""
     embedded_port: int = 18830
+    ca_file: Path | None = None
+    """PEM certificates the bridge trusts for ``mqtts://`` (a private CA or the broker's self-signed certificate);
+    default: the system's CAs. The broker's name in the URL must match its certificate."""
 
 
 class SecuritySettings(BaseModel):
@@ -288,6 +292,7 @@ def _refuse_placeholders(settings: Settings) -> None:
         "GHGWATCH_MQTT__URL": settings.mqtt.url,
         "GHGWATCH_NOTIFY__SMTP_PASSWORD": settings.notify.smtp_password,
         "GHGWATCH_LAKE__S3_SECRET": settings.lake.s3_secret,
+        "GHGWATCH_OBSERVABILITY__METRICS_TOKEN": settings.observability.metrics_token,
     }
     for name, value in named.items():
         text = value.get_secret_value() if isinstance(value, SecretStr) else value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from ghgwatch import audit
 from ghgwatch.audit.models import AuditEntry
@@ -152,3 +152,52 @@ async def test_audit_api_filters_and_pages(world: World) -> None:
     assert {i["entity_id"] for i in everything["items"]} >= {str(world.org_a), str(world.org_b)}
     mine = (await world.client.get("/api/v1/audit", headers=auditor, params={"limit": 1000})).json()
     assert mine["items"] and {i["organization_id"] for i in mine["items"]} == {world.org_a}
+
+
+async def test_audit_verify_tells_an_organisation_only_about_its_own_entries(world: World) -> None:
+    auditor_a = await world.login(Role.AUDITOR, world.org_a)
+    admin_b = await world.login(Role.ADMIN, world.org_b)
+    platform_admin = await world.login(Role.ADMIN, None)
+    for name in ("Mine b1", "Mine b2", "Mine b3"):  # organisation B's activity must not show in A's answer
+        answer = await world.client.patch(f"/api/v1/facilities/{world.facility_b}", headers=admin_b,
+                                          json={"name": name})
+        assert answer.status_code == 200, answer.text
+    async with world.db.sessions() as s:
+        total = (await s.execute(select(func.count()).select_from(AuditEntry))).scalar_one()
+        own_a = (await s.execute(select(func.count()).select_from(AuditEntry)
+                                 .where(AuditEntry.organization_id == world.org_a))).scalar_one()
+        b_entry = (await s.execute(select(func.max(AuditEntry.id))
+                                   .where(AuditEntry.organization_id == world.org_b))).scalar_one()
+        a_entry = (await s.execute(select(func.min(AuditEntry.id))
+                                   .where(AuditEntry.organization_id == world.org_a))).scalar_one()
+    seen_by_a = (await world.client.get("/api/v1/audit/verify", headers=auditor_a)).json()
+    assert 0 < own_a < total
+    assert seen_by_a == {"intact": True, "scope": "organization", "checked": own_a, "problem_seq": None,
+                         "problem": None, "anchored": True}
+    platform = (await world.client.get("/api/v1/audit/verify", headers=platform_admin)).json()
+    assert platform["scope"] == "platform" and platform["checked"] == total
+
+    async with world.db.transaction() as s:  # B's entry altered: A learns that the chain is broken, not where
+        await s.execute(update(AuditEntry).where(AuditEntry.id == b_entry).values(actor="mallory"))
+    broken = (await world.client.get("/api/v1/audit/verify", headers=auditor_a)).json()
+    assert broken["intact"] is False and broken["problem_seq"] is None
+    assert broken["checked"] == own_a  # all of A's entries came before B's altered one
+    assert "not at an entry of your organisation" in broken["problem"]
+    assert (await world.client.get("/api/v1/audit/verify", headers=platform_admin)).json()["problem_seq"] == b_entry
+
+    async with world.db.transaction() as s:  # now an earlier entry of A's own: A is told which
+        await s.execute(update(AuditEntry).where(AuditEntry.id == a_entry).values(actor="mallory"))
+    own_broken = (await world.client.get("/api/v1/audit/verify", headers=auditor_a)).json()
+    assert own_broken["problem_seq"] is None and "your organisation's entry" in own_broken["problem"]
+    assert own_broken["checked"] == 0  # A's first entry is the bad one
+
+
+async def test_audit_entries_show_sequence_numbers_to_platform_administrators_only(world: World) -> None:
+    # A sequence number is the platform's entry count when the entry was written: an organisation that signs in
+    # (audited) and reads its newest entry's number would learn the platform's count.
+    auditor_a = await world.login(Role.AUDITOR, world.org_a)
+    mine = (await world.client.get("/api/v1/audit", headers=auditor_a, params={"action": "login"})).json()
+    assert mine["items"] and all(i["id"] is None for i in mine["items"])
+    everything = (await world.client.get("/api/v1/audit", headers=await world.login(Role.ADMIN, None),
+                                         params={"action": "login"})).json()
+    assert all(isinstance(i["id"], int) for i in everything["items"])

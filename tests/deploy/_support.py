@@ -175,6 +175,20 @@ def synthetic_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Targe
     yield from _run_target(workdir, synthetic_target_command, ())
 
 
+#: Where docker-compose.yml mounts the secret ``metrics_token`` in the Prometheus container.
+COMPOSE_TOKEN_FILE = "/run/secrets/metrics_token"
+
+
+def shipped_authorization(token_file: Path) -> dict[str, Any]:
+    """The ``authorization`` block of the ghgwatch job in ``deploy/prometheus/prometheus.yml``, reading the token
+    from ``token_file`` instead of the compose secret's path."""
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "ghgwatch")
+    authorization: dict[str, Any] = dict(job["authorization"])
+    assert authorization["credentials_file"] == COMPOSE_TOKEN_FILE, authorization
+    return {**authorization, "credentials_file": str(token_file)}
+
+
 def _rules_with_interval(src: Path, dest: Path, interval: str) -> Path:
     """A copy of a rule file whose groups are evaluated every ``interval`` (fast recorded series)."""
     doc = yaml.safe_load(src.read_text(encoding="utf-8"))
@@ -190,6 +204,8 @@ def _run_prometheus(workdir: Path, target: Target) -> Iterator[PrometheusServer]
         _rules_with_interval(DEPLOY / "prometheus" / "rules" / name, workdir / name, "1s")
         for name in ("recording.yml", "alerts.yml")
     ]
+    token_file = workdir / "metrics_token"
+    token_file.write_text(METRICS_TOKEN, encoding="utf-8")
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(p) for p in rules],
@@ -197,7 +213,8 @@ def _run_prometheus(workdir: Path, target: Target) -> Iterator[PrometheusServer]
             {
                 "job_name": "ghgwatch",
                 "metrics_path": target.metrics_path,
-                "authorization": {"type": "Bearer", "credentials": METRICS_TOKEN},
+                # The shipped job's authorization (credentials_file), with the file in this work dir.
+                "authorization": shipped_authorization(token_file),
                 "static_configs": [{"targets": [target.address]}],
             }
         ],

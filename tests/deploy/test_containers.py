@@ -111,7 +111,8 @@ def test_migration_job_runs_db_upgrade_once() -> None:
 
 def test_no_secret_has_a_default_value() -> None:
     text = (REPO / "docker-compose.yml").read_text()
-    for name in ("POSTGRES_PASSWORD", "MQTT_PASSWORD", "GHGWATCH_JWT_SECRET", "GRAFANA_ADMIN_PASSWORD"):
+    for name in ("POSTGRES_PASSWORD", "MQTT_PASSWORD", "GHGWATCH_JWT_SECRET", "GRAFANA_ADMIN_PASSWORD",
+                 "GHGWATCH_METRICS_TOKEN"):
         uses = re.findall(r"\$\{" + name + r"([^}]*)\}", text)
         assert uses, name
         assert all(u.startswith(":?") for u in uses), f"{name} must be required, not defaulted: {uses}"

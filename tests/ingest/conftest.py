@@ -69,13 +69,14 @@ class Platform:
 
 
 async def _platform(tmp_path: Path, db_url: str, bus_url: str, *, mqtt_url: str | None = None,
-                    mqtt_port: int = 0, coap_port: int | None = None, **overrides: Any) -> AsyncIterator[Platform]:
+                    mqtt_port: int = 0, coap_port: int | None = None, mqtt_ca_file: Path | None = None,
+                    **overrides: Any) -> AsyncIterator[Platform]:
     """The platform in one process; with ``mqtt_url`` (``""``: embedded broker on ``mqtt_port``) the MQTT
     bridge runs too, and with ``coap_port`` the CoAP server."""
     from ghgwatch import roles
 
     settings = build_settings(data_dir=tmp_path / "data", db={"url": db_url}, bus={"url": bus_url},
-                              mqtt={"url": mqtt_url or "", "embedded_port": mqtt_port},
+                              mqtt={"url": mqtt_url or "", "embedded_port": mqtt_port, "ca_file": mqtt_ca_file},
                               coap={"host": "127.0.0.1", "port": coap_port or 0},
                               security={"jwt_secret": "test-secret-key-that-is-long-enough-for-hs256",
                                         "allow_private_targets": True},  # loopback webhook receivers

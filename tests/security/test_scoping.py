@@ -311,7 +311,7 @@ FIGURES: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
 """Request, and the counts that include A's private rows for A and must not for B."""
 NO_OWNER_READ = {("GET", "/inventory/runs/{run_id}/report")}
 """Objects the owner's read is not checked for: the seeded run holds a marker, not a result a report can show."""
-AUDIT_VERIFICATION = {"intact", "checked", "problem_seq", "problem", "anchored"}
+AUDIT_VERIFICATION = {"intact", "scope", "checked", "problem_seq", "problem", "anchored"}
 PLATFORM_REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/organizations"): {"json": {"name": "intruder"}},
     ("POST", "/organizations/import"): {"files": {"file": ("o.csv", b"name\nintruder\n", "text/csv")}},

@@ -14,6 +14,10 @@ def test_placeholder_secret_is_refused_in_cluster_mode() -> None:
     with pytest.raises(ConfigurationError, match="GHGWATCH_DB__URL"):
         build_settings(mode="cluster", db={"url": "postgresql+asyncpg://u:CHANGE-ME@h/db"},
                        security={"jwt_secret": "a-real-secret-of-enough-length"})
+    with pytest.raises(ConfigurationError, match="GHGWATCH_OBSERVABILITY__METRICS_TOKEN"):
+        build_settings(mode="cluster", db={"url": "postgresql+asyncpg://u:p@h/db"},
+                       security={"jwt_secret": "a-real-secret-of-enough-length"},
+                       observability={"metrics_token": "CHANGE-ME"})
     build_settings(mode="cluster", db={"url": "postgresql+asyncpg://u:p@h/db"},
                    security={"jwt_secret": "a-real-secret-of-enough-length"})
 

@@ -1,62 +1,128 @@
-"""A real mosquitto on a free loopback port with password authentication and per-device topic ACLs
-(the production recipe: devices log in as their device id and may write only their own topic)."""
+"""A real mosquitto on free loopback ports.
+
+With accounts it runs the configuration that docker-compose ships (``deploy/compose/mosquitto/mosquitto.conf``
+and its ACL file) with only the paths and ports replaced: password authentication, one account per device
+(username = device id), devices may write only their own topic, only the bridge reads, and MQTT over TLS on a
+second listener with a self-signed certificate.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.net import free_port
+from tests.support.tls import self_signed
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+COMPOSE_DIR = Path(__file__).resolve().parents[2] / "deploy" / "compose" / "mosquitto"
 
+
+@dataclass
+class Mosquitto:
+    port: int
+    """Plain MQTT."""
+    tls_port: int
+    """MQTT over TLS, serving :attr:`certificate` (self-signed, for ``localhost`` and 127.0.0.1)."""
+    certificate: Path
+    passwd: Path
+    proc: subprocess.Popen[bytes]
+
+    def add_account(self, user: str, password: str) -> None:
+        """Add a device account the way docs/security.md tells operators: mosquitto_passwd, then SIGHUP."""
+        subprocess.run([PASSWD, "-b", str(self.passwd), user, password], check=True, capture_output=True)
+        self.passwd.chmod(0o644)
+        self.proc.send_signal(signal.SIGHUP)
+
+
+def compose_config(text: str, workdir: Path, port: int, tls_port: int) -> str:
+    """The compose file's configuration with its container paths moved to ``workdir`` and its listeners to
+    loopback ports; fails when the file no longer has what is replaced (so the tests follow the file)."""
+    replacements = {"/mosquitto/config/": f"{workdir}/", "/mosquitto/data/": f"{workdir}/",
+                    "/mosquitto/certs/": f"{workdir}/", "\nlistener 1883\n": f"\nlistener {port} 127.0.0.1\n",
+                    "\nlistener 8883\n": f"\nlistener {tls_port} 127.0.0.1\n"}
+    for old, new in replacements.items():
+        if old not in text:
+            raise AssertionError(f"{COMPOSE_DIR / 'mosquitto.conf'} no longer contains {old!r}")
+        text = text.replace(old, new)
+    return text
 
 
 @contextlib.contextmanager
-def running_mosquitto(users: dict[str, str] | None) -> Iterator[int]:
-    """Yield the port. ``users=None``: anonymous access, no ACL (a plain broker for client tests)."""
+def compose_mosquitto(users: dict[str, str]) -> Iterator[Mosquitto]:
     # Not under pytest's private tmp dir: mosquitto started as root drops to user "mosquitto", which must be
     # able to read its files.
     workdir = Path(tempfile.mkdtemp(prefix="ghgwatch-mosquitto-"))
     workdir.chmod(0o755)
-    port = free_port()
+    port, tls_port = free_port(), free_port()
+    cert, key = self_signed(workdir)
+    shutil.move(cert, workdir / "server.crt")
+    shutil.move(key, workdir / "server.key")
+    shutil.copy(COMPOSE_DIR / "acl", workdir / "acl")
+    passwords = workdir / "passwd"
+    passwords.touch()
+    for user, password in users.items():
+        subprocess.run([PASSWD, "-b", str(passwords), user, password], check=True, capture_output=True)
     conf = workdir / "mosquitto.conf"
-    lines = [f"listener {port} 127.0.0.1", "persistence false", "max_queued_messages 100000"]
-    if users is None:
-        lines.append("allow_anonymous true")
-    else:
-        passwords = workdir / "passwd"
-        passwords.touch()
-        for user, password in users.items():
-            subprocess.run([PASSWD, "-b", str(passwords), user, password], check=True, capture_output=True)
-        acl = workdir / "acl"
-        acl.write_text("user ghgwatch-bridge\ntopic read ghgwatch/+/+/readings\n\n"
-                       "pattern write ghgwatch/+/%u/readings\n")
-        lines += ["allow_anonymous false", f"password_file {passwords}", f"acl_file {acl}"]
-    conf.write_text("\n".join(lines) + "\n")
+    conf.write_text(compose_config((COMPOSE_DIR / "mosquitto.conf").read_text(), workdir, port, tls_port))
     for f in workdir.iterdir():
         f.chmod(0o644)
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = _start(conf, [port, tls_port])
     try:
-        deadline = time.monotonic() + 10
+        yield Mosquitto(port, tls_port, workdir / "server.crt", passwords, proc)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_mosquitto(users: dict[str, str] | None) -> Iterator[int]:
+    """Yield the plain port. ``users=None``: anonymous access, no ACL (a plain broker for client tests);
+    otherwise the compose configuration (:func:`compose_mosquitto`)."""
+    if users is not None:
+        with compose_mosquitto(users) as broker:
+            yield broker.port
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="ghgwatch-mosquitto-"))
+    workdir.chmod(0o755)
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\npersistence false\nmax_queued_messages 100000\n"
+                    "allow_anonymous true\n")
+    conf.chmod(0o644)
+    proc = _start(conf, [port])
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _start(conf: Path, ports: list[int]) -> subprocess.Popen[bytes]:
+    log = conf.with_suffix(".log")  # a file, not a pipe: an unread pipe would block mosquitto once full
+    with log.open("wb") as out:
+        proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    for port in ports:
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"mosquitto did not start: {err}") from None
+                    proc.kill()
+                    proc.wait(10)
+                    raise RuntimeError(f"mosquitto did not start: {log.read_text()}") from None
                 time.sleep(0.05)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+    return proc

@@ -194,3 +194,26 @@ async def test_a_deactivated_users_session_ends(ui_app: FastAPI, world: World) -
         user_cache(ui_app.state.ctx.extras, world.db, ui_app.state.ctx.settings.security).forget(uid)  # skip the TTL
         answer = await c.get("/monitoring")
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+async def test_audit_page_hides_the_platforms_entry_count_from_an_organisation(ui_app: FastAPI, world: World) -> None:
+    from sqlalchemy import func
+
+    from ghgwatch.audit.models import AuditEntry
+
+    auditor = await user(world.db, Role.AUDITOR, world.org_a)
+    admin = await user(world.db, Role.ADMIN, None)
+    async with browser(ui_app) as c:
+        await sign_in(c, auditor)
+        page = await c.get("/audit")
+        async with world.db.sessions() as s:
+            total = (await s.execute(select(func.count()).select_from(AuditEntry))).scalar_one()
+            own = (await s.execute(select(func.count()).select_from(AuditEntry)
+                                   .where(AuditEntry.organization_id == world.org_a))).scalar_one()
+        assert page.status_code == 200
+        assert f"The audit chain is intact: {own} entries of your organisation checked." in page.text
+        assert f"<td>{total}</td>" not in page.text and "<th>#</th>" not in page.text  # no sequence numbers
+    async with browser(ui_app) as c:
+        await sign_in(c, admin)
+        page = await c.get("/audit")
+        assert "<th>#</th>" in page.text and "The audit chain is intact: " in page.text

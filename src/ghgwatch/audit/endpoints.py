@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
 from ghgwatch.audit.models import AuditEntry
-from ghgwatch.audit.service import verify
+from ghgwatch.audit.scoped import verify_for
 from ghgwatch.kit.timeutil import ensure_utc
 from ghgwatch.security.models import Role
 from ghgwatch.web.deps import CurrentPrincipal, Session
@@ -21,7 +21,9 @@ AUDIT_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
 
 class AuditEntryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-    id: int
+    id: int | None
+    """Sequence number in the platform-wide chain: platform administrators only (for an organisation's user it
+    would tell how many entries the platform has)."""
     ts: datetime
     actor: str
     action: str
@@ -42,9 +44,14 @@ class AuditPage(BaseModel):
 
 class AuditVerification(BaseModel):
     intact: bool
+    """Whether the whole platform-wide chain checks out (the chain links every organisation's entries)."""
+    scope: Literal["platform", "organization"]
+    """What ``checked`` counts: every entry (platform administrators) or the caller's organisation's only."""
     checked: int
-    """Entries verified before the first problem (all of them when intact)."""
+    """Entries verified before the first problem (all of them when intact): an organisation's user is told only
+    how many of its own organisation's entries were verified, never the platform's count."""
     problem_seq: int | None = None
+    """Sequence number of the first bad entry: platform administrators only."""
     problem: str | None = None
     anchored: bool
     """Whether MACs under the audit key (held outside the database) were checked too."""
@@ -82,17 +89,23 @@ async def list_audit(
             stmt = stmt.where(column == value)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))).scalars().all()
-    return AuditPage(items=[AuditEntryOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+    items = [AuditEntryOut.model_validate(r) for r in rows]
+    if scope is not None:
+        items = [i.model_copy(update={"id": None}) for i in items]
+    return AuditPage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/audit/verify", response_model=AuditVerification,
-            summary="Verify the whole audit chain and its anchoring (auditors, admins)")
+            summary="Verify the whole audit chain and its anchoring (auditors, admins)",
+            description="Walks the platform-wide chain. An organisation's auditor or administrator is told whether it "
+                        "is intact and how many of its own organisation's entries were verified (`scope` "
+                        "`organization`), never a sequence number: not the platform's entry count, nor where the "
+                        "chain broke.")
 async def verify_audit(session: Session, actor: CurrentPrincipal) -> AuditVerification:
     from ghgwatch.audit import anchor
 
     actor.require_role(AUDIT_ROLES)
-    checked, problem = await verify(session)
-    return AuditVerification(intact=problem is None, checked=checked,
-                             problem_seq=None if problem is None else problem.seq,
-                             problem=None if problem is None else problem.reason,
+    result = await verify_for(session, actor.org_filter())
+    return AuditVerification(intact=result.intact, scope=result.scope, checked=result.checked,
+                             problem_seq=result.problem_seq, problem=result.problem,
                              anchored=anchor.current_key() is not None)

@@ -1,4 +1,4 @@
-"""``ghgwatch import ...`` and ``ghgwatch audit verify``."""
+"""``ghgwatch import ...`` and ``ghgwatch audit verify|anchor|checkpoint``."""
 
 from __future__ import annotations
 
@@ -68,20 +68,64 @@ def import_table(
 
 
 @audit_app.command("verify")
-def audit_verify(data_dir: Path | None = DataDir) -> None:
-    """Walk the hash chain; exit 1 naming the first bad entry if any row was altered or removed."""
+def audit_verify(
+    checkpoint: list[Path] = typer.Option(
+        [], "--checkpoint", exists=True, dir_okay=False,
+        help="A file written by `ghgwatch audit checkpoint`: the chain must still hold its last entry (repeatable)"),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Walk the hash chain; exit 1 naming the first bad entry if any row was altered or removed.
+
+    With --checkpoint, also detect a chain cut short or rebuilt since the checkpoint was taken."""
     from ghgwatch import audit
+    from ghgwatch.audit import checkpoint as checkpoints
+    from ghgwatch.audit.anchor import current_key
 
     async def go() -> tuple[int, audit.AuditProblem | None]:
         async with database(settings_for(data_dir), auto_upgrade=False) as db, db.transaction() as s:
-            return await audit.verify(s)
+            key = current_key()
+            assert key is not None  # installed by database()
+            try:
+                taken = [checkpoints.loads(path.read_text(encoding="utf-8"), key) for path in checkpoint]
+            except checkpoints.CheckpointError as exc:
+                fail(f"{exc}")
+            checked, problem = await audit.verify(s)
+            for one in taken:
+                problem = problem or await checkpoints.check(s, one)
+            return checked, problem
 
     checked, problem = run(go())
     if problem is not None:
         err_console.print(f"[red]audit log broken[/red] at entry {problem.seq}: {problem.reason} "
                           f"({checked} entries verified before it)", highlight=False)
         raise typer.Exit(1)
-    console.print(f"audit log intact: {checked} entries verified")
+    suffix = f"; {len(checkpoint)} checkpoint(s) hold" if checkpoint else ""
+    console.print(f"audit log intact: {checked} entries verified{suffix}", highlight=False)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Path = typer.Option(..., "--out", dir_okay=False, help="File to write (keep it outside this system)"),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Write a checkpoint of the verified chain (entry count, head hash, time) signed with the audit key.
+
+    Store it elsewhere; `ghgwatch audit verify --checkpoint FILE` later detects a chain cut short or rebuilt."""
+    from ghgwatch.audit import checkpoint as checkpoints
+    from ghgwatch.audit.anchor import current_key
+
+    async def go() -> str:
+        async with database(settings_for(data_dir), auto_upgrade=False) as db, db.transaction() as s:
+            key = current_key()
+            assert key is not None  # installed by database()
+            return checkpoints.dumps(await checkpoints.take(s), key)
+
+    try:
+        text = run(go())
+    except checkpoints.CheckpointError as exc:
+        fail(str(exc))
+    out.write_text(text, encoding="utf-8")
+    console.print(f"audit checkpoint written to {out}: {json.loads(text)['count']} entries", highlight=False)
 
 
 @audit_app.command("anchor")

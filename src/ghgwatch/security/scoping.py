@@ -36,8 +36,9 @@ class Scope(StrEnum):
     """Figures computed over the rows visible to the caller (public reference rows and its organisation's), naming
     no row: another organisation's figures leave the organisation's rows out."""
     INTEGRITY = "integrity"
-    """The integrity of the platform-wide audit chain (intact or not, how many entries, the sequence number of
-    the first problem): no organisation's rows, names or values, only the platform-wide count."""
+    """The integrity of the platform-wide audit chain: intact or not, and for an organisation's user only how many
+    of its own entries were verified (never the platform's count, nor where another organisation's entry failed);
+    no organisation's rows, names or values."""
 
 
 ROUTES: dict[tuple[str, str], Scope] = {

@@ -173,7 +173,8 @@ class EdgeRuntime:
             broker = await start_embedded_broker(host, port, check, org_of)
             url = broker.url
             self.endpoints["mqtt"] = broker.public_url
-        bridge = MqttBridge(BrokerAddress.parse(url), ingestor, auth, None, self.bus, client_id="ghgwatch-edge-bridge")
+        bridge = MqttBridge(BrokerAddress.parse(url, settings.mqtt.ca_file), ingestor, auth, None, self.bus,
+                            client_id="ghgwatch-edge-bridge")
         bridge.start()
         self._mqtt = (bridge, broker)
 

@@ -14,6 +14,7 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import msgspec
@@ -37,15 +38,22 @@ class BrokerAddress:
     username: str | None
     password: str | None
     tls: bool
+    ca_file: str | None = None
+    """PEM certificates to trust over TLS instead of the system's (``GHGWATCH_MQTT__CA_FILE``)."""
 
     @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
+    def parse(cls, url: str, ca_file: str | Path | None = None) -> BrokerAddress:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"MQTT URL must be mqtt://[user:pass@]host:port or mqtts://..., got {url!r}")
         return cls(parts.hostname or "127.0.0.1", parts.port or (8883 if parts.scheme == "mqtts" else 1883),
                    unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None, parts.scheme == "mqtts")
+                   unquote(parts.password) if parts.password else None, parts.scheme == "mqtts",
+                   None if ca_file is None else str(ca_file))
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """Certificate and host name checked (``ssl.create_default_context``); ``None`` for plain MQTT."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.tls else None
 
 
 class MqttBridge:
@@ -96,7 +104,7 @@ class MqttBridge:
         a = self.address
         client = aiomqtt.Client(a.host, a.port, username=a.username, password=a.password,
                                 identifier=self.client_id, clean_session=False,
-                                tls_context=ssl.create_default_context() if a.tls else None,
+                                tls_context=a.tls_context(),
                                 max_queued_incoming_messages=100_000)
         # aiomqtt has no switch for it: the underlying paho client must not PUBACK before we are done.
         client._client.manual_ack_set(True)
