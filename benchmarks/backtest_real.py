@@ -69,10 +69,13 @@ def run(y: pd.Series, horizon: int, n_cuts: int) -> list[HeldOut]:
     return evaluate_cuts(y, horizon, cuts, bounds=(low, None))
 
 
-def table(rows: list[HeldOut]) -> str:
-    # Winkler scores are in each series' units: shown relative to the seasonal-naive's at the same origin.
+def table(rows: list[HeldOut], one_series: bool = True) -> str:
+    """Means over the origins; MAE only for one series (units differ between series). Winkler scores are in
+    the series' units too: shown relative to the seasonal naive's at the same origin. Ratios: mean (median)."""
     snaive = {r.cut: r.winkler for r in rows if r.model == "naive"}
-    rel_w = {m: [r.winkler / snaive[r.cut] for r in rows if r.model == m] for m in summarise(rows)}
+    rel_w = {
+        m: [r.winkler / snaive[r.cut] for r in rows if r.model == m and snaive[r.cut] > 0] for m in summarise(rows)
+    }
     lines = [
         "| model | MAE | MASE | MAE / naive | MAE / seasonal naive | 90 % coverage | Winkler / seasonal naive's |",
         "|---|---|---|---|---|---|---|",
@@ -80,9 +83,15 @@ def table(rows: list[HeldOut]) -> str:
     for name, s in summarise(rows).items():
         chosen = s.get("chosen")
         label = f"auto ({', '.join(f'{k} {v}' for k, v in chosen.items())})" if chosen else name
+        mine = [r for r in rows if r.model == name]
+
+        def ratio(key: str, mine: list[HeldOut] = mine, s: dict[str, object] = s) -> str:
+            return f"{s[key]:.3f} ({np.nanmedian([getattr(r, key) for r in mine]):.3f})"
+
+        mae = f"{s['mae']:.4g}" if one_series else "—"
         lines.append(
-            f"| {label} | {s['mae']:.4g} | {s['mase']:.3f} | {s['rel_naive']:.3f} | {s['rel_snaive']:.3f} | "
-            f"{100 * s['coverage']:.1f} % | {np.mean(rel_w[name]):.3f} |"
+            f"| {label} | {mae} | {ratio('mase')} | {ratio('rel_naive')} | {ratio('rel_snaive')} | "
+            f"{100 * s['coverage']:.1f} % | {np.mean(rel_w[name]):.3f} ({np.median(rel_w[name]):.3f}) |"
         )
     return "\n".join(lines)
 
@@ -93,7 +102,13 @@ def main() -> None:
     ap.add_argument("--nab-cuts", type=int, default=4)
     ap.add_argument("--skip-nab", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--tables-from", type=Path, default=None, help="print the tables of an earlier --json run")
     args = ap.parse_args()
+    if args.tables_from:
+        saved = json.loads(args.tables_from.read_text(encoding="utf-8"))
+        print(table([HeldOut(**r) for r in saved["co2"]]))
+        print(table([HeldOut(**r) for r in saved["nab"]], one_series=False))
+        return
     t0 = time.perf_counter()
     co2 = run(co2_monthly(), 12, args.co2_cuts)
     print(f"## Mauna Loa CO2, monthly, 12 months ahead, {args.co2_cuts} origins ({time.perf_counter() - t0:.0f} s)")
@@ -108,7 +123,7 @@ def main() -> None:
             per_series[name] = summarise(rows)
             print(f"{name}: auto chose {per_series[name]['auto'].get('chosen')}", flush=True)
         print(f"## nab-dev, 9 series, 48 steps ahead, {args.nab_cuts} origins each")
-        print(table(nab))
+        print(table(nab, one_series=False))
     print(f"{time.perf_counter() - t0:.0f} s")
     if args.json:
         out = {"co2": [asdict(r) for r in co2], "nab": [asdict(r) for r in nab], "nab_per_series": per_series}

@@ -121,7 +121,7 @@ def regular_grid(index: pd.DatetimeIndex, max_factor: float = 10.0) -> pd.Dateti
     step_ns = float(np.median(np.diff(index.as_unit("ns").asi8)))
     if step_ns <= 0:
         return None
-    candidates: list[object] = []
+    candidates: list[str | pd.Timedelta] = []
     alias = _infer_alias(index)
     if alias is not None:
         candidates.append(alias)
@@ -132,7 +132,7 @@ def regular_grid(index: pd.DatetimeIndex, max_factor: float = 10.0) -> pd.Dateti
             candidates.extend(calendar)
     for freq in candidates:
         try:
-            grid = pd.date_range(index[0], index[-1], freq=freq, name=index.name).as_unit(index.unit)  # type: ignore[arg-type]
+            grid = pd.date_range(index[0], index[-1], freq=freq, name=index.name).as_unit(index.unit)
         except (ValueError, TypeError):
             continue
         if len(grid) <= max_factor * len(index) and bool(index.isin(grid).all()):

@@ -64,9 +64,11 @@ def read_input(path: Path, required: tuple[str, ...] = (), time: str = "required
 
 def _on_grid(table: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
     """The table on its regular time grid, missing times inserted as empty rows, and how many there were."""
+    import pandas as pd
+
     from ghgwatch.analytics._frequency import regular_grid
 
-    grid = regular_grid(table.index)
+    grid = regular_grid(pd.DatetimeIndex(table.index))
     if grid is None:
         typer.echo(f"Note: {path}: the times are on no regular grid; no missing times are inserted", err=True)
         return table, 0
@@ -298,8 +300,8 @@ def model_evaluate(
     """Table `timestamp,target,forecast,error_pct` over the input period, plus summary metrics in JSON."""
     from ghgwatch.analytics import metrics
     from ghgwatch.analytics.io import write_frame, write_json
-    from ghgwatch.kit.values import format_moment
     from ghgwatch.analytics.multivariate import MultivariateForecaster
+    from ghgwatch.kit.values import format_moment
 
     fitted = _load(model)
     assert isinstance(fitted, MultivariateForecaster)

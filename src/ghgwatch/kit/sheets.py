@@ -37,10 +37,15 @@ def decode_text(data: bytes, fallback: str | None = None) -> str:
 
 
 def read_rows(
-    data: bytes, fmt: str, error: type[RowErrors] = RowErrors, *, fallback_encoding: str | None = None
+    data: bytes,
+    fmt: str,
+    error: type[RowErrors] = RowErrors,
+    *,
+    fallback_encoding: str | None = None,
+    lower: bool = True,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The lower-cased header and the data rows of ``data`` read as ``fmt`` ("csv" or "xlsx"); an unreadable or
-    empty file raises ``error`` at row 0.
+    """The header (stripped and, unless ``lower=False``, lower-cased) and the data rows of ``data`` read as
+    ``fmt`` ("csv" or "xlsx"); an unreadable or empty file raises ``error`` at row 0.
 
     CSV: UTF-8 with or without a byte-order mark (else ``fallback_encoding`` when given), the delimiter
     found by :func:`sniff_delimiter`. Blank lines stay in the rows as empty tuples, so a data row's number
@@ -58,4 +63,5 @@ def read_rows(
         raise error([(0, f"cannot read the file as {fmt}: {exc}")]) from exc
     if not rows:
         raise error([(0, "the file is empty")])
-    return [str(h).strip().lower() if h is not None else "" for h in rows[0]], rows[1:]
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    return [h.lower() for h in header] if lower else header, rows[1:]

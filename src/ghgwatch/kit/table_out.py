@@ -48,12 +48,15 @@ def _times(index: pd.Index) -> list[Any]:
     return list(index)
 
 
-def write_frame(path: str | Path, frame: pd.DataFrame, *, default: str = "csv", float_format: str = "%.6g") -> None:
-    """Write a table with its index as the first column; times in ISO 8601 with the file's time zone kept
-    (``Z`` for UTC). CSV, JSON (a list of row objects) or XLSX by the extension of ``path``."""
+def write_frame(
+    path: str | Path, frame: pd.DataFrame, *, default: str = "csv", float_format: str = "%.6g", index: bool = True
+) -> None:
+    """Write a table with its index as the first column (unless ``index=False``); times in ISO 8601 with the
+    file's time zone kept (``Z`` for UTC). CSV, JSON (a list of row objects) or XLSX by the extension of
+    ``path``."""
     out = frame.copy()
-    name = str(out.index.name or "timestamp")
-    out.insert(0, name, _times(out.index))
+    if index:
+        out.insert(0, str(out.index.name or "timestamp"), _times(out.index))
     out = out.reset_index(drop=True)
     fmt = output_format(path, default)
     if fmt == "json":
@@ -86,9 +89,7 @@ def write_report(path: str | Path, report: dict[str, Any], rows: str) -> None:
         else list(table)
     )
     scalars = {k: v for k, v in report.items() if k != rows and not isinstance(v, dict | list)}
-    frame = pd.DataFrame([{**scalars, **_flat(r)} for r in records])
-    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
-    write_frame(path, frame, default=fmt)
+    write_frame(path, pd.DataFrame([{**scalars, **_flat(r)} for r in records]), default=fmt, index=False)
 
 
 def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:

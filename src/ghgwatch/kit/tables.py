@@ -65,8 +65,9 @@ class InputError(RowErrors):
         return str(self.args[0])
 
 
-def _canonical(header: list[str]) -> tuple[list[str], dict[str, str], tuple[int, int] | None]:
+def _canonical(written: list[str]) -> tuple[list[str], dict[str, str], tuple[int, int] | None]:
     """Canonical column names, what each was called in the file, and the (date, time) columns to join."""
+    header = [" ".join(h.lower().split()) for h in written]
     names = list(header)
     split: tuple[int, int] | None = None
     if not any(h in TIME_NAMES - {*_DATE_ONLY, *_TIME_ONLY} for h in header):
@@ -79,7 +80,7 @@ def _canonical(header: list[str]) -> tuple[list[str], dict[str, str], tuple[int,
             names[i] = TIME
         elif h in VALUE_NAMES and VALUE not in names:
             names[i] = VALUE
-    return names, {n: (h or n) for n, h in zip(names, header, strict=True)}, split
+    return names, {n: (h or n) for n, h in zip(names, written, strict=True)}, split
 
 
 def _cell(row: tuple[Any, ...], i: int) -> Any:
@@ -133,7 +134,7 @@ def _open(path: Path) -> tuple[list[str], list[tuple[Any, ...]]]:
         raise InputError(f"cannot read the file ({exc.strerror})", path=path) from None
     fmt = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     try:
-        return read_rows(data, fmt, fallback_encoding="cp1251")
+        return read_rows(data, fmt, fallback_encoding="cp1251", lower=False)
     except RowErrors as exc:
         raise InputError(exc.errors[0][1], path=path) from None
 
@@ -210,19 +211,22 @@ def _in_time_order(
     latest = np.maximum.accumulate(ns)
     for k in np.flatnonzero(ns[1:] < latest[:-1]) + 1:
         back = pd.Timedelta(int(latest[k - 1] - ns[k]), unit=index.unit).total_seconds()
+        to = format_moment(index[int(k)].to_pydatetime())
         notes.append(str(InputError(
-            f"the clock steps back by {back:g} s to {format_moment(index[k].to_pydatetime())}; rows are used in time order",
-            path=path, row=rows[k], column=column,
+            f"the clock steps back by {back:g} s to {to}; rows are used in time order", path=path, row=rows[k],
+            column=column,
         )))
     order = np.argsort(ns, kind="stable")
     sorted_ns = ns[order]
     dup = np.concatenate(([False], sorted_ns[1:] == sorted_ns[:-1]))
     first_of = order[np.maximum.accumulate(np.where(~dup, np.arange(len(order)), 0))]
-    for pos in np.flatnonzero(dup):
-        notes.append(str(InputError(
+    notes.extend(
+        str(InputError(
             f"repeats the time of row {rows[first_of[pos]]}; the first is kept, this row is dropped",
             path=path, row=rows[order[pos]], column=column,
-        )))
+        ))
+        for pos in np.flatnonzero(dup)
+    )
     if warnings is not None:
         warnings.extend(notes)
     keep = order[~dup]

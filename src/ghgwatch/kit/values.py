@@ -37,7 +37,8 @@ def parse_number(value: Any) -> float:
     text = str(value).strip().translate(_THOUSANDS)
     if "," in text:
         if "." in text:
-            text = text.replace(",", "") if text.rfind(".") > text.rfind(",") else text.replace(".", "").replace(",", ".")
+            last_is_point = text.rfind(".") > text.rfind(",")
+            text = text.replace(",", "") if last_is_point else text.replace(".", "").replace(",", ".")
         elif text.count(",") == 1:
             text = text.replace(",", ".")
     return float(text)
@@ -68,7 +69,7 @@ def parse_moment(value: Any) -> datetime:
         g = match.groupdict()
         year = int(g["y"]) + (2000 if len(g["y"]) == 2 else 0)
         micro = int((g["f"] or "0").ljust(6, "0"))
-        return datetime(  # noqa: DTZ001  (naive on purpose: the file's own local time)
+        return datetime(
             year, int(g["m"]), int(g["d"]), int(g["H"] or 0), int(g["M"] or 0), int(g["S"] or 0), micro,
             tzinfo=_offset(g["tz"]),
         )

@@ -23,7 +23,6 @@ from ghgwatch.kit.tables import InputError, read_table
 from ghgwatch.kit.values import format_moment
 
 
-
 @dataclass(frozen=True, slots=True)
 class Series:
     """Rows in time order (the file read by :func:`ghgwatch.kit.tables.read_table`), with what was odd about
@@ -57,9 +56,8 @@ def read_series(path: Path) -> Series:
     values = table["value"].to_numpy(dtype=np.float64)
     empty = np.flatnonzero(np.isnan(values))
     if empty.size:
-        warnings.append(
-            f"{path}: {empty.size} rows with an empty value left out (the first at {format_moment(table.index[empty[0]].to_pydatetime())})"
-        )
+        first = format_moment(table.index[empty[0]].to_pydatetime())
+        warnings.append(f"{path}: {empty.size} rows with an empty value left out (the first at {first})")
         table = table.iloc[np.flatnonzero(~np.isnan(values))]
         values = table["value"].to_numpy(dtype=np.float64)
     if not len(values):
