@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from ghgwatch.cli._progress import progress_bar
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -82,29 +84,6 @@ def _write(write: Callable[[], None], output: Path) -> None:
         _fail(f"{output}: cannot write ({exc.strerror or exc})")
 
 
-@contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
-    """A progress bar on stderr, shown only on a terminal (nothing is written when stderr is piped)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-
-        def step(what: str) -> None:
-            bar.update(task, advance=1, description=f"{label}: {what}")
-
-        yield step
-
-
 def forecast(
     input: InputOpt,
     horizon: Annotated[int, typer.Option(min=1, help="Steps to forecast after the last row.")],
@@ -147,7 +126,7 @@ def forecast(
             _fail(f"--lower-limit {low:g} must be below --upper-limit {upper_limit:g}")
         n_models = 3 if method == "auto" else (2 if method != "naive" else 1)
         steps = (n_models * folds if method == "auto" or backtest else 0) + 1
-        with _progress(steps, "forecast") as step:
+        with progress_bar(steps, "forecast") as step:
             fc, used, report = forecast_auto(
                 table["value"],
                 horizon,
@@ -197,7 +176,7 @@ def gaps_fill(
 
     with _guard(input):
         table, added = _on_grid(read_input(input, ("value",)), input)
-        with _progress(len(GAP_METHODS) if method == "auto" else 1, "gaps fill") as step:
+        with progress_bar(len(GAP_METHODS) if method == "auto" else 1, "gaps fill") as step:
             out = fill_gaps(table, method, "value", seed=seed, progress=step)
     out.index.name = "timestamp"
     _write(lambda: write_frame(output, out), output)
@@ -221,7 +200,7 @@ def gaps_evaluate(
 
     with _guard(input):
         table = read_input(input, ("value",))
-        with _progress(len(GAP_METHODS), "gaps") as step:
+        with progress_bar(len(GAP_METHODS), "gaps") as step:
             report = evaluate_gaps(
                 table, "value", fraction=fraction, block_length=block_length, seed=seed, progress=step
             )
@@ -246,7 +225,7 @@ def model_fit(
 
     with _guard(input):
         table = read_input(input, (target,))
-        with _progress(1, "model fit") as step:
+        with progress_bar(1, "model fit") as step:
             model = MultivariateForecaster(target, kind=kind, horizon=horizon, lags=lags).fit(table)
             step("done")
     meta = save_model(model, output)

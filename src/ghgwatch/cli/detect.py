@@ -44,6 +44,7 @@ def detect(
     from ghgwatch.alerts.detectors.registry import HOLDOFF_POINTS
     from ghgwatch.alerts.detectors.series_file import detect as run
     from ghgwatch.alerts.detectors.series_file import read_series, write_flags
+    from ghgwatch.cli._progress import progress_bar
     from ghgwatch.kit.tables import InputError
 
     if threshold is not None and threshold <= 0:
@@ -58,7 +59,14 @@ def detect(
         typer.echo(f"Warning: {warning}", err=True)
     if len(series.warnings) > 10:
         typer.echo(f"Warning: {input}: {len(series.warnings)} warnings in all", err=True)
-    result = run(series, method.value, threshold, HOLDOFF_POINTS if holdoff is None else holdoff)
+    with progress_bar(series.values.size, f"detect ({method.value})") as step:
+        result = run(
+            series,
+            method.value,
+            threshold,
+            HOLDOFF_POINTS if holdoff is None else holdoff,
+            progress=lambda rows: step("scoring", rows),
+        )
     try:
         write_flags(output, series, result)
     except OSError as exc:

@@ -64,6 +64,8 @@ def parse_moment(value: Any) -> datetime:
     text = str(value).strip()
     if not text:
         raise ValueError("empty")
+    if text[4:5] == "-":  # ISO 8601, the common case, first
+        return _iso(text)
     match = _DMY.fullmatch(text)
     if match:
         g = match.groupdict()
@@ -81,6 +83,10 @@ def parse_moment(value: Any) -> datetime:
         if math.isfinite(seconds):
             return datetime.fromtimestamp(seconds, UTC)
         raise ValueError("not finite")
+    return _iso(text)
+
+
+def _iso(text: str) -> datetime:
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
     moment = datetime.fromisoformat(text)

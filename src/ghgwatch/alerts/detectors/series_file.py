@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +70,11 @@ def read_series(path: Path) -> Series:
 
 
 def detect(
-    series: Series, method: str = "auto", threshold: float | None = None, holdoff: int = HOLDOFF_POINTS
+    series: Series,
+    method: str = "auto",
+    threshold: float | None = None,
+    holdoff: int = HOLDOFF_POINTS,
+    progress: Callable[[int], None] | None = None,
 ) -> Detection:
     """Score every point with past data only, flag scores above the threshold and raise one alarm per
     incident (hold-off of ``holdoff`` points, calibrated with the default detector on NAB)."""
@@ -79,10 +84,12 @@ def detect(
     if method == "iforest":
         # Features: the value and its first difference, so both level and jump anomalies isolate.
         feats = np.column_stack((series.values, np.diff(series.values, prepend=series.values[:1])))
-        scores = IsolationForestDetector().score_past_only(feats)
+        scores = IsolationForestDetector().score_past_only(feats, progress=progress)
     else:
         det = make_detector(method, thr, interval_s=median_interval(series.timestamps))
         scores = det.score_many(series.values, series.timestamps)
+        if progress is not None:
+            progress(series.values.size)
     flags = scores > thr
     return Detection(method, thr, scores, flags, alarm_points(scores, np.nextafter(thr, np.inf), holdoff), holdoff)
 
