@@ -211,3 +211,13 @@ def test_progress_goes_to_stderr_on_a_terminal_and_nowhere_when_piped(
     assert shown.exit_code == 0, shown.output
     assert label in shown.stderr
     assert shown.stdout == piped.stdout
+
+
+def test_a_target_is_found_by_its_name_as_written(tmp_path: Path) -> None:
+    lines, _ = _lines("russian")
+    src, out = _write(tmp_path / "ru.csv", lines), tmp_path / "c.json"
+    res = runner.invoke(app, ["correlate", "-i", str(src), "-o", str(out), "--target", "Расход  воздуха"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["target"] == "расход воздуха"
+    assert [c["column"] for c in data["columns"]] == ["value"]

@@ -154,7 +154,9 @@ def correlate(
     """Pearson, Spearman and Kendall correlations of a target with every other numeric column."""
     from ghgwatch.analytics.correlation import correlate as run
     from ghgwatch.analytics.io import write_report
+    from ghgwatch.kit.tables import column_key
 
+    target = column_key(target)
     with _guard(input):
         # Rows in time order when the table has a time column (lags are steps in time), else in file order.
         table = read_input(input, (target,), time="optional")
@@ -222,7 +224,9 @@ def model_fit(
     from rich.table import Table
 
     from ghgwatch.analytics.multivariate import MultivariateForecaster, save_model
+    from ghgwatch.kit.tables import column_key
 
+    target = column_key(target)
     with _guard(input):
         table = read_input(input, (target,))
         with progress_bar(1, "model fit") as step:

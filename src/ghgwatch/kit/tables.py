@@ -65,6 +65,13 @@ class InputError(RowErrors):
         return str(self.args[0])
 
 
+def column_key(name: str) -> str:
+    """The name a column has in the table read: lower case, single spaces, ``timestamp`` / ``value`` for
+    their English and Russian synonyms (so ``--target "Значение"`` finds the value column)."""
+    key = " ".join(name.lower().split())
+    return TIME if key in TIME_NAMES else VALUE if key in VALUE_NAMES else key
+
+
 def _canonical(written: list[str]) -> tuple[list[str], dict[str, str], tuple[int, int] | None]:
     """Canonical column names, what each was called in the file, and the (date, time) columns to join."""
     header = [" ".join(h.lower().split()) for h in written]
@@ -154,6 +161,7 @@ def read_table(
     error. ``time="optional"`` uses a time column when there is one; ``"none"`` keeps the file's rows.
     Warnings (clock steps, dropped duplicates) are appended to ``warnings``."""
     path = Path(path)
+    required = [column_key(c) for c in required]
     header, body = _open(path)
     names, shown, split = _canonical(header)
     for col in ([TIME] if time == "required" else []) + list(required):
