@@ -60,7 +60,12 @@ def write_frame(
     out = out.reset_index(drop=True)
     fmt = output_format(path, default)
     if fmt == "json":
-        write_json(path, out.to_dict("records"))
+        # The same precision as the CSV (float_format), not 17 digits of binary noise.
+        records = [
+            {k: float(float_format % v) if isinstance(v, float) and math.isfinite(v) else v for k, v in row.items()}
+            for row in out.to_dict("records")
+        ]
+        write_json(path, records)
     elif fmt == "xlsx":
         from openpyxl import Workbook
 
