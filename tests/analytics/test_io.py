@@ -31,10 +31,14 @@ def test_missing_column_bad_timestamp_and_empty_cells(tmp_path: Path) -> None:
     assert int(table["value"].isna().sum()) == 2
 
 
-def test_duplicate_timestamp_and_missing_file(tmp_path: Path) -> None:
+def test_duplicate_timestamp_keeps_the_first_with_a_warning_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
-    path.write_text("timestamp,value\n2024-01-01,1\n2024-01-01,2\n")
-    with pytest.raises(InputError, match=r"row 3.*duplicate timestamp"):
-        read_table(path, required=("value",))
+    path.write_text("timestamp,value\n2024-01-01,1\n2024-01-01,2\n2024-01-02,3\n")
+    warnings: list[str] = []
+    table = read_table(path, required=("value",), warnings=warnings)
+    assert table["value"].tolist() == [1.0, 3.0]
+    assert warnings == [
+        f"{path}, row 3, column 'timestamp': repeats the time of row 2; the first is kept, this row is dropped"
+    ]
     with pytest.raises(InputError, match="file not found"):
         read_table(tmp_path / "nope.csv")

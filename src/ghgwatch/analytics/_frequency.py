@@ -109,3 +109,32 @@ def primary_period(values: np.ndarray, periods: list[float]) -> int:
         if acf > best_acf:
             best, best_acf = lag, acf
     return best
+
+
+def regular_grid(index: pd.DatetimeIndex, max_factor: float = 10.0) -> pd.DatetimeIndex | None:
+    """The regular grid from the first to the last time that holds every time of ``index``: the pandas
+    frequency when one is inferred, else the median step or, for monthly, quarterly and yearly data, the
+    calendar period. ``None`` when the times are on no such grid, or when the grid would be more than
+    ``max_factor`` times longer than the series (most of it would be invented)."""
+    if len(index) < 3:
+        return None
+    step_ns = float(np.median(np.diff(index.as_unit("ns").asi8)))
+    if step_ns <= 0:
+        return None
+    candidates: list[str | pd.Timedelta] = []
+    alias = _infer_alias(index)
+    if alias is not None:
+        candidates.append(alias)
+    candidates.append(pd.Timedelta(int(step_ns), unit="ns"))
+    days = step_ns / 1e9 / _DAY_S
+    for low, high, calendar in ((27, 32, ("MS", "ME")), (88, 93, ("QS", "QE")), (360, 367, ("YS", "YE"))):
+        if low <= days <= high:
+            candidates.extend(calendar)
+    for freq in candidates:
+        try:
+            grid = pd.date_range(index[0], index[-1], freq=freq, name=index.name).as_unit(index.unit)
+        except (ValueError, TypeError):
+            continue
+        if len(grid) <= max_factor * len(index) and bool(index.isin(grid).all()):
+            return grid
+    return None

@@ -203,7 +203,13 @@ def evaluate_gaps(
     }
 
 
-def fill_gaps(table: pd.DataFrame, method: str = "auto", column: str = "value", seed: int = 1) -> pd.DataFrame:
+def fill_gaps(
+    table: pd.DataFrame,
+    method: str = "auto",
+    column: str = "value",
+    seed: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """Fill ``column``: returns ``value``, ``filled`` (0/1) and ``method`` ("" for original values).
 
     ``auto`` evaluates the four methods on 10 % of the known values hidden as single points and uses the
@@ -211,12 +217,14 @@ def fill_gaps(table: pd.DataFrame, method: str = "auto", column: str = "value", 
     """
     attrs: dict[str, Any] = {}
     if method == "auto":
-        report = evaluate_gaps(table, column, fraction=0.1, block_length=1, seed=seed)
+        report = evaluate_gaps(table, column, fraction=0.1, block_length=1, seed=seed, progress=progress)
         method = str(report["best"])
         attrs["evaluation"] = report
     y = table[column].to_numpy(dtype=float)
     gaps = ~np.isfinite(y)
     values = fill_values(table, method, column)
+    if progress is not None and "evaluation" not in attrs:
+        progress(method)
     out = pd.DataFrame(
         {"value": values, "filled": gaps.astype(int), "method": np.where(gaps, method, "")}, index=table.index
     )

@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+from ghgwatch.cli._progress import progress_bar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 gaps_app = typer.Typer(help="Fill gaps in a series and evaluate the gap-filling methods.", no_args_is_help=True)
 model_app = typer.Typer(
@@ -41,26 +46,53 @@ def _guard(path: Path) -> Iterator[None]:
         _fail(f"{path}: {exc}")
 
 
-@contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+def _warn(warnings: list[str], path: Path) -> None:
+    """Print the reader's warnings to stderr: the first 10, then how many there were in all."""
+    for warning in warnings[:10]:
+        typer.echo(f"Warning: {warning}", err=True)
+    if len(warnings) > 10:
+        typer.echo(f"Warning: {path}: {len(warnings)} warnings in all", err=True)
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task(label, total=total)
 
-        def step(what: str) -> None:
-            bar.update(task, advance=1, description=f"{label}: {what}")
+def read_input(path: Path, required: tuple[str, ...] = (), time: str = "required") -> pd.DataFrame:
+    """The one reader (``kit.tables.read_table``) with its warnings printed; call inside :func:`_guard`."""
+    from ghgwatch.analytics.io import read_table
 
-        yield step
+    warnings: list[str] = []
+    table = read_table(path, required=required, time=time, warnings=warnings)  # type: ignore[arg-type]
+    _warn(warnings, path)
+    return table
+
+
+def _on_grid(table: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
+    """The table on its regular time grid, missing times inserted as empty rows, and how many there were."""
+    import pandas as pd
+
+    from ghgwatch.analytics._frequency import regular_grid
+
+    grid = regular_grid(pd.DatetimeIndex(table.index))
+    if grid is None:
+        typer.echo(f"Note: {path}: the times are on no regular grid; no missing times are inserted", err=True)
+        return table, 0
+    return table.reindex(grid), len(grid) - len(table)
+
+
+def _write(write: Callable[[], None], output: Path) -> None:
+    try:
+        write()
+    except OSError as exc:
+        _fail(f"{output}: cannot write ({exc.strerror or exc})")
 
 
 def forecast(
     input: InputOpt,
     horizon: Annotated[int, typer.Option(min=1, help="Steps to forecast after the last row.")],
-    output: OutputOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv, .json or .xlsx.")],
     method: Annotated[str, typer.Option(help="auto, linear, gbdt or naive.")] = "auto",
     interval: Annotated[float, typer.Option(min=0.01, max=0.99, help="Nominal interval coverage.")] = 0.9,
-    backtest: Annotated[Path | None, typer.Option(help="Write the rolling-origin backtest (JSON).")] = None,
+    backtest: Annotated[
+        Path | None, typer.Option(help="Write the rolling-origin backtest (.json, or .csv / .xlsx: a row per model).")
+    ] = None,
     folds: Annotated[int, typer.Option(min=1, help="Backtest folds.")] = 3,
     lower_limit: Annotated[
         float | None,
@@ -73,15 +105,19 @@ def forecast(
     from ghgwatch.analytics.backtest import forecast_auto, non_negative_bounds
     from ghgwatch.analytics.forecast import MODEL_NAMES
     from ghgwatch.analytics.gaps import interpolate_fill
-    from ghgwatch.analytics.io import read_table, write_json
+    from ghgwatch.analytics.io import write_frame, write_report
 
     if method not in (*MODEL_NAMES, "auto"):
         _fail(f"unknown method {method!r}; expected auto, linear, gbdt or naive")
     with _guard(input):
-        table = read_table(input, required=("value",))
+        table, added = _on_grid(read_input(input, ("value",)), input)
         n_gaps = int(table["value"].isna().sum())
         if n_gaps:
-            typer.echo(f"{input}: {n_gaps} empty values filled by linear interpolation before fitting", err=True)
+            typer.echo(
+                f"{input}: {n_gaps} empty values ({added} of them missing times) filled by linear interpolation "
+                "before fitting",
+                err=True,
+            )
             table["value"] = interpolate_fill(table, "value")
         low = lower_limit
         if low is None and not allow_negative:
@@ -90,7 +126,7 @@ def forecast(
             _fail(f"--lower-limit {low:g} must be below --upper-limit {upper_limit:g}")
         n_models = 3 if method == "auto" else (2 if method != "naive" else 1)
         steps = (n_models * folds if method == "auto" or backtest else 0) + 1
-        with _progress(steps, "forecast") as step:
+        with progress_bar(steps, "forecast") as step:
             fc, used, report = forecast_auto(
                 table["value"],
                 horizon,
@@ -102,68 +138,75 @@ def forecast(
                 bounds=(low, upper_limit),
             )
     fc.index.name = "timestamp"
-    fc.to_csv(output, date_format="%Y-%m-%dT%H:%M:%S", float_format="%.6g")
+    _write(lambda: write_frame(output, fc), output)
     if backtest is not None and report is not None:
-        write_json(backtest, {**report.to_dict(), "chosen": used})
+        bt_path = backtest
+        _write(lambda: write_report(bt_path, {**report.to_dict(), "chosen": used}, "scores"), bt_path)
     typer.echo(f"{used}: {horizon} steps written to {output}")
 
 
 def correlate(
     input: InputOpt,
     target: Annotated[str, typer.Option(help="Target column.")],
-    output: OutputOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .json, or .csv / .xlsx: a row per column.")],
     max_lag: Annotated[int, typer.Option(min=0, help="Search lags -N..N for the best one.")] = 0,
 ) -> None:
     """Pearson, Spearman and Kendall correlations of a target with every other numeric column."""
     from ghgwatch.analytics.correlation import correlate as run
-    from ghgwatch.analytics.io import read_table, write_json
+    from ghgwatch.analytics.io import write_report
+    from ghgwatch.kit.tables import column_key
 
+    target = column_key(target)
     with _guard(input):
-        table = read_table(input, required=(target,), timestamp=None)
-        table = table.drop(columns=[c for c in ("timestamp",) if c in table.columns])
-        result = run(table, target, max_lag)
-    write_json(output, result)
+        # Rows in time order when the table has a time column (lags are steps in time), else in file order.
+        table = read_input(input, (target,), time="optional")
+        result = run(table.reset_index(drop=True), target, max_lag)
+    _write(lambda: write_report(output, result, "columns"), output)
     typer.echo(f"{len(result['columns'])} columns correlated with {target}; written to {output}")
 
 
 @gaps_app.command("fill")
 def gaps_fill(
     input: InputOpt,
-    output: OutputOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv, .json or .xlsx.")],
     method: Annotated[str, typer.Option(help="mean, interpolate, nearest, regression, knn or auto.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the evaluation used by auto.")] = 1,
 ) -> None:
-    """Fill empty values; output `timestamp,value,filled,method`."""
-    from ghgwatch.analytics.gaps import fill_gaps
-    from ghgwatch.analytics.io import read_table
+    """Fill empty values and missing times of a regular series; output `timestamp,value,filled,method`."""
+    from ghgwatch.analytics.gaps import GAP_METHODS, fill_gaps
+    from ghgwatch.analytics.io import write_frame
 
     with _guard(input):
-        table = read_table(input, required=("value",))
-        out = fill_gaps(table, method, "value", seed=seed)
+        table, added = _on_grid(read_input(input, ("value",)), input)
+        with progress_bar(len(GAP_METHODS) if method == "auto" else 1, "gaps fill") as step:
+            out = fill_gaps(table, method, "value", seed=seed, progress=step)
     out.index.name = "timestamp"
-    out.to_csv(output, date_format="%Y-%m-%dT%H:%M:%S")
-    typer.echo(f"{int(out['filled'].sum())} gaps filled by {out.attrs['chosen']}; written to {output}")
+    _write(lambda: write_frame(output, out), output)
+    typer.echo(
+        f"{int(out['filled'].sum())} gaps filled by {out.attrs['chosen']} ({added} of them missing times); "
+        f"written to {output}"
+    )
 
 
 @gaps_app.command("evaluate")
 def gaps_evaluate(
     input: InputOpt,
-    output: OutputOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .json, or .csv / .xlsx: a row per method.")],
     fraction: Annotated[float, typer.Option(min=0.001, max=0.9, help="Share of known values to hide.")] = 0.1,
     block_length: Annotated[int, typer.Option(min=1, help="Hide blocks of this many values.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ) -> None:
-    """Hide known values at random and report MAE, RMSE and MAPE of each method (JSON)."""
+    """Hide known values at random and report MAE, RMSE and MAPE of each method."""
     from ghgwatch.analytics.gaps import GAP_METHODS, evaluate_gaps
-    from ghgwatch.analytics.io import read_table, write_json
+    from ghgwatch.analytics.io import write_report
 
     with _guard(input):
-        table = read_table(input, required=("value",))
-        with _progress(len(GAP_METHODS), "gaps") as step:
+        table = read_input(input, ("value",))
+        with progress_bar(len(GAP_METHODS), "gaps") as step:
             report = evaluate_gaps(
                 table, "value", fraction=fraction, block_length=block_length, seed=seed, progress=step
             )
-    write_json(output, report)
+    _write(lambda: write_report(output, report, "methods"), output)
     typer.echo(f"best: {report['best']} (MAE); written to {output}")
 
 
@@ -180,12 +223,13 @@ def model_fit(
     from rich.console import Console
     from rich.table import Table
 
-    from ghgwatch.analytics.io import read_table
     from ghgwatch.analytics.multivariate import MultivariateForecaster, save_model
+    from ghgwatch.kit.tables import column_key
 
+    target = column_key(target)
     with _guard(input):
-        table = read_table(input, required=(target,))
-        with _progress(1, "model fit") as step:
+        table = read_input(input, (target,))
+        with progress_bar(1, "model fit") as step:
             model = MultivariateForecaster(target, kind=kind, horizon=horizon, lags=lags).fit(table)
             step("done")
     meta = save_model(model, output)
@@ -217,15 +261,15 @@ def model_predict(
     output: OutputOpt,
     horizon: Annotated[int | None, typer.Option(min=1, help="Steps ahead (default: the model's).")] = None,
 ) -> None:
-    """Forecast the target after the last row of the input table (CSV `timestamp,forecast`)."""
-    from ghgwatch.analytics.io import read_table
+    """Forecast the target after the last row of the input table (`timestamp,forecast`; CSV, JSON or XLSX)."""
+    from ghgwatch.analytics.io import write_frame
     from ghgwatch.analytics.multivariate import MultivariateForecaster
 
     fitted = _load(model)
     assert isinstance(fitted, MultivariateForecaster)
     with _guard(input):
-        pred = fitted.predict(read_table(input, required=tuple(fitted.columns_)), horizon)
-    pred.to_csv(output, date_format="%Y-%m-%dT%H:%M:%S", float_format="%.6g")
+        pred = fitted.predict(read_input(input, tuple(fitted.columns_)), horizon)
+    _write(lambda: write_frame(output, pred), output)
     typer.echo(f"{len(pred)} steps written to {output}")
 
 
@@ -238,13 +282,14 @@ def model_evaluate(
 ) -> None:
     """Table `timestamp,target,forecast,error_pct` over the input period, plus summary metrics in JSON."""
     from ghgwatch.analytics import metrics
-    from ghgwatch.analytics.io import read_table, write_json
+    from ghgwatch.analytics.io import write_frame, write_json
     from ghgwatch.analytics.multivariate import MultivariateForecaster
+    from ghgwatch.kit.values import format_moment
 
     fitted = _load(model)
     assert isinstance(fitted, MultivariateForecaster)
     with _guard(input):
-        table = fitted.evaluate(read_table(input, required=tuple(fitted.columns_)), horizon)
+        table = fitted.evaluate(read_input(input, tuple(fitted.columns_)), horizon)
     if table.empty:
         _fail(f"{input}: no rows with a forecast to compare (too few rows for the model's lags)")
     t, f = table["target"].to_numpy(), table["forecast"].to_numpy()
@@ -256,12 +301,12 @@ def model_evaluate(
     }
     if output.suffix.lower() == ".json":
         rows = [
-            {"timestamp": ts.isoformat(), **vals}
+            {"timestamp": format_moment(ts.to_pydatetime()), **vals}
             for ts, vals in zip(table.index, table.to_dict("records"), strict=False)
         ]
         write_json(output, {"target": fitted.target, "metrics": summary, "rows": rows})
     else:
-        table.to_csv(output, date_format="%Y-%m-%dT%H:%M:%S", float_format="%.6g")
+        _write(lambda: write_frame(output, table), output)
     typer.echo(f"MAE {summary['mae']:.4g}, MAPE {summary['mape']:.3g} %; written to {output}")
 
 

@@ -20,9 +20,12 @@ class Method(StrEnum):
 
 
 def detect(
-    input: Annotated[Path, typer.Option("--input", "-i", help="CSV with header timestamp,value")],
+    input: Annotated[
+        Path, typer.Option("--input", "-i", help="CSV or XLSX with a time and a value column (timestamp,value)")
+    ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="CSV: timestamp,value,score,is_anomaly,alarm")
+        Path,
+        typer.Option("--output", "-o", help="timestamp,value,score,is_anomaly,alarm as .csv, .json or .xlsx"),
     ],
     method: Annotated[
         Method,
@@ -39,26 +42,35 @@ def detect(
 ) -> None:
     """Score each point with past data only (as in streaming), flag anomalies, one alarm per incident."""
     from ghgwatch.alerts.detectors.registry import HOLDOFF_POINTS
-    from ghgwatch.alerts.detectors.series_file import SeriesError, read_series, write_flags
     from ghgwatch.alerts.detectors.series_file import detect as run
+    from ghgwatch.alerts.detectors.series_file import read_series, write_flags
+    from ghgwatch.cli._progress import progress_bar
+    from ghgwatch.kit.tables import InputError
 
     if threshold is not None and threshold <= 0:
-        typer.echo("error: --threshold must be > 0", err=True)
+        typer.echo("Error: --threshold must be > 0", err=True)
         raise typer.Exit(2)
     try:
         series = read_series(input)
-    except SeriesError as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except InputError as exc:
+        typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from None
     for warning in series.warnings[:10]:
-        typer.echo(f"warning: {warning}", err=True)
+        typer.echo(f"Warning: {warning}", err=True)
     if len(series.warnings) > 10:
-        typer.echo(f"warning: {input}: the clock steps back {len(series.warnings)} times in all", err=True)
-    result = run(series, method.value, threshold, HOLDOFF_POINTS if holdoff is None else holdoff)
+        typer.echo(f"Warning: {input}: {len(series.warnings)} warnings in all", err=True)
+    with progress_bar(series.values.size, f"detect ({method.value})") as step:
+        result = run(
+            series,
+            method.value,
+            threshold,
+            HOLDOFF_POINTS if holdoff is None else holdoff,
+            progress=lambda rows: step("scoring", rows),
+        )
     try:
         write_flags(output, series, result)
     except OSError as exc:
-        typer.echo(f"error: {output}: cannot write ({exc.strerror})", err=True)
+        typer.echo(f"Error: {output}: cannot write ({exc.strerror or exc})", err=True)
         raise typer.Exit(2) from None
     typer.echo(
         f"{int(result.alarms.sum())} alarms, {int(result.flags.sum())} of {result.flags.size} points flagged "

@@ -7,6 +7,7 @@ columns = sensors), ``score`` the rows. Scores are the paper's anomaly score ``s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -42,15 +43,23 @@ class IsolationForestDetector:
         return np.asarray(-self.model_.score_samples(_as_2d(table)), dtype=np.float64)
 
     def score_past_only(
-        self, table: FloatArray, window: int = 2000, refit_every: int = 500, min_rows: int = 200
+        self,
+        table: FloatArray,
+        window: int = 2000,
+        refit_every: int = 500,
+        min_rows: int = 200,
+        progress: Callable[[int], None] | None = None,
     ) -> FloatArray:
         """Score each row with a model fitted on up to ``window`` rows before it (refitted every
-        ``refit_every`` rows): the streaming-like use in ``ghgwatch detect``. Warm-up rows score 0."""
+        ``refit_every`` rows): the streaming-like use in ``ghgwatch detect``. Warm-up rows score 0.
+        ``progress`` is called with the number of rows scored after each refit."""
         x = _as_2d(table)
         out = np.zeros(x.shape[0], dtype=np.float64)
         for start in range(min_rows, x.shape[0], refit_every):
             self.fit(x[max(0, start - window) : start])
             out[start : start + refit_every] = self.score(x[start : start + refit_every])
+            if progress is not None:
+                progress(min(refit_every, x.shape[0] - start))
         return out
 
 
