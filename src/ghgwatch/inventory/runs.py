@@ -212,7 +212,7 @@ async def compute_run(session: AsyncSession, actor: Principal, body: RunIn) -> I
     }
     out = result.to_dict()
     out["data_quality"] = dq.as_dict(len(result.activities))
-    run = InventoryRun(
+    return InventoryRun(
         organization_id=org.id, year=year, period_start=req_start.date(), period_end=_last_day(req_end),
         methodology=result.methodology.name, methodology_version=result.methodology.version,
         gwp=result.gwp.name, factor_sets=out["methodology"]["factor_sets"], code_version=__version__,
@@ -220,7 +220,6 @@ async def compute_run(session: AsyncSession, actor: Principal, body: RunIn) -> I
         total_co2e_t=out["totals"]["co2e_t"], regulated_296fz=bool(out["regulated_296fz"]),
         inputs=doc, result=out, comparison=comparison, created_by=actor.username,
     )
-    return run
 
 
 async def get_run(session: AsyncSession, actor: Principal, key: int) -> InventoryRun:

@@ -40,14 +40,14 @@ def render_documents(result: dict[str, Any], org: dict[str, Any] | None, signoff
 
     ``meta``: ``report_version``, ``report_state`` and, for a restatement, ``restates``; printed in the header.
     """
-    out = []
+    out: list[Rendered] = []
     for lang in sorted(LOCKED_LANGS):
         doc = build_annual_report(result, lang, org=org, today=today, signoff=signoff)
         doc.meta.extend((t(key, lang), str(value)) for key, value in meta.items())
         doc.extra.update({"signoff": [{"role": r, "user": u, "date": d.isoformat()} for r, u, d in signoff],
                           **meta})
-        for fmt in LOCKED_FORMATS:
-            out.append(Rendered(f"annual-{lang}.{fmt}", MEDIA_TYPES[fmt], render_bytes(doc, fmt)))
+        out.extend(Rendered(f"annual-{lang}.{fmt}", MEDIA_TYPES[fmt], render_bytes(doc, fmt))
+                   for fmt in LOCKED_FORMATS)
     return out
 
 
