@@ -49,17 +49,18 @@ def require_state(report_id: int, state: str, allowed: set[State], doing: str) -
 
 
 def check_review(actor: Principal, prepared_by: str) -> None:
-    actor.require_role(REVIEWERS)
     if actor.username == prepared_by:
         raise forbidden(f"'{actor.username}' prepared this report and may not review it: a report is reviewed by "
                         "another administrator or engineer")
+    actor.require_role(REVIEWERS)
 
 
 def check_approval(actor: Principal, prepared_by: str, reviewed_by: str | None) -> None:
-    actor.require_role(APPROVERS)
+    """Who the actor is first, then the role: the preparer is told why, whatever their role."""
     if actor.username == prepared_by:
         raise forbidden(f"'{actor.username}' prepared this report and may not approve it: a report is approved by "
                         "a second person, an administrator who neither prepared nor reviewed it")
     if actor.username == reviewed_by:
         raise forbidden(f"'{actor.username}' reviewed this report and may not approve it: a report is approved by "
                         "an administrator who neither prepared nor reviewed it")
+    actor.require_role(APPROVERS)
