@@ -58,7 +58,7 @@ def prepare(organization: int = typer.Option(..., "--organization"), year: int =
     from ghgwatch.reports.signoff.schemas import ReportIn
 
     try:
-        body = ReportIn(organization_id=organization, year=year, methodology=methodology,  # type: ignore[arg-type]
+        body = ReportIn(organization_id=organization, year=year, methodology=methodology,
                         gwp=gwp, factor_sets=factor_set, include_measured=include_measured, title=title)
     except ValidationError as exc:
         fail(validation_message(exc))
