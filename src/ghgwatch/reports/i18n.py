@@ -117,7 +117,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "reviewed_by": ("Reviewed by", "Проверил"),
     "report_version": ("Report version", "Версия отчета"),
     "restates": ("Restates version", "Заменяет версию"),
-    "report_state": ("Report status", "Статус отчета"),
     "full_name": ("Full name", "Ф. И. О."),
     "position": ("Position", "Должность"),
     "signature": ("Signature", "Подпись"),

@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ghgwatch import audit
 from ghgwatch.audit.models import AuditEntry
+from ghgwatch.reports.signoff import ReportFile
 from ghgwatch.security.models import Role
 from tests.conftest import World
 
@@ -295,3 +296,16 @@ async def test_other_organisation_gets_404_and_bad_input_4xx(client: httpx.Async
     missing = await client.get(f"{url}/documents/annual-ru.pdf", headers=people.auditor)
     assert missing.status_code == 404  # a draft has no locked documents
     assert (await client.get(REPORTS, headers=people.auditor, params={"state": "bogus"})).status_code == 422
+
+
+async def test_altered_document_is_refused(client: httpx.AsyncClient, world: World, people: People) -> None:
+    _, report = await _approved(client, world, people)
+    url = f"{REPORTS}/{report['id']}"
+    async with world.db.transaction() as s:
+        await s.execute(update(ReportFile).where(ReportFile.report_id == report["id"],
+                                                 ReportFile.name == "annual-ru.pdf").values(content=b"%PDF-forged"))
+    download = await client.get(f"{url}/documents/annual-ru.pdf", headers=people.auditor)
+    assert download.status_code == 409 and "no longer matches" in download.json()["detail"]
+    refused = await client.post(f"{url}/submit", headers=people.approver, json={})
+    assert refused.status_code == 409 and "annual-ru.pdf" in refused.json()["detail"]
+    assert (await client.get(url, headers=people.auditor)).json()["state"] == "approved"

@@ -38,7 +38,7 @@ def render_documents(result: dict[str, Any], org: dict[str, Any] | None, signoff
                      meta: dict[str, str | int], today: date) -> list[Rendered]:
     """Every locked document of a report (blocking: call it in a worker thread).
 
-    ``meta``: ``report_version``, ``report_state`` and, for a restatement, ``restates``; printed in the header.
+    ``meta``: ``report_version`` and, for a restatement, ``restates``; printed in the header.
     """
     out: list[Rendered] = []
     for lang in sorted(LOCKED_LANGS):
