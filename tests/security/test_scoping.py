@@ -20,6 +20,7 @@ Objects read with GET are also read by A's administrator, who must get them (the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -39,6 +40,7 @@ from ghgwatch.lab.models import LabResult
 from ghgwatch.readings.models import DeadLetter, Rollup1m
 from ghgwatch.reference.minedb.models import RefMine, RefMineYear, RefSeam
 from ghgwatch.registry.models import EmissionSource, Facility, Organization, Sensor
+from ghgwatch.reports.signoff import InventoryReport, ReportFile
 from ghgwatch.responses.models import ResponseCommand, ResponseRule, WorkOrder
 from ghgwatch.security import service
 from ghgwatch.security.models import Role
@@ -62,6 +64,7 @@ ALPHA_MINE = f"m-{MARKER}-mine"
 PUBLIC_MINE = "m-public-0"
 PANEL_YEARS = range(2011, 2021)
 GAP_YEAR = 2015
+ALPHA_DOCUMENT = "annual-ru.json"
 """A's private mine has relative gas content for every year of the panel but this one (restoration fills it)."""
 NOT_WRITTEN = {"audit_log", "audit_head", "seen_signatures"}
 """Tables a refused request may still write to (the audit trail of the refusal)."""
@@ -204,9 +207,20 @@ async def _seed_alpha_more(s: Any, world: World, ids: dict[str, Any]) -> dict[st
     seam = RefSeam(record_key=f"s-{MARKER}-seam", organization_id=world.org_a, mine_key=ALPHA_MINE,
                    seam_index="K-1", source=f"{MARKER} survey")
     s.add_all([*mines, *years, seam])
+    report = InventoryReport(organization_id=world.org_a, year=2025, period_start=date(2025, 1, 1),
+                             period_end=date(2025, 12, 31), title=f"{MARKER} report", parameters={"year": 2025},
+                             run_id=ids["runs"], inputs_sha256="0" * 64, total_co2e_t=1.0, prepared_by=MARKER,
+                             state="approved")
+    s.add(report)
+    await s.flush()
+    content = f'{{"title": "{MARKER}"}}'.encode()
+    s.add(ReportFile(report_id=report.id, organization_id=world.org_a, name=ALPHA_DOCUMENT,
+                     media_type="application/json", sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+                     content=content))
     await s.flush()
     return {key: int(row.id) for key, row in rows.items()} | {  # type: ignore[attr-defined]
-        "mines": ALPHA_MINE, "mine-years": f"y-{MARKER}-{PANEL_YEARS[0]}", "seams": seam.record_key}
+        "mines": ALPHA_MINE, "mine-years": f"y-{MARKER}-{PANEL_YEARS[0]}", "seams": seam.record_key,
+        "reports": report.id, "documents": ALPHA_DOCUMENT}
 
 
 def _path(template: str, ids: dict[str, Any]) -> str:
@@ -246,6 +260,7 @@ def _parent_requests(world: World, ids: dict[str, Any]) -> dict[tuple[str, str],
                                                            f"{fac},coal_mining_underground,2025,7,t\n"),
         ("POST", "/mine-methane"): {"json": {"facility_id": fac, "year": 2023, "source": "intruder"}},
         ("POST", "/inventory/runs"): {"json": {"organization_id": a, "year": 2025}},
+        ("POST", "/inventory/reports"): {"json": {"organization_id": a, "year": 2025}},
         ("POST", "/inventory/calculate"): {"json": {"methodology": "ipcc2006", "gwp": "ar6", "year": 2025,
                                                     "factor_sets": ["alpha-set@1"],
                                                     "activities": [{"id": "a1", "type": "coal_mining_underground",
@@ -296,6 +311,7 @@ OBJECT_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/alerts/{alert_id}/resolve"): {"json": {"comment": "intruder"}},
     ("GET", "/inventory/runs/{run_id}/report"): {"params": {"format": "json"}},
     ("POST", "/flights/{flight_id}/emission"): {"json": {"hours": 1}},
+    ("POST", "/inventory/reports/{report_id}/reject"): {"json": {"comment": "intruder"}},
     ("GET", "/reference/mines/{key}/tiers"): {"params": {"year": GAP_YEAR + 1}},
 }
 LISTING_REQUESTS: dict[tuple[str, str], dict[str, Any]] = {

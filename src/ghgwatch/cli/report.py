@@ -9,7 +9,8 @@ from typing import Any
 
 import typer
 
-report_app = typer.Typer(help="Build reports (PDF, XLSX, CSV, JSON) from files or stored inventory runs.",
+report_app = typer.Typer(help="Build reports (PDF, XLSX, CSV, JSON) from files or stored inventory runs; sign off "
+                                "inventory reports (prepare, review, approve, submit, check).",
                          no_args_is_help=True)
 
 
@@ -101,4 +102,7 @@ def methane_safety(
 
 
 def register(app: typer.Typer) -> None:
+    from ghgwatch.cli import report_signoff
+
+    report_signoff.register(report_app)
     app.add_typer(report_app, name="report")

@@ -139,5 +139,7 @@ def routers() -> list[APIRouter]:
     """Every inventory router, and the report downloads (``ghgwatch.reports.endpoints``)."""
     from ghgwatch.inventory.run_endpoints import factor_router, inventory_router, reference_router
     from ghgwatch.reports.endpoints import router as reports_router
+    from ghgwatch.reports.signoff.endpoints import router as signoff_router
 
-    return [activity_router, mine_router, inventory_router, factor_router, reference_router, reports_router]
+    return [activity_router, mine_router, inventory_router, factor_router, reference_router, reports_router,
+            signoff_router]

@@ -160,6 +160,23 @@ async def _compare(doc: dict[str, Any], tier1: list[dict[str, Any]], facility_of
 
 
 async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> InventoryRun:
+    return await store_run(session, actor, await compute_run(session, actor, body))
+
+
+async def store_run(session: AsyncSession, actor: Principal, run: InventoryRun) -> InventoryRun:
+    """Keep a run built by :func:`compute_run` (and audit it)."""
+    session.add(run)
+    await session.flush()
+    await audit.record(session, actor=actor.username, action="create", entity="inventory_run", entity_id=run.id,
+                       organization_id=run.organization_id,
+                       after={"inputs_sha256": run.inputs_sha256, "year": run.year, "methodology": run.methodology,
+                              "gwp": run.gwp, "total_co2e_t": run.total_co2e_t, "code_version": run.code_version})
+    return run
+
+
+async def compute_run(session: AsyncSession, actor: Principal, body: RunIn) -> InventoryRun:
+    """Gather the inputs and calculate; the run is not added to the session (report sign-off compares a fresh
+    run's inputs hash with a locked one without keeping it)."""
     actor.require_role(WRITERS)
     actor.require_org(body.organization_id)
     org = await session.get(Organization, body.organization_id)
@@ -195,7 +212,7 @@ async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> In
     }
     out = result.to_dict()
     out["data_quality"] = dq.as_dict(len(result.activities))
-    run = InventoryRun(
+    return InventoryRun(
         organization_id=org.id, year=year, period_start=req_start.date(), period_end=_last_day(req_end),
         methodology=result.methodology.name, methodology_version=result.methodology.version,
         gwp=result.gwp.name, factor_sets=out["methodology"]["factor_sets"], code_version=__version__,
@@ -203,13 +220,6 @@ async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> In
         total_co2e_t=out["totals"]["co2e_t"], regulated_296fz=bool(out["regulated_296fz"]),
         inputs=doc, result=out, comparison=comparison, created_by=actor.username,
     )
-    session.add(run)
-    await session.flush()
-    await audit.record(session, actor=actor.username, action="create", entity="inventory_run", entity_id=run.id,
-                       organization_id=org.id,
-                       after={"inputs_sha256": run.inputs_sha256, "year": year, "methodology": run.methodology,
-                              "gwp": run.gwp, "total_co2e_t": run.total_co2e_t, "code_version": __version__})
-    return run
 
 
 async def get_run(session: AsyncSession, actor: Principal, key: int) -> InventoryRun:

@@ -94,8 +94,9 @@ def _fz_note(result: dict[str, Any], lang: Lang) -> str:
 
 
 def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[str, Any] | None = None,
-                        today: date | None = None) -> ReportDocument:
-    """``org``: the organisation's stored details (name, inn, description); ``today``: the report date."""
+                        today: date | None = None, signoff: list[SignOff] | None = None) -> ReportDocument:
+    """``org``: the organisation's stored details (name, inn, description); ``today``: the report date;
+    ``signoff``: who prepared, reviewed and approved it in the platform (``reports/signoff``), else blank lines."""
     totals, gwp = result["totals"], result["gwp"]
     today = today or datetime.now(UTC).date()
     g_ch4, g_n2o = float(gwp["ch4_applied"]), float(gwp["values"]["n2o"])
@@ -180,7 +181,7 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[
         ),
         _facility_section(result, lang),
         _data_quality_section(result, lang),
-        _sign_off_section(lang),
+        _sign_off_section(lang, signoff),
     ]
     return ReportDocument(
         "annual",
@@ -193,11 +194,17 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[
     )
 
 
-def _sign_off_section(lang: Lang) -> Section:
-    """Blank lines for the preparer's and the approver's name, position, signature and date."""
+SignOff = tuple[str, str, date]
+"""(role: ``prepared_by``, ``reviewed_by`` or ``approved_by``; user name; date) of a platform sign-off."""
+
+
+def _sign_off_section(lang: Lang, signoff: list[SignOff] | None = None) -> Section:
+    """Blank lines for the preparer's and the approver's name, position, signature and date; with ``signoff``,
+    the platform users who signed it off and when (the position and the handwritten signature stay blank)."""
     blank = "________________"
     rows: list[list[Cell]] = [[t(role, lang), blank, blank, blank, "«___» ____________ 20__"]
-                              for role in ("prepared_by", "approved_by")]
+                              for role in ("prepared_by", "approved_by")] if not signoff else [
+        [t(role, lang), name, blank, blank, format_date(day, lang, "long")] for role, name, day in signoff]
     return Section("sign_off", t("sec_sign", lang),
                    [t("role", lang), t("full_name", lang), t("position", lang), t("signature", lang),
                     t("date", lang)], rows)

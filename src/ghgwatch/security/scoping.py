@@ -110,6 +110,14 @@ ROUTES: dict[tuple[str, str], Scope] = {
     ("PATCH", "/factor-sets/{key}"): Scope.OBJECT,
     ("DELETE", "/factor-sets/{key}"): Scope.OBJECT,
     ("GET", "/reports/methane-safety"): Scope.PARENT,
+    # report sign-off (reports/signoff): another organisation's report answers 404
+    ("GET", "/inventory/reports"): Scope.LISTING,
+    ("POST", "/inventory/reports"): Scope.PARENT,
+    ("GET", "/inventory/reports/{report_id}"): Scope.OBJECT,
+    ("PATCH", "/inventory/reports/{report_id}"): Scope.OBJECT,
+    **{("POST", f"/inventory/reports/{{report_id}}/{step}"): Scope.OBJECT
+       for step in ("refresh", "review", "reject", "approve", "submit", "check")},
+    ("GET", "/inventory/reports/{report_id}/documents/{name}"): Scope.OBJECT,
     # analytics
     ("POST", "/analytics/jobs"): Scope.PARENT,
     ("GET", "/analytics/jobs"): Scope.LISTING,

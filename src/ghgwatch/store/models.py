@@ -12,6 +12,7 @@ from ghgwatch.lake import models as lake_models
 from ghgwatch.readings import models as readings_models
 from ghgwatch.reference.minedb import models as minedb_models  # noqa: F401
 from ghgwatch.registry import models as registry_models
+from ghgwatch.reports.signoff import models as signoff_models  # noqa: F401
 from ghgwatch.responses import models as responses_models  # noqa: F401
 from ghgwatch.security import models as security_models
 from ghgwatch.uav import leak_models  # noqa: F401

@@ -26,7 +26,9 @@ async def inventory(view: Annotated[View, Depends(signed_in)], session: Session)
     orgs = sorted({f["organization_id"] for f in site.facilities})
     data = {"facilities": site.facilities, "sources": site.sources, "can_write": view.can_write,
             "organization_id": view.actor.organization_id or (orgs[0] if orgs else None),
-            "activity_types": list(ACTIVITY_TYPES)}
+            "activity_types": list(ACTIVITY_TYPES),
+            # the sign-off buttons shown depend on who the user is (the API enforces the rules)
+            "username": view.actor.username, "role": view.actor.role.value}
     return render(view, "inventory.html", view.t.gettext("Inventory"), site=site, data=data,
                   activity_types=ACTIVITY_TYPES, methodologies=METHODOLOGIES, gwp_sets=list(gwp_sets().values()),
                   year=utcnow().year - 1)

@@ -109,5 +109,70 @@
   }
   window.GWImport = showImport;
 
-  guard(loadActivities)(); guard(loadRuns)();
+  /* Report sign-off: buttons by state and by who the user is (the API enforces the same rules). */
+  const me = { name: pageData.username, role: pageData.role };
+  const writer = me.role === "admin" || me.role === "engineer";
+  const docLang = document.documentElement.lang === "ru" ? "ru" : "en";
+  const STATES = { draft: t("draft"), reviewed: t("reviewed"), approved: t("approved"), submitted: t("submitted") };
+
+  function reportButton(label, r, step, body) {
+    return el("button", { type: "button", "aria-label": label + " #" + r.id, onclick: guard(async () => {
+      const payload = typeof body === "function" ? body() : (body || {});
+      if (payload === null) return;
+      try {
+        const answer = await api("/inventory/reports/" + r.id + "/" + step, { method: "POST", body: payload });
+        toast(step === "check" ? (answer.changed ? t("Inputs changed: new version #{id}.", { id: answer.restatement ? answer.restatement.id : "—" }) : t("Inputs unchanged.")) : t("Saved."));
+      } finally { await loadReports(); }
+    }) }, label);
+  }
+
+  function reportActions(r) {
+    const out = [];
+    const open = r.state === "draft" || r.state === "reviewed";
+    const locked = r.state === "approved" || r.state === "submitted";
+    if (writer && r.state === "draft" && me.name !== r.prepared_by) out.push(reportButton(t("Review"), r, "review"));
+    if (me.role === "admin" && r.state === "reviewed" && me.name !== r.prepared_by && me.name !== r.reviewed_by) out.push(reportButton(t("Approve"), r, "approve"));
+    if (me.role === "admin" && r.state === "approved" && !r.superseded_by) out.push(reportButton(t("Submit"), r, "submit"));
+    if (writer && open && me.name !== r.prepared_by) out.push(reportButton(t("Reject"), r, "reject", () => {
+      const comment = window.prompt(t("Reason"));
+      return comment ? { comment } : null;
+    }));
+    if (writer && open) out.push(reportButton(t("Refresh"), r, "refresh"));
+    if (writer && locked) out.push(reportButton(t("Check inputs"), r, "check"));
+    if (locked) out.push(el("a", { href: "/api/v1/inventory/reports/" + r.id + "/documents/annual-" + docLang + ".pdf", download: "" }, "PDF"));
+    if (r.previous_id) out.push(el("button", { type: "button", onclick: guard(() => showDifferences(r.id)) }, t("Differences")));
+    if (r.superseded_by) out.push(el("span", { class: "muted" }, t("restated by #{id}", { id: r.superseded_by })));
+    return out;
+  }
+
+  async function loadReports() {
+    const reports = await api("/inventory/reports" + qs({ limit: 50 }));
+    document.querySelector("#reports tbody").replaceChildren(...reports.map((r) => el("tr", {},
+      el("td", {}, "#" + r.id), el("td", {}, r.year), el("td", {}, r.version), el("td", {}, STATES[r.state] || r.state),
+      el("td", { class: "num" }, num(r.total_co2e_t, 1)), el("td", {}, r.prepared_by), el("td", {}, r.reviewed_by || "—"),
+      el("td", {}, r.approved_by || "—"), el("td", { class: "row" }, reportActions(r)))));
+  }
+
+  async function showDifferences(id) {
+    const r = await api("/inventory/reports/" + id);
+    const d = r.differences || {};
+    const heads = [t("Item"), { text: t("Old"), num: true }, { text: t("New"), num: true }, { text: t("Difference"), num: true }, { text: t("Difference, %"), num: true }];
+    const rows = (group) => (d[group] || []).map((x) => [x.key, num(x.old, 1), num(x.new, 1), num(x.difference, 1), x.difference_pct === null ? "—" : num(x.difference_pct, 1)]);
+    document.getElementById("report-differences").replaceChildren(
+      el("h3", {}, t("Version {v} against version {p}", { v: r.version, p: d.previous_version })),
+      el("h4", {}, t("By gas")), table(heads, rows("gas")),
+      el("h4", {}, t("By facility") + ", t CO2e"), table(heads, rows("facility")),
+      el("h4", {}, t("By source") + ", t CO2e"), table(heads, rows("source")));
+  }
+
+  const reportForm = document.getElementById("report-form");
+  if (reportForm) reportForm.addEventListener("submit", guard(async (e) => {
+    e.preventDefault();
+    const f = new FormData(reportForm);
+    toast(t("Running…"));
+    await api("/inventory/reports", { method: "POST", body: { organization_id: org, year: Number(f.get("year")), title: f.get("title") || null } });
+    toast(t("Saved.")); await loadReports();
+  }));
+
+  guard(loadActivities)(); guard(loadRuns)(); guard(loadReports)();
 })();
