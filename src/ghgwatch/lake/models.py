@@ -20,7 +20,9 @@ class LakeExport(Base):
     day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     """Days since 1970-01-01 (UTC)."""
     path: Mapped[str] = mapped_column(String(500))
-    """Relative to the lake root: ``readings/organization_id=<id>/date=<YYYY-MM-DD>/part-0.parquet``."""
+    """Relative to the lake root: ``readings/organization_id=<id>/date=<YYYY-MM-DD>/part-0.parquet``, or once the
+    month is compacted ``.../month=<YYYY-MM>/part-<sha>.parquet`` (then ``bytes`` and ``sha256`` are that file's,
+    shared by the month's days, and ``rows`` stays the day's)."""
     rows: Mapped[int] = mapped_column(BigInteger)
     bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))

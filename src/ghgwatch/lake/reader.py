@@ -4,6 +4,9 @@ DuckDB reads the files through the lake's fsspec filesystem (registered with the
 code reads a local folder and S3 without DuckDB's own ``httpfs`` extension (which downloads itself at first
 use: INFRA.md section 9). Only the files of the days asked for are opened (the caller lists them from the
 ledger), and their row groups are sorted by sensor, so a one-sensor query skips the others by statistics.
+Closed months are one file each (:mod:`ghgwatch.lake.compact`); when a late day of a compacted month was
+re-exported to a daily file, the caller passes that day in ``exclude`` for the monthly file, so the day is read
+from its newer daily file only.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from ghgwatch.lake.storage import Lake
 from ghgwatch.observability import metrics
 from ghgwatch.readings.arrays import BucketRows, RawRows, bucket_rows, raw_rows
+from ghgwatch.readings.partitions import DAY_US
 from ghgwatch.settings import RetentionSettings
 
 
@@ -39,25 +43,38 @@ class ColdReader:
         with self._lock:
             return self._con.cursor()
 
-    def raw(self, paths: list[str], sensor_id: int, lo: int, hi: int, limit: int) -> RawRows:
+    def _source(self, paths: list[str], exclude: dict[str, list[int]] | None,
+                params: dict[str, object]) -> tuple[str, str]:
+        """The ``FROM`` clause over ``paths`` and the extra ``WHERE`` terms leaving out excluded days."""
+        params["files"] = [self.lake.url(p) for p in paths]
+        if not exclude:
+            return "read_parquet($files)", ""
+        terms = []
+        for n, (path, days) in enumerate(sorted(exclude.items())):
+            params[f"xf{n}"], params[f"xd{n}"] = self.lake.url(path), days
+            terms.append(f" AND NOT (filename = $xf{n} AND list_contains($xd{n}, ts // {DAY_US}))")
+        return "read_parquet($files, filename = true)", "".join(terms)
+
+    def raw(self, paths: list[str], sensor_id: int, lo: int, hi: int, limit: int,
+            exclude: dict[str, list[int]] | None = None) -> RawRows:
         started = time.perf_counter()
+        params: dict[str, object] = {"s": sensor_id, "lo": lo, "hi": hi, "n": limit}
+        source, skip = self._source(paths, exclude, params)
         result = self._cursor().execute(
-            "SELECT ts, value, quality FROM read_parquet($files) WHERE sensor_id = $s AND ts >= $lo AND ts < $hi "
-            "ORDER BY ts LIMIT $n",
-            {"files": [self.lake.url(p) for p in paths], "s": sensor_id, "lo": lo, "hi": hi, "n": limit},
-        ).fetchnumpy()
+            f"SELECT ts, value, quality FROM {source} WHERE sensor_id = $s AND ts >= $lo AND ts < $hi{skip} "
+            "ORDER BY ts LIMIT $n", params).fetchnumpy()
         metrics.LAKE_QUERY_DURATION.observe(time.perf_counter() - started)
         return raw_rows(result["ts"], result["value"], result["quality"])
 
-    def buckets(self, paths: list[str], sensor_id: int, lo: int, hi: int, width: int) -> BucketRows:
+    def buckets(self, paths: list[str], sensor_id: int, lo: int, hi: int, width: int,
+                exclude: dict[str, list[int]] | None = None) -> BucketRows:
         """Per bucket of ``width`` µs: count, sum, min, max, last value and its time (as the rollup tables)."""
         started = time.perf_counter()
+        params: dict[str, object] = {"s": sensor_id, "lo": lo, "hi": hi, "w": width}
+        source, skip = self._source(paths, exclude, params)
         result = self._cursor().execute(
             'SELECT ts - ts % $w AS bucket, count(*) AS "count", sum(value) AS "sum", min(value) AS "min", '
-            'max(value) AS "max", arg_max(value, ts) AS "last", max(ts) AS last_ts FROM read_parquet($files) '
-
-            "WHERE sensor_id = $s AND ts >= $lo AND ts < $hi GROUP BY 1 ORDER BY 1",
-            {"files": [self.lake.url(p) for p in paths], "s": sensor_id, "lo": lo, "hi": hi, "w": width},
-        ).fetchnumpy()
+            f'max(value) AS "max", arg_max(value, ts) AS "last", max(ts) AS last_ts FROM {source} '
+            f"WHERE sensor_id = $s AND ts >= $lo AND ts < $hi{skip} GROUP BY 1 ORDER BY 1", params).fetchnumpy()
         metrics.LAKE_QUERY_DURATION.observe(time.perf_counter() - started)
         return bucket_rows(result)

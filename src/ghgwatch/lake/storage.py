@@ -4,6 +4,8 @@ Layout under the root (Hive-style partitions, so DuckDB, Spark or pandas read it
 
     readings/organization_id=<id>/date=<YYYY-MM-DD>/part-0.parquet   raw readings of one UTC day
     readings/organization_id=<id>/date=<YYYY-MM-DD>/manifest.json    rows, bytes, SHA-256, time span
+    readings/organization_id=<id>/month=<YYYY-MM>/part-<sha>.parquet a closed month, compacted (lake/compact.py)
+    readings/organization_id=<id>/month=<YYYY-MM>/manifest.json      its files and days, with checksums
     readings/organization_id=<id>/manifest.json                      every exported day of the organisation
 """
 

@@ -4,6 +4,9 @@ Runs in the pipeline role every ``retention.interval_s``. On PostgreSQL a sessio
 replica run it at a time (the others skip that round). Progress goes to the log (one line per step that did
 something) and to the ``ghgwatch_retention_*`` and ``ghgwatch_lake_*`` metrics.
 
+Closed months are then compacted (:mod:`ghgwatch.lake.compact`): their daily files merged into one file per
+organisation and month, which is what makes a year of history a dozen object reads instead of 365.
+
 Order matters: a day of raw readings is removed only after every organisation's file of that day is in the
 lake with as many rows as the day's rollups count (when a lake is configured); a failed export keeps that day
 and every later one until the next run.
@@ -22,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 
 from ghgwatch.kit.timeutil import utcnow
+from ghgwatch.lake.compact import compact_closed
 from ghgwatch.lake.export import export_day
 from ghgwatch.lake.models import LakeExport
 from ghgwatch.lake.storage import Lake
@@ -41,6 +45,8 @@ class RunReport:
     ran: bool = True
     exported: list[tuple[int, int]] = field(default_factory=list)
     """(organisation, day) written to the lake."""
+    compacted: list[tuple[int, int, int]] = field(default_factory=list)
+    """(organisation, year, month) whose daily files were merged into one monthly file."""
     export_failures: int = 0
     raw_removed_before_day: int | None = None
     partitions_dropped: list[int] = field(default_factory=list)
@@ -83,8 +89,9 @@ class LifecycleJob:
             report = await self._run(now)
         metrics.RETENTION_RUN_DURATION.observe(time.perf_counter() - started)
         metrics.RETENTION_LAST_RUN.set(time.time())
-        log.info("lifecycle: done in %.1f s (exported %d day files, %d failures, %d partitions dropped, "
-                 "rows deleted %s)", time.perf_counter() - started, len(report.exported), report.export_failures,
+        log.info("lifecycle: done in %.1f s (exported %d day files, %d failures, compacted %d months, "
+                 "%d partitions dropped, rows deleted %s)", time.perf_counter() - started, len(report.exported),
+                 report.export_failures, len(report.compacted),
                  len(report.partitions_dropped), report.rows_deleted or "none")
         return report
 
@@ -97,6 +104,7 @@ class LifecycleJob:
         failed_day: int | None = None
         if self.lake is not None:
             failed_day = await self._export_closed(now, report)
+            report.compacted = await compact_closed(self.db, self.lake, self._closed_before(now), failed_day)
         drop_before = retention.drop_before_day(today, cfg.raw_days)
         sensors = await retention.sensors_with_data(self.db)
         if drop_before is not None:
@@ -125,12 +133,16 @@ class LifecycleJob:
         report.rows_deleted = {k: v for k, v in report.rows_deleted.items() if v}
         return report
 
+    def _closed_before(self, now: datetime) -> int:
+        """Days before this one are closed: they ended ``lake.close_after_hours`` ago."""
+        return partitions.day_of(
+            int(now.timestamp() * 1_000_000) - int(self.settings.lake.close_after_hours * 3600 * 1_000_000))
+
     async def _export_closed(self, now: datetime, report: RunReport) -> int | None:
         """Export every closed (organisation, day) whose lake file is missing or has fewer rows than the day's
         rollups count; returns the earliest day whose export failed (None: all good)."""
         assert self.lake is not None
-        closed_before = partitions.day_of(
-            int(now.timestamp() * 1_000_000) - int(self.settings.lake.close_after_hours * 3600 * 1_000_000))
+        closed_before = self._closed_before(now)
         async with self.db.engine.connect() as conn:
             counts = (await conn.execute(text(
                 f"SELECT coalesce(s.organization_id, 0), r.bucket / {DAY_US}, sum(r.count) FROM rollup_1d r "

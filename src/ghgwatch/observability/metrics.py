@@ -213,6 +213,9 @@ RETENTION_RUN_DURATION = Histogram(
 LAKE_EXPORTED_ROWS = Counter("ghgwatch_lake_exported_rows", "Raw readings written to the data lake.")
 LAKE_EXPORTED_FILES = Counter("ghgwatch_lake_exported_files", "Parquet files written to the data lake.")
 LAKE_EXPORT_FAILURES = Counter("ghgwatch_lake_export_failures", "Day exports to the data lake that failed.")
+LAKE_COMPACTED_MONTHS = Counter("ghgwatch_lake_compacted_months",
+                                "Closed months whose daily Parquet files were merged into one monthly file.")
+LAKE_COMPACTION_FAILURES = Counter("ghgwatch_lake_compaction_failures", "Month compactions that failed.")
 LAKE_QUERY_DURATION = Histogram(
     "ghgwatch_lake_query_duration_seconds", "Duration of history queries answered from the data lake (DuckDB).",
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))

@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghgwatch.kit.timeutil import utcnow
+from ghgwatch.lake.compact import is_monthly, month_of
 from ghgwatch.lake.models import LakeExport
 from ghgwatch.lake.reader import ColdReader
 from ghgwatch.lifecycle.retention import drop_before_day, keep_from_day
@@ -47,6 +48,21 @@ async def _cold_days(session: AsyncSession, sensor_id: int, lo: int, hi: int,
     return {int(day): path for day, path in rows}
 
 
+def _plan(cold: dict[int, str], hi: int) -> tuple[list[str], dict[str, list[int]], int]:
+    """The files to read for the cold days (a monthly file once), the days each monthly file must leave out
+    (re-exported later to a daily file of their own), and the end of the cold span: a monthly file also holds
+    days past the raw horizon, which are read from the database."""
+    paths = list(dict.fromkeys(cold[d] for d in sorted(cold)))
+    exclude: dict[str, list[int]] = {}
+    for path in paths:
+        if is_monthly(path):
+            month = {month_of(d) for d, p in cold.items() if p == path}
+            others = [d for d, p in cold.items() if p != path and month_of(d) in month]
+            if others:
+                exclude[path] = sorted(others)
+    return paths, exclude, min(hi, (max(cold) + 1) * DAY_US)
+
+
 def _today() -> int:
     return day_of(int(utcnow().timestamp() * 1_000_000))
 
@@ -63,7 +79,8 @@ async def raw(session: AsyncSession, sensor_id: int, lo: int, hi: int, limit: in
     hot = raw_rows(*(list(zip(*rows, strict=True)) if rows else ([], [], [])))
     if not cold or reader is None:
         return hot
-    part = await asyncio.to_thread(reader.raw, [cold[d] for d in sorted(cold)], sensor_id, lo, hi, limit)
+    paths, exclude, cold_hi = _plan(cold, hi)
+    part = await asyncio.to_thread(reader.raw, paths, sensor_id, lo, cold_hi, limit, exclude)
     keep = ~np.isin(hot.ts // DAY_US, np.fromiter(cold, np.int64))  # a cold day is read from the lake only
     ts = np.concatenate([part.ts, hot.ts[keep]])
     order = np.argsort(ts, kind="stable")[:limit]
@@ -92,7 +109,8 @@ async def buckets(session: AsyncSession, sensor_id: int, lo: int, hi: int, table
     hot = bucket_rows(list(zip(*rows, strict=True)) if rows else [()] * 7)
     if not cold or reader is None:
         return hot
-    part = await asyncio.to_thread(reader.buckets, [cold[d] for d in sorted(cold)], sensor_id, lo, hi, width)
+    paths, exclude, cold_hi = _plan(cold, hi)
+    part = await asyncio.to_thread(reader.buckets, paths, sensor_id, lo, cold_hi, width, exclude)
     keep = ~np.isin(hot.bucket // DAY_US, np.fromiter(cold, np.int64))
     merged = [np.concatenate([getattr(part, f), getattr(hot, f)[keep]]) for f in BucketRows.FIELDS]
     order = np.argsort(merged[0], kind="stable")[:limit]

@@ -27,6 +27,7 @@ PAGES = (
     "ghgwatch.ui.alerts",
     "ghgwatch.ui.registry",
     "ghgwatch.ui.reference",
+    "ghgwatch.ui.minedb",
     "ghgwatch.ui.inventory",
     "ghgwatch.ui.analytics",
     "ghgwatch.ui.audit",

@@ -164,6 +164,10 @@ LABELS: dict[str, str] = {
     "methane": N_("methane"), "co2": N_("carbon dioxide"), "n2o": N_("nitrous oxide"), "air_flow": N_("air flow"),
     "air_velocity": N_("air velocity"), "temperature": N_("temperature"), "pressure": N_("pressure"),
     "differential_pressure": N_("differential pressure"), "humidity": N_("humidity"), "gas_flow": N_("gas flow"),
+    # statuses and mining methods of the mine reference database
+    "measured": N_("measured"), "reported": N_("reported"), "estimated": N_("estimated"),
+    "restored": N_("restored"), "low": N_("low"), "average": N_("average"),
+    "high": N_("high"), "underground": N_("underground"), "surface": N_("surface"), "mixed": N_("mixed"),
     # chart ranges
     "15m": N_("15 min"), "1h": N_("1 hour"), "6h": N_("6 hours"), "1d": N_("1 day"), "7d": N_("7 days"),
     "30d": N_("30 days"), "90d": N_("90 days"),
@@ -179,6 +183,7 @@ def label(t: Translator, value: object) -> str:
 TABLES: dict[str, str] = {
     "organizations": N_("Organisations"), "facilities": N_("Facilities"), "sources": N_("Emission sources"),
     "sensors": N_("Sensors"), "devices": N_("Devices"), "users": N_("Users"),
+    "mines": N_("Mines"), "mine-years": N_("Mine years"), "seams": N_("Coal seams"),
 }
 
 FIELDS: dict[str, str] = {

@@ -194,10 +194,14 @@ async def search(session: AsyncSession, actor: Principal, k: Kind, *, q: str | N
         if value is not None:
             stmt = stmt.where(getattr(k.model, name) == value)
     if q:
-        pattern = f"%{q.lower()}%"
+        # SQLite's lower() and LIKE fold ASCII letters only, so a Russian name typed in lower case would miss
+        # "Шахта Альфа": the spellings people type (as typed, lower, Capitalised, Title, UPPER) are tried too.
+        q = q.strip()
+        patterns = sorted({f"%{v}%" for v in (q, q.lower(), q.capitalize(), q.title(), q.upper())})
         text_columns = {MINES: ("name_en", "name_ru", "gem_id", "owner", "coalfield", "district"),
                         MINE_YEARS: ("mine_key",), SEAMS: ("mine_key", "seam_index")}[k]
-        stmt = stmt.where(or_(*(func.lower(getattr(k.model, c)).like(pattern) for c in text_columns)))
+        stmt = stmt.where(or_(*(func.lower(getattr(k.model, c)).like(p) | getattr(k.model, c).like(p)
+                                for c in text_columns for p in patterns)))
     if k is MINE_YEARS:
         if year_from is not None:
             stmt = stmt.where(RefMineYear.year >= year_from)
