@@ -34,6 +34,9 @@ CATEGORIES: dict[str, Category] = {
         "Scope 2", "Purchased electricity (Scope 2)", "Покупная электроэнергия (область охвата 2)"
     ),
     "purchased_heat": Category("Scope 2", "Purchased heat (Scope 2)", "Покупная тепловая энергия (область охвата 2)"),
+    "measured_leak": Category(
+        "1.B.1.a", "Measured leak (UAV flight)", "Утечка по измерениям (полёт БПЛА)"
+    ),
     "methane_utilisation": Category(
         "1.A", "Utilised mine methane (gas engines, boilers)",
         "Утилизированный шахтный метан (газовые двигатели, котлы)",

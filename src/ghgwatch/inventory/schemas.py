@@ -136,6 +136,12 @@ class RunIn(_In):
     measured_policy: MeasuredPolicy = "complement"
     """Below ``min_coverage``: 'complement' (factor-based for the uncovered share) or 'refuse' (422)."""
     min_coverage: float = Field(default=DEFAULT_MIN_COVERAGE, ge=0, le=1)
+    coal_mining_tier: Literal["tier1", "tier2"] = "tier1"
+    """'tier2': mining rows of facilities linked to a reference mine take its relative methane content (m3/t)."""
+    lab_compositions: bool = True
+    """Vented gas of a source takes its lab-measured CH4/CO2 % instead of the Table 3.1 default."""
+    uav_leaks: bool = True
+    """Measured leaks (UAV flights) enter the total where no facility-wide figure covers them."""
 
     @field_validator("gwp")
     @classmethod
