@@ -14,6 +14,7 @@ What is counted (period up to now, pro-rating, coverage and the measured policy)
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -199,15 +200,34 @@ async def _stored_side_by_side(doc: dict[str, Any], stored_sets: dict[str, objec
     return {"tier2_vs_tier1": tier2, "lab_vs_table": lab, "measured_leaks": leaks}
 
 
-async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> InventoryRun:
-    actor.require_role(WRITERS)
-    actor.require_org(body.organization_id)
-    org = await session.get(Organization, body.organization_id)
-    if org is None:
-        raise not_found("organisation", body.organization_id)
+@dataclass
+class Assembled:
+    """A run's calc input and what it was built from, before calculation (``assemble``)."""
+
+    year: int
+    req_start: datetime
+    req_end: datetime
+    start: datetime
+    end: datetime
+    dq: DataQuality
+    doc: dict[str, Any]
+    acts: list[dict[str, Any]]
+    tier1: list[dict[str, Any]]
+    facility_of: dict[str, int]
+    measurements: list[FacilityMeasurement]
+    tier2: list[dict[str, Any]]
+    lab: list[dict[str, Any]]
+    leaks: list[dict[str, Any]]
+    stored_sets: dict[str, object]
+
+
+async def assemble(session: AsyncSession, actor: Principal, org: Organization, body: RunIn, *,
+                   plan: bool = False) -> Assembled:
+    """Gather a run's activities. ``plan``: the whole requested period counts, future included, and nothing is
+    measured (the emission forecast's production plans); otherwise the period is cut at now."""
     req_start, req_end = period_of(body)
     year = body.year or req_start.year
-    start, end = counted_period(req_start, req_end, datetime.now(UTC))
+    start, end = (req_start, req_end) if plan else counted_period(req_start, req_end, datetime.now(UTC))
     dq = DataQuality(req_start, req_end, start, end, body.include_measured, body.gap_policy,
                      body.measured_policy, body.min_coverage)
     meta: dict[str, stored.RowMeta] = {}
@@ -215,7 +235,7 @@ async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> In
     # Stored data replacing defaults (ghgwatch.inventory.stored), shown beside the defaults in ``comparison``.
     tier2 = await stored.apply_tier2(session, org.id, year, acts, meta) if body.coal_mining_tier == "tier2" else []
     lab = await stored.apply_lab(session, org.id, acts, meta) if body.lab_compositions else []
-    measure = body.include_measured and end > start
+    measure = body.include_measured and end > start and not plan
     measurements = await _measured(session, org.id, start, end, body, dq) if measure else []
     for m in measurements:
         for a in m.activities():
@@ -226,7 +246,7 @@ async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> In
     tier1 = [a for a in acts if a["type"] == TIER1_MINING and facility_of[a["id"]] in measured_facilities]
     total_acts = [a for a in acts if a not in tier1]
     leaks: list[dict[str, Any]] = []
-    if body.uav_leaks and end > start:
+    if body.uav_leaks and end > start and not plan:
         names = {f.id: f.name for f in (await session.execute(select(Facility).where(
             Facility.organization_id == org.id))).scalars()}
         added, leaks = await stored.uav_leaks(session, org.id, start, end, total_acts, facility_of, names)
@@ -236,14 +256,26 @@ async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> In
     if body.gwp is not None:
         doc["gwp"] = body.gwp
     stored_sets = await factor_store.resolve(session, actor, body.factor_sets)
-    result = await run_calculation(doc, stored_sets)
+    return Assembled(year, req_start, req_end, start, end, dq, doc, acts, tier1, facility_of, measurements, tier2,
+                     lab, leaks, stored_sets)
+
+
+async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> InventoryRun:
+    actor.require_role(WRITERS)
+    actor.require_org(body.organization_id)
+    org = await session.get(Organization, body.organization_id)
+    if org is None:
+        raise not_found("organisation", body.organization_id)
+    a = await assemble(session, actor, org, body)
+    year, req_start, req_end, dq, doc = a.year, a.req_start, a.req_end, a.dq, a.doc
+    result = await run_calculation(doc, a.stored_sets)
     comparison = {
-        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "period": {"start": a.start.isoformat(), "end": a.end.isoformat()},
         "requested_period": {"start": req_start.isoformat(), "end": req_end.isoformat()},
-        "measured": [m.as_dict() for m in measurements],
-        "tier3_vs_tier1": await _compare(doc, tier1, facility_of, result, stored_sets),
-        **await _stored_side_by_side(doc, stored_sets, result, acts, tier2, lab, leaks,
-                                     (end - start).total_seconds() / 3600.0),
+        "measured": [m.as_dict() for m in a.measurements],
+        "tier3_vs_tier1": await _compare(doc, a.tier1, a.facility_of, result, a.stored_sets),
+        **await _stored_side_by_side(doc, a.stored_sets, result, a.acts, a.tier2, a.lab, a.leaks,
+                                     (a.end - a.start).total_seconds() / 3600.0),
     }
     out = result.to_dict()
     out["data_quality"] = dq.as_dict(len(result.activities))

@@ -119,6 +119,15 @@ class MineMethaneOut(BaseModel):
     relative_m3_t: float | None
     seam_gas_m3_t: float | None
     source: str
+    mine_key: str | None = None
+    """The reference mine (``/reference/mines/{mine_key}``); None for a legacy row."""
+    record_key: str | None = None
+    version: int | None = None
+    data_status: str | None = None
+    organization_id: int | None = None
+    production_t: float | None = None
+    legacy: bool = False
+    """A row of the former ``mine_methane`` table (read only, kept visible; not used by the inventory)."""
 
 
 class RunIn(_In):
