@@ -174,10 +174,8 @@ async def _stored_side_by_side(doc: dict[str, Any], stored_sets: dict[str, objec
     """Tier 2 vs Tier 1, lab vs Table 3.1 and measured leaks vs the facility figure (ghgwatch.inventory.stored):
     each changed row is calculated again without the stored value, as it stands in the run otherwise."""
     by_act = {a["id"]: a for a in acts}
-    plain: list[dict[str, Any]] = []
-    for e in tier2:
-        if e["tier"] == "tier2":
-            plain.append(_without_stored(by_act[e["activity"]], ("ef_m3_per_t", "ef_source")))
+    plain = [_without_stored(by_act[e["activity"]], ("ef_m3_per_t", "ef_source")) for e in tier2
+             if e["tier"] == "tier2"]
     for e in lab:
         if e["applied"]:
             drop = tuple(f"{g}_{x}" for g in e["applied"] for x in ("percent", "source"))
