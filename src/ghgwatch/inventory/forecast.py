@@ -77,7 +77,7 @@ def model_forecast(values: np.ndarray, first: datetime, horizon: int, level: flo
     try:
         model = make_forecaster(method, interval=level, max_horizon=min(horizon, 24)).fit(pd.Series(values, index))
         frame = model.predict(horizon)
-    except ValueError as exc:
+    except (ValueError, np.linalg.LinAlgError) as exc:
         raise Problem(422, "Validation failed", f"method {method!r}: {exc}; use method 'trend' or a longer "
                       "history_months", type_="validation",
                       errors=[{"loc": ["query", "history_months"], "msg": str(exc)}]) from exc

@@ -63,8 +63,8 @@ async def calculate(session: Session, actor: CurrentPrincipal,
                                   "takes the plan. Scope 1, t CO2e with the GWPs of 2979-r. docs/inventory.md.")
 async def emission_forecast(
     session: Session, actor: CurrentPrincipal, organization_id: int,
-    history_months: Annotated[int, Query(ge=forecast.MIN_HISTORY, le=240)] = 24,
-    horizon_months: Annotated[int, Query(ge=1, le=240)] = 60, method: forecast.Method = "trend",
+    history_months: Annotated[int, Query(ge=forecast.MIN_HISTORY, le=120)] = 24,
+    horizon_months: Annotated[int, Query(ge=1, le=120)] = 60, method: forecast.Method = "trend",
     interval: Annotated[float, Query(gt=0, lt=1)] = 0.9, methodology: Literal["ipcc2006", "ru371"] = "ipcc2006",
     include_measured: bool = True, coal_mining_tier: Literal["tier1", "tier2"] = "tier1",
     gap_policy: GapPolicy = "mean", min_coverage: Annotated[float, Query(ge=0, le=1)] = DEFAULT_MIN_COVERAGE,

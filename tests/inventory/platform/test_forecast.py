@@ -145,7 +145,7 @@ async def test_measured_methane_scales_the_plan(world: World) -> None:
 
 
 async def test_api_scoped_and_validated(client: httpx.AsyncClient, world: World) -> None:
-    eng_a = await world.login(Role.AUDITOR, world.org_a)
+    eng_a = await world.login(Role.AUDITOR, world.org_a)  # reading a forecast needs no write role
     answer = await client.get("/api/v1/inventory/forecast", headers=eng_a,
                               params={"organization_id": world.org_a, "history_months": 6, "horizon_months": 2})
     assert answer.status_code == 200, answer.text
@@ -158,6 +158,9 @@ async def test_api_scoped_and_validated(client: httpx.AsyncClient, world: World)
     short = await client.get("/api/v1/inventory/forecast", headers=eng_a,
                              params={"organization_id": world.org_a, "history_months": 2})
     assert short.status_code == 422 and "history_months" in short.text
+    model = await client.get("/api/v1/inventory/forecast", headers=eng_a, params={
+        "organization_id": world.org_a, "history_months": 6, "method": "linear", "include_measured": False})
+    assert model.status_code == 422 and "series too short" in model.json()["detail"]
 
 
 def test_cli_forecast(tmp_path: Path) -> None:

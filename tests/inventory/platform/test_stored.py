@@ -87,6 +87,10 @@ async def test_tier2_from_the_reference_database(client: httpx.AsyncClient, worl
     assert a["mine_key"] == "m-linked" and a["link"] == "attribute ref_mine_key=m-linked" and a["caution"] is False
     assert a["ch4_t"] == pytest.approx(8_375) and a["tier1_ch4_t"] == pytest.approx(12_060) and a["in_total"]
     assert side[other_id]["tier"] == "tier1" and "no linked reference mine" in side[other_id]["reason"]
+    # the tiers page of the mine finds the same facility (linked by the attribute, not by GEM id) for Tier 3
+    tiers = (await client.get("/api/v1/reference/mines/m-linked/tiers", params={"year": 2025}, headers=eng)).json()
+    assert tiers["tiers"]["tier3"]["facility_id"] == world.facility_a
+    assert tiers["tiers"]["tier2"]["relative_m3_t"] == 12.5
 
 
 async def test_tier2_public_value_by_gem_id_and_its_status(client: httpx.AsyncClient, world: World) -> None:
