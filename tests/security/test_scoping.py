@@ -106,7 +106,8 @@ async def _seed_alpha(world: World) -> dict[str, Any]:
                            "sources": world.source_a, "sensors": world.sensor_a}
     async with world.db.transaction() as s:
         await s.execute(update(Organization).where(Organization.id == world.org_a).values(name=f"{MARKER} org"))
-        await s.execute(update(Facility).where(Facility.id == world.facility_a).values(name=f"{MARKER} mine"))
+        await s.execute(update(Facility).where(Facility.id == world.facility_a).values(
+            name=f"{MARKER} mine", attributes={"ref_mine_key": ALPHA_MINE}))  # linked to A's private reference mine
         await s.execute(update(EmissionSource).where(EmissionSource.id == world.source_a)
                         .values(name=f"{MARKER} shaft"))
         await s.execute(update(Sensor).where(Sensor.id == world.sensor_a).values(name=f"{MARKER} sensor"))
@@ -265,6 +266,8 @@ def _parent_requests(world: World, ids: dict[str, Any]) -> dict[tuple[str, str],
                                                     "factor_sets": ["alpha-set@1"],
                                                     "activities": [{"id": "a1", "type": "coal_mining_underground",
                                                                     "coal_t": 1000}]}},
+        ("GET", "/inventory/forecast"): {"params": {"organization_id": a, "history_months": 6,
+                                                    "horizon_months": 3, "include_measured": False}},
         ("GET", "/inventory/measured"): {"params": {"facility_id": fac, "from": "2026-01-01T00:00:00Z",
                                                     "to": "2026-01-02T00:00:00Z"}},
         ("POST", "/factor-sets"): {"json": {"organization_id": a, "name": "intruder", "version": "1",

@@ -1,4 +1,4 @@
-"""``ghgwatch factors list|export|import``, ``ghgwatch import activity`` and ``ghgwatch inventory run``."""
+"""``ghgwatch factors list|export|import``, ``ghgwatch import activity``, ``ghgwatch inventory run|forecast``."""
 
 from __future__ import annotations
 
@@ -163,6 +163,50 @@ def inventory_run(
                     "min_coverage": dq.get("min_coverage")}
 
     typer.echo(json.dumps(run(go())))
+
+
+@inventory_app.command("forecast")
+def inventory_forecast(
+    organization: int = typer.Option(..., "--organization"),
+    history_months: int = typer.Option(24, "--history-months", help="Complete months of history (at least 6)"),
+    horizon_months: int = typer.Option(60, "--horizon-months", help="Months ahead, from the current month"),
+    method: str = typer.Option("trend", "--method", help="trend (OLS line), linear or gbdt (analytics models)"),
+    interval: float = typer.Option(0.9, "--interval", help="Prediction interval level, 0..1"),
+    methodology: str = typer.Option("ipcc2006", "--methodology"),
+    include_measured: bool = typer.Option(True, "--include-measured/--no-measured"),
+    coal_mining_tier: str = typer.Option("tier1", "--coal-mining-tier", help="tier1 or tier2 (reference database)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="JSON file (default: stdout)"),
+    data_dir: Path | None = DataDir,
+) -> None:
+    """Forecast monthly and annual emissions (296-FZ basis) and the year the threshold would be crossed."""
+    from ghgwatch.inventory import forecast
+
+    choices = {"--method": (method, ("trend", "linear", "gbdt")),
+               "--methodology": (methodology, ("ipcc2006", "ru371")),
+               "--coal-mining-tier": (coal_mining_tier, ("tier1", "tier2"))}
+    for option, (value, allowed) in choices.items():
+        if value not in allowed:
+            fail(f"{option} {value!r}: choose one of {', '.join(allowed)}")
+    if not 0 < interval < 1:
+        fail(f"--interval {interval}: give a level between 0 and 1, e.g. 0.9")
+    if horizon_months < 1:
+        fail(f"--horizon-months {horizon_months}: at least 1")
+
+    async def go() -> dict[str, object]:
+        async with database(settings_for(data_dir)) as db, db.transaction() as s:
+            return await forecast.forecast(
+                s, cli_actor(), organization, history_months=history_months, horizon_months=horizon_months,
+                method=method, interval=interval, methodology=methodology,  # type: ignore[arg-type]
+                include_measured=include_measured, coal_mining_tier=coal_mining_tier)  # type: ignore[arg-type]
+
+    result = run(go())
+    text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, "utf-8")
+        crossing = result["threshold_crossing"]
+        typer.echo(json.dumps({"output": str(output), "threshold_crossing": crossing}))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,9 @@ FuelUnit = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(che
 GasUnit = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_gas_unit)]
 EnergyUnit = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(check_energy_unit)]
 NonNeg = Annotated[float, Field(ge=0)]
+Provenance = Annotated[str, Field(min_length=1, max_length=1000)]
+"""Where a value given in the activity comes from (a stored measurement, a reference record); without it a given
+value is cited as "user input"."""
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 
@@ -47,6 +50,8 @@ class CoalMiningUnderground(_GasVolume):
     coal_t: NonNeg
     depth_m: NonNeg | None = None
     ef_m3_per_t: NonNeg | None = None
+    ef_source: Provenance | None = None
+    """Source of ``ef_m3_per_t`` (a run sets it for Tier 2 from the mine reference database)."""
 
 
 class CoalPostMiningUnderground(_GasVolume):
@@ -61,6 +66,7 @@ class CoalMiningSurface(_GasVolume):
     coal_t: NonNeg
     overburden_m: NonNeg | None = None
     ef_m3_per_t: NonNeg | None = None
+    ef_source: Provenance | None = None
 
 
 class CoalPostMiningSurface(_GasVolume):
@@ -218,12 +224,36 @@ class VentedGas(_GasVolume):
     """Default composition from Order 371 Table 3.1 for percentages not given."""
     ch4_percent: Percent | None = None
     co2_percent: Percent | None = None
+    ch4_source: Provenance | None = None
+    """Source of ``ch4_percent`` (a run sets it to the lab sample used, see ghgwatch.inventory.stored)."""
+    co2_source: Provenance | None = None
     co2_density_kg_m3: Annotated[float, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _composition(self) -> VentedGas:
         if (self.ch4_percent or 0.0) + (self.co2_percent or 0.0) > 100:
             raise ValueError("ch4_percent + co2_percent exceeds 100")
+        return self
+
+
+class MeasuredLeak(_Base):
+    """A measured fugitive CH4 emission of a source: a quantified UAV flight taken over a stated duration
+    (``uav.leak``), pro-rated to the run's period. ``ch4_kg`` enters the total; the 95 % interval is carried along.
+    A run adds it only where no facility-wide figure already covers the source (docs/inventory.md)."""
+
+    type: Literal["measured_leak"]
+    ch4_kg: NonNeg
+    lower_kg: NonNeg | None = None
+    upper_kg: NonNeg | None = None
+    hours: NonNeg | None = None
+    provenance: Provenance
+
+    @model_validator(mode="after")
+    def _interval(self) -> MeasuredLeak:
+        if self.lower_kg is not None and self.lower_kg > self.ch4_kg:
+            raise ValueError("lower_kg exceeds ch4_kg")
+        if self.upper_kg is not None and self.upper_kg < self.ch4_kg:
+            raise ValueError("upper_kg is below ch4_kg")
         return self
 
 
@@ -239,7 +269,8 @@ Activity = Annotated[
     | Flaring
     | GasFlaring
     | PurchasedEnergy
-    | VentedGas,
+    | VentedGas
+    | MeasuredLeak,
     Field(discriminator="type"),
 ]
 
@@ -257,6 +288,7 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "purchased_electricity",
     "purchased_heat",
     "vented_gas",
+    "measured_leak",
 )
 
 

@@ -36,6 +36,7 @@ CATEGORIES: dict[str, Category] = {
     "purchased_electricity": Category("Scope 2", N_("Purchased electricity (Scope 2)")),
     "purchased_heat": Category("Scope 2", N_("Purchased heat (Scope 2)")),
     "methane_utilisation": Category("1.A", N_("Utilised mine methane (gas engines, boilers)")),
+    "measured_leak": Category("1.B.1.a", N_("Measured leak (UAV flight)")),
 }
 
 

@@ -51,15 +51,16 @@ class Ctx:
 Out = tuple[float, float, float, list[UsedFactor]]
 
 
-def _ef(ctx: Ctx, override: float | None, base: str, cls: str) -> UsedFactor:
+def _ef(ctx: Ctx, override: float | None, base: str, cls: str, source: str | None = None) -> UsedFactor:
     if override is not None:
-        return user_factor(f"{base}.ef", override, "m3/t")
+        return UsedFactor(f"{base}.ef", override, "m3/t", source) if source else user_factor(f"{base}.ef", override,
+                                                                                               "m3/t")
     # A class-less regional factor (Kuzbass) in a higher-priority set beats the IPCC class value.
     return ctx.resolver.get_layered(f"{base}.{cls}", base)
 
 
 def _tier1(ctx: Ctx, a: Any, base: str, cls: str) -> Out:
-    ef = _ef(ctx, a.ef_m3_per_t, base, cls)
+    ef = _ef(ctx, a.ef_m3_per_t, base, cls, getattr(a, "ef_source", None))
     rho = ctx.density(a)
     return 0.0, fx.tier1_ch4_t(a.coal_t, ef.value, rho.value), 0.0, [ef, rho]
 
@@ -316,7 +317,9 @@ def _flaring(ctx: Ctx, a: act.Flaring) -> Out:
 
 def _share(ctx: Ctx, a: act.VentedGas, gas: str, given: float | None) -> UsedFactor:
     if given is not None:
-        return user_factor(f"composition.{gas}", given, "% vol")
+        source = a.ch4_source if gas == "ch4" else a.co2_source
+        return UsedFactor(f"composition.{gas}", given, "% vol", source) if source else user_factor(
+            f"composition.{gas}", given, "% vol")
     if a.gas_type is not None:
         return ctx.resolver.get(f"composition.{a.gas_type}.{gas}")
     return UsedFactor(f"composition.{gas}", 0.0, "% vol", "not given (no gas_type): 0")
@@ -329,6 +332,12 @@ def _vented(ctx: Ctx, a: act.VentedGas) -> Out:
     ch4 = fx.vented_t(a.volume_m3, w_ch4.value, rho_ch4.value)
     co2 = fx.vented_t(a.volume_m3, w_co2.value, rho_co2.value)
     return co2, ch4, 0.0, [w_ch4, w_co2, rho_ch4, rho_co2]
+
+
+def _leak(ctx: Ctx, a: act.MeasuredLeak) -> Out:
+    """CH4 [t] = the measured emission's kg within the period / 1000 (``uav.leak``: rate × hours)."""
+    del ctx
+    return 0.0, a.ch4_kg / 1000.0, 0.0, [UsedFactor("measured_leak.ch4", a.ch4_kg, "kg CH4", a.provenance)]
 
 
 def dispatch(ctx: Ctx, a: Any) -> Out:
@@ -351,5 +360,6 @@ def dispatch(ctx: Ctx, a: Any) -> Out:
         "purchased_electricity": _purchased,
         "purchased_heat": _purchased,
         "vented_gas": _vented,
+        "measured_leak": _leak,
     }
     return handlers[t](ctx, a)  # type: ignore[no-any-return, operator]

@@ -3,12 +3,13 @@
 No ``from __future__ import annotations``: FastAPI reads the request and response models at run time.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import AwareDatetime
 
-from ghgwatch.inventory import factor_store, runs
+from ghgwatch.inventory import factor_store, forecast, runs
+from ghgwatch.inventory.coverage import DEFAULT_MIN_COVERAGE
 from ghgwatch.inventory.gwp import gwp_data_version, gwp_sets
 from ghgwatch.inventory.measured import GapPolicy
 from ghgwatch.inventory.schemas import FactorSetIn, FactorSetOut, FactorSetPatch, RunDetail, RunIn, RunOut
@@ -52,6 +53,27 @@ async def calculate(session: Session, actor: CurrentPrincipal,
     stored = await factor_store.resolve(session, actor, [n for n in names if isinstance(n, str)]) \
         if isinstance(names, list) else {}
     return (await runs.run_calculation(body, stored)).to_dict()
+
+
+@inventory_router.get("/forecast", summary="Emission forecast: monthly and annual totals, the 296-FZ threshold year",
+                      description="History: the last `history_months` complete months calculated as runs of those "
+                                  "months would be (activity data, measured methane from the rollups). Forecast: an "
+                                  "OLS trend with its prediction interval (`method=trend`) or the analytics "
+                                  "forecasters (`linear`, `gbdt`); a month with activity data (a production plan) "
+                                  "takes the plan. Scope 1, t CO2e with the GWPs of 2979-r. docs/inventory.md.")
+async def emission_forecast(
+    session: Session, actor: CurrentPrincipal, organization_id: int,
+    history_months: Annotated[int, Query(ge=forecast.MIN_HISTORY, le=120)] = 24,
+    horizon_months: Annotated[int, Query(ge=1, le=120)] = 60, method: forecast.Method = "trend",
+    interval: Annotated[float, Query(gt=0, lt=1)] = 0.9, methodology: Literal["ipcc2006", "ru371"] = "ipcc2006",
+    include_measured: bool = True, coal_mining_tier: Literal["tier1", "tier2"] = "tier1",
+    gap_policy: GapPolicy = "mean", min_coverage: Annotated[float, Query(ge=0, le=1)] = DEFAULT_MIN_COVERAGE,
+) -> dict[str, Any]:
+    return await forecast.forecast(session, actor, organization_id, history_months=history_months,
+                                   horizon_months=horizon_months, method=method, interval=interval,
+                                   methodology=methodology, include_measured=include_measured,
+                                   coal_mining_tier=coal_mining_tier, gap_policy=gap_policy,
+                                   min_coverage=min_coverage)
 
 
 @inventory_router.get("/measured", summary="Measured methane of a facility from its telemetry")

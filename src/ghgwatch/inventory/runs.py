@@ -14,6 +14,7 @@ What is counted (period up to now, pro-rating, coverage and the measured policy)
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghgwatch import __version__, audit
-from ghgwatch.inventory import activity_data, factor_store
+from ghgwatch.inventory import activity_data, factor_store, stored
 from ghgwatch.inventory.coverage import DataQuality, counted_period, data_fraction, period_share
 from ghgwatch.inventory.engine import calculate
 from ghgwatch.inventory.errors import InventoryInputError
@@ -62,8 +63,8 @@ def _last_day(end: datetime) -> date:
     return (end - timedelta(microseconds=1)).date()
 
 
-async def _activities(session: AsyncSession, actor: Principal, org: int, start: datetime,
-                      end: datetime, dq: DataQuality) -> tuple[list[dict[str, Any]], dict[str, int]]:
+async def _activities(session: AsyncSession, actor: Principal, org: int, start: datetime, end: datetime,
+                      dq: DataQuality, meta: dict[str, stored.RowMeta]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     rows, _ = await activity_data.list_rows(session, actor, organization_id=org, limit=None)
     names = {f.id: f.name for f in (await session.execute(select(Facility).where(
         Facility.organization_id == org))).scalars()}
@@ -82,6 +83,7 @@ async def _activities(session: AsyncSession, actor: Principal, org: int, start: 
                                  "period_end": r.period_end.isoformat(), "share": share})
         acts.append(a)
         facility_of[ident] = r.facility_id
+        meta[ident] = stored.RowMeta(r.facility_id, r.source_id, r.period_end)
     dq.activity_rows = len(acts)
     return acts, facility_of
 
@@ -134,10 +136,11 @@ def _complement(acts: list[dict[str, Any]], facility_of: dict[str, int], dq: Dat
 
 
 async def _compare(doc: dict[str, Any], tier1: list[dict[str, Any]], facility_of: dict[str, int],
-                   result: CalcResult, stored: dict[str, object]) -> list[dict[str, Any]]:
+                   result: CalcResult, stored_sets: dict[str, object]) -> list[dict[str, Any]]:
     if not tier1:
         return []
-    side = await run_calculation({**doc, "activities": tier1}, stored)
+    side = await run_calculation({**doc, "activities": tier1}, stored_sets)
+    tier2_ids = {a["id"] for a in tier1 if a.get("ef_source")}
     by_id = {a.id: a for a in result.activities}
     out = []
     for fid in sorted({facility_of[a["id"]] for a in tier1}):
@@ -154,9 +157,105 @@ async def _compare(doc: dict[str, Any], tier1: list[dict[str, Any]], facility_of
             "factor_co2e_t": sum(a.co2e_t for a in factor),
             "difference_pct": (m_ch4 - f_ch4) / f_ch4 * 100.0 if f_ch4 else None,
             "in_total": "measured",
+            "factor_tier": "tier2" if any(a.id in tier2_ids for a in factor) else "tier1",
             "factors": [f.as_dict() for a in factor for f in a.factors],
         })
     return out
+
+
+def _without_stored(a: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in a.items() if k not in fields}
+
+
+async def _stored_side_by_side(doc: dict[str, Any], stored_sets: dict[str, object], result: CalcResult,
+                               acts: list[dict[str, Any]], tier2: list[dict[str, Any]],
+                               lab: list[dict[str, Any]], leaks: list[dict[str, Any]],
+                               period_hours: float) -> dict[str, Any]:
+    """Tier 2 vs Tier 1, lab vs Table 3.1 and measured leaks vs the facility figure (ghgwatch.inventory.stored):
+    each changed row is calculated again without the stored value, as it stands in the run otherwise."""
+    by_act = {a["id"]: a for a in acts}
+    plain = [_without_stored(by_act[e["activity"]], ("ef_m3_per_t", "ef_source")) for e in tier2
+             if e["tier"] == "tier2"]
+    for e in lab:
+        if e["applied"]:
+            drop = tuple(f"{g}_{x}" for g in e["applied"] for x in ("percent", "source"))
+            plain.append(_without_stored(by_act[e["activity"]], drop))
+    without: dict[str, Any] = {}
+    if plain:
+        side = await run_calculation({**doc, "activities": plain}, stored_sets)
+        without = {a.id: a for a in side.activities}
+    by_id = {a.id: a for a in result.activities}
+    for key, entries in (("tier1", tier2), ("default_composition", lab)):
+        for e in entries:
+            i = e["activity"]
+            if i in without:
+                e[f"{key}_ch4_t"], e[f"{key}_co2_t"] = without[i].ch4_t, without[i].co2_t
+                e[f"{key}_factors"] = [f.as_dict() for f in without[i].factors]
+            e["in_total"] = i in by_id
+            if i in by_id:
+                e["ch4_t"], e["co2_t"], e["co2e_t"] = by_id[i].ch4_t, by_id[i].co2_t, by_id[i].co2e_t
+    stored.side_by_side_leaks(leaks, {a.id: a.ch4_t for a in result.activities}, period_hours)
+    return {"tier2_vs_tier1": tier2, "lab_vs_table": lab, "measured_leaks": leaks}
+
+
+@dataclass
+class Assembled:
+    """A run's calc input and what it was built from, before calculation (``assemble``)."""
+
+    year: int
+    req_start: datetime
+    req_end: datetime
+    start: datetime
+    end: datetime
+    dq: DataQuality
+    doc: dict[str, Any]
+    acts: list[dict[str, Any]]
+    tier1: list[dict[str, Any]]
+    facility_of: dict[str, int]
+    measurements: list[FacilityMeasurement]
+    tier2: list[dict[str, Any]]
+    lab: list[dict[str, Any]]
+    leaks: list[dict[str, Any]]
+    stored_sets: dict[str, object]
+
+
+async def assemble(session: AsyncSession, actor: Principal, org: Organization, body: RunIn, *,
+                   plan: bool = False) -> Assembled:
+    """Gather a run's activities. ``plan``: the whole requested period counts, future included, and nothing is
+    measured (the emission forecast's production plans); otherwise the period is cut at now."""
+    req_start, req_end = period_of(body)
+    year = body.year or req_start.year
+    start, end = (req_start, req_end) if plan else counted_period(req_start, req_end, datetime.now(UTC))
+    dq = DataQuality(req_start, req_end, start, end, body.include_measured, body.gap_policy,
+                     body.measured_policy, body.min_coverage)
+    meta: dict[str, stored.RowMeta] = {}
+    acts, facility_of = await _activities(session, actor, org.id, start, end, dq, meta)
+    # Stored data replacing defaults (ghgwatch.inventory.stored), shown beside the defaults in ``comparison``.
+    tier2 = await stored.apply_tier2(session, org.id, year, acts, meta) if body.coal_mining_tier == "tier2" else []
+    lab = await stored.apply_lab(session, org.id, acts, meta) if body.lab_compositions else []
+    measure = body.include_measured and end > start and not plan
+    measurements = await _measured(session, org.id, start, end, body, dq) if measure else []
+    for m in measurements:
+        for a in m.activities():
+            acts.append(a)
+            facility_of[a["id"]] = m.facility_id
+    complemented = _complement(acts, facility_of, dq)
+    measured_facilities = {facility_of[a["id"]] for a in acts if a["type"] == MEASURED} - complemented
+    tier1 = [a for a in acts if a["type"] == TIER1_MINING and facility_of[a["id"]] in measured_facilities]
+    total_acts = [a for a in acts if a not in tier1]
+    leaks: list[dict[str, Any]] = []
+    if body.uav_leaks and end > start and not plan:
+        names = {f.id: f.name for f in (await session.execute(select(Facility).where(
+            Facility.organization_id == org.id))).scalars()}
+        added, leaks = await stored.uav_leaks(session, org.id, start, end, total_acts, facility_of, names)
+        total_acts += added
+    doc: dict[str, Any] = {"methodology": body.methodology, "year": year, "organization": org.name,
+                           "factor_sets": body.factor_sets, "activities": total_acts}
+    if body.gwp is not None:
+        doc["gwp"] = body.gwp
+    stored_sets = await factor_store.resolve(session, actor, body.factor_sets)
+    return Assembled(year, req_start, req_end, start, end, dq, doc, acts, tier1, facility_of, measurements, tier2,
+                     lab, leaks, stored_sets)
 
 
 async def create_run(session: AsyncSession, actor: Principal, body: RunIn) -> InventoryRun:
@@ -182,33 +281,16 @@ async def compute_run(session: AsyncSession, actor: Principal, body: RunIn) -> I
     org = await session.get(Organization, body.organization_id)
     if org is None:
         raise not_found("organisation", body.organization_id)
-    req_start, req_end = period_of(body)
-    year = body.year or req_start.year
-    start, end = counted_period(req_start, req_end, datetime.now(UTC))
-    dq = DataQuality(req_start, req_end, start, end, body.include_measured, body.gap_policy,
-                     body.measured_policy, body.min_coverage)
-    acts, facility_of = await _activities(session, actor, org.id, start, end, dq)
-    measure = body.include_measured and end > start
-    measurements = await _measured(session, org.id, start, end, body, dq) if measure else []
-    for m in measurements:
-        for a in m.activities():
-            acts.append(a)
-            facility_of[a["id"]] = m.facility_id
-    complemented = _complement(acts, facility_of, dq)
-    measured_facilities = {facility_of[a["id"]] for a in acts if a["type"] == MEASURED} - complemented
-    tier1 = [a for a in acts if a["type"] == TIER1_MINING and facility_of[a["id"]] in measured_facilities]
-    total_acts = [a for a in acts if a not in tier1]
-    doc: dict[str, Any] = {"methodology": body.methodology, "year": year, "organization": org.name,
-                           "factor_sets": body.factor_sets, "activities": total_acts}
-    if body.gwp is not None:
-        doc["gwp"] = body.gwp
-    stored = await factor_store.resolve(session, actor, body.factor_sets)
-    result = await run_calculation(doc, stored)
+    a = await assemble(session, actor, org, body)
+    year, req_start, req_end, dq, doc = a.year, a.req_start, a.req_end, a.dq, a.doc
+    result = await run_calculation(doc, a.stored_sets)
     comparison = {
-        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "period": {"start": a.start.isoformat(), "end": a.end.isoformat()},
         "requested_period": {"start": req_start.isoformat(), "end": req_end.isoformat()},
-        "measured": [m.as_dict() for m in measurements],
-        "tier3_vs_tier1": await _compare(doc, tier1, facility_of, result, stored),
+        "measured": [m.as_dict() for m in a.measurements],
+        "tier3_vs_tier1": await _compare(doc, a.tier1, a.facility_of, result, a.stored_sets),
+        **await _stored_side_by_side(doc, a.stored_sets, result, a.acts, a.tier2, a.lab, a.leaks,
+                                     (a.end - a.start).total_seconds() / 3600.0),
     }
     out = result.to_dict()
     out["data_quality"] = dq.as_dict(len(result.activities))

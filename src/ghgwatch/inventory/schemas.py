@@ -119,6 +119,15 @@ class MineMethaneOut(BaseModel):
     relative_m3_t: float | None
     seam_gas_m3_t: float | None
     source: str
+    mine_key: str | None = None
+    """The reference mine (``/reference/mines/{mine_key}``); None for a legacy row."""
+    record_key: str | None = None
+    version: int | None = None
+    data_status: str | None = None
+    organization_id: int | None = None
+    production_t: float | None = None
+    legacy: bool = False
+    """A row of the former ``mine_methane`` table (read only, kept visible; not used by the inventory)."""
 
 
 class RunIn(_In):
@@ -136,6 +145,12 @@ class RunIn(_In):
     measured_policy: MeasuredPolicy = "complement"
     """Below ``min_coverage``: 'complement' (factor-based for the uncovered share) or 'refuse' (422)."""
     min_coverage: float = Field(default=DEFAULT_MIN_COVERAGE, ge=0, le=1)
+    coal_mining_tier: Literal["tier1", "tier2"] = "tier1"
+    """'tier2': mining rows of facilities linked to a reference mine take its relative methane content (m3/t)."""
+    lab_compositions: bool = True
+    """Vented gas of a source takes its lab-measured CH4/CO2 % instead of the Table 3.1 default."""
+    uav_leaks: bool = True
+    """Measured leaks (UAV flights) enter the total where no facility-wide figure covers them."""
 
     @field_validator("gwp")
     @classmethod

@@ -104,6 +104,7 @@ ROUTES: dict[tuple[str, str], Scope] = {
     ("GET", "/inventory/runs/{run_id}/report"): Scope.OBJECT,
     ("POST", "/inventory/calculate"): Scope.PARENT,
     ("GET", "/inventory/measured"): Scope.PARENT,
+    ("GET", "/inventory/forecast"): Scope.PARENT,
     ("GET", "/factor-sets"): Scope.LISTING,
     ("POST", "/factor-sets"): Scope.PARENT,
     ("GET", "/factor-sets/{key}"): Scope.OBJECT,

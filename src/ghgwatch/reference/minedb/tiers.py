@@ -57,7 +57,20 @@ def _best(rows: list[RefMineYear], name: str, actor: Principal) -> RefMineYear |
     return min(have, key=rank) if have else None
 
 
-async def _tier3(session: AsyncSession, actor: Principal, gem_id: str | None, year: int,
+async def _linked_facility(session: AsyncSession, organization_id: int, mine_key: str,
+                           gem_id: str | None) -> Facility | None:
+    """The organisation's facility linked to the mine: by its attribute ``ref_mine_key``, else by GEM id (the link
+    inventory runs use, ``inventory.stored``)."""
+    facilities = list((await session.execute(select(Facility).where(
+        Facility.organization_id == organization_id).order_by(Facility.id))).scalars())
+    by_key = [f for f in facilities if (f.attributes or {}).get("ref_mine_key") == mine_key]
+    by_gem = [f for f in facilities if gem_id and f.gem_mine_id == gem_id
+              and not (f.attributes or {}).get("ref_mine_key")]
+    found = by_key or by_gem
+    return found[0] if found else None
+
+
+async def _tier3(session: AsyncSession, actor: Principal, mine_key: str, gem_id: str | None, year: int,
                  facility_id: int | None, density: float, min_coverage: float,
                  t: i18n.Translator) -> dict[str, Any]:
     from ghgwatch.inventory.telemetry import measure_facility
@@ -68,9 +81,8 @@ async def _tier3(session: AsyncSession, actor: Principal, gem_id: str | None, ye
         if facility is None:
             raise Problem(404, "Not found", f"facility {facility_id} does not exist")
         actor.require_org(facility.organization_id)
-    elif gem_id and actor.organization_id is not None:
-        facility = (await session.execute(select(Facility).where(
-            Facility.organization_id == actor.organization_id, Facility.gem_mine_id == gem_id))).scalar()
+    elif actor.organization_id is not None:
+        facility = await _linked_facility(session, actor.organization_id, mine_key, gem_id)
     if facility is None:
         return {"available": False, "reason": t.gettext("no facility of your organisation is linked to this mine")}
     start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
@@ -141,7 +153,7 @@ async def compare(session: AsyncSession, actor: Principal, mine_key: str, year: 
     else:
         tier1["reason"] = tier2["reason"] = _("coal production unknown: pass production_t")
         tier2["available"] = False
-    tier3 = await _tier3(session, actor, mine.gem_id, year, facility_id, density, min_coverage, t)
+    tier3 = await _tier3(session, actor, mine_key, mine.gem_id, year, facility_id, density, min_coverage, t)
     if tier3.get("available"):
         # The part of the year without telemetry is never stretched from the measured part: it takes the next
         # tier's figure pro rata (gap policy "another tier for the uncovered part"), shown separately.
