@@ -4,6 +4,12 @@ Features at time ``t``: every numeric column, the target included, at lags ``0..
 degasification flows and concentrations, pressure drop, ...). One direct model per step ahead
 ``h = 1..horizon`` predicts ``target[t + h]``, so no future inputs are needed. Linear regression fits all
 steps at once (multi-output least squares); gradient-boosted trees fit one model per step.
+
+Intervals are split-conformal (Vovk et al. 2005; Lei et al. 2018, "Distribution-free predictive inference for
+regression", JASA 113, algorithm 2): the quantiles of the held-out residuals of each step, with the finite-sample
+correction ``ceil((n + 1) q) / n``. The first half of the held-out rows calibrates, the second half measures the
+coverage and the interval (Winkler) score reported in ``interval_metrics_``; the final quantiles use all of them.
+Forecasts and bounds are clipped to ``bounds`` (a concentration is never below 0 or above 100 %).
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ class MultivariateForecaster:
         max_iter: int = 200,
         n_repeats: int = 5,
         random_state: int = 0,
+        interval: float = 0.9,
+        bounds: tuple[float | None, float | None] = (None, None),
     ) -> None:
         self.target = target
         self.kind = kind
@@ -52,6 +60,8 @@ class MultivariateForecaster:
         self.max_iter = max_iter
         self.n_repeats = n_repeats
         self.random_state = random_state
+        self.interval = interval
+        self.bounds = bounds
 
     # -- features ----------------------------------------------------------------------------
     def _features(self, table: pd.DataFrame) -> pd.DataFrame:
@@ -89,6 +99,37 @@ class MultivariateForecaster:
         out = np.asarray(est.predict(X), dtype=float)
         return out.reshape(len(X), -1)
 
+    def _clip(self, values: np.ndarray) -> np.ndarray:
+        low, high = getattr(self, "bounds", (None, None))
+        return np.clip(values, -np.inf if low is None else low, np.inf if high is None else high)
+
+    def _quantiles(self, residuals: np.ndarray) -> np.ndarray:
+        """Rows: lower and upper residual quantile of each step (split-conformal, finite-sample corrected)."""
+        n = len(residuals)
+        alpha = 1.0 - self.interval
+        levels = [min(1.0, np.ceil((n + 1) * q) / n) for q in (alpha / 2, 1 - alpha / 2)]
+        lo = np.quantile(residuals, max(0.0, 1.0 - levels[1]), axis=0, method="lower")
+        hi = np.quantile(residuals, levels[1], axis=0, method="higher")
+        return np.vstack([lo, hi])
+
+    def _interval_metrics(self, Yt: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+        """Coverage, width and Winkler score on the second half of the held-out rows, calibrated on the first."""
+        half = len(Yt) // 2
+        q = self._quantiles((Yt - pred)[:half])
+        point = self._clip(pred[half:])
+        lower, upper = self._clip(pred[half:] + q[0]), self._clip(pred[half:] + q[1])
+        truth = Yt[half:]
+        return {
+            "level": self.interval,
+            "coverage": metrics.coverage(truth, lower, upper),
+            "coverage_last_step": metrics.coverage(truth[:, -1], lower[:, -1], upper[:, -1]),
+            "mean_width": float(np.mean(upper - lower)),
+            "winkler": metrics.winkler(truth, lower, upper, self.interval),
+            "mae_all_steps": metrics.mae(truth, point),
+            "n_calibration": half,
+            "n_evaluation": len(truth),
+        }
+
     # -- fit ---------------------------------------------------------------------------------
     def fit(self, table: pd.DataFrame) -> Self:
         """Fit on a table indexed by time; ``target`` and the inputs are its numeric columns."""
@@ -111,12 +152,14 @@ class MultivariateForecaster:
         fitted: dict[str, Any] = {}
         Yt = Y[split:]
         naive = np.repeat(X[split:, [0]], self.horizon, axis=1)  # target_lag0: persistence
+        preds: dict[str, np.ndarray] = {}
         for kind in (*kinds, "persistence"):
             if kind == "persistence":
                 pred = naive
             else:
                 fitted[kind] = self._fit_kind(kind, X[:split], Y[:split])
-                pred = self._apply(fitted[kind], X[split:])
+                pred = self._clip(self._apply(fitted[kind], X[split:]))
+            preds[kind] = pred
             self.metrics_[kind] = {
                 "mae": metrics.mae(Yt[:, -1], pred[:, -1]),
                 "rmse": metrics.rmse(Yt[:, -1], pred[:, -1]),
@@ -124,6 +167,12 @@ class MultivariateForecaster:
                 "mae_all_steps": metrics.mae(Yt, pred),
             }
         self.kind_ = min(kinds, key=lambda k: self.metrics_[k]["mae"])
+        residuals = Yt - preds[self.kind_]
+        self.interval_metrics_ = self._interval_metrics(Yt, preds[self.kind_])
+        self.residual_quantiles_ = self._quantiles(residuals)
+        chosen, naive_m = self.metrics_[self.kind_], self.metrics_["persistence"]
+        # Worse than persistence at the last step or over all steps: never to be promoted (issue 14).
+        self.beats_naive_ = bool(chosen["mae"] < naive_m["mae"] and chosen["mae_all_steps"] < naive_m["mae_all_steps"])
         last = fitted[self.kind_]
         # OLS is separable by output, so a single-output refit equals the last column of the joint fit.
         last_step = last[-1] if isinstance(last, list) else self._fit_kind("linear", X[:split], Y[:split, -1])
@@ -163,13 +212,17 @@ class MultivariateForecaster:
         if not np.isfinite(F).all():
             raise ValueError(f"the last {self.lags + 1} rows must have every model column filled")
         point = self._apply(self.estimator_, F)[0, :h]
+        q = getattr(self, "residual_quantiles_", None)
+        lower = point + q[0, :h] if q is not None else np.full(h, np.nan)
+        upper = point + q[1, :h] if q is not None else np.full(h, np.nan)
         last = table.index[-1]
         if self.frequency_ is not None and isinstance(last, pd.Timestamp):
             index: pd.Index = self.frequency_.future(last, h)
             index.name = "timestamp"
         else:
             index = pd.RangeIndex(1, h + 1, name="step")
-        return pd.DataFrame({"forecast": point}, index=index)
+        return pd.DataFrame({"forecast": self._clip(point), "lower": self._clip(lower), "upper": self._clip(upper)},
+                            index=index)
 
     def evaluate(self, table: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
         """``timestamp, target, forecast, error_pct``: each row's target against its ``h``-step forecast.
@@ -181,7 +234,7 @@ class MultivariateForecaster:
         ok = np.isfinite(F).all(axis=1)
         fc = np.full(len(table), np.nan)
         if ok.any():
-            fc[ok] = self._apply(self.estimator_, F[ok])[:, h - 1]
+            fc[ok] = self._clip(self._apply(self.estimator_, F[ok])[:, h - 1])
         forecast = pd.Series(fc, index=table.index).shift(h)
         target = table[self.target]
         out = pd.DataFrame({"target": target, "forecast": forecast})
@@ -217,12 +270,16 @@ class MultivariateForecaster:
                     "max_iter",
                     "n_repeats",
                     "random_state",
+                    "interval",
+                    "bounds",
                 )
             },
             "data_window": self.data_window_,
             "test_window_start": self.test_window_start_,
             "frequency": str(self.frequency_.step) if self.frequency_ is not None else None,
             "metrics": self.metrics_,
+            "interval_metrics": self.interval_metrics_,
+            "beats_naive": self.beats_naive_,
             "column_importance": {str(k): float(v) for k, v in self.column_importance_.items()},
         }
 

@@ -134,6 +134,7 @@ class AnalyticsService:
                     job = await repository.enqueue(s, kind.value, {"model_id": model.id},
                                                    created_by=SCHEDULE_ACTOR, organization_id=model.organization_id)
                     ids.append(job.id)
+            ids += await _schedule_mappings(s, refit)
             job = await repository.enqueue(s, JobKind.GAP_REPORT.value, {}, created_by=SCHEDULE_ACTOR)
             ids.append(job.id)
             self.wake_after_commit(s)
@@ -152,6 +153,26 @@ class AnalyticsService:
                 await self.schedule_once()
             except Exception:  # keep the schedule alive across database outages
                 log.exception("analytics schedule failed to queue jobs")
+
+
+async def _schedule_mappings(s: AsyncSession, refit: bool) -> list[int]:
+    """Active forecast mappings: train one that has no model yet (and each on refit), forecast with and check the
+    drift of a promoted model. A mapping whose models are all worse than naive is retrained on refit only."""
+    from ghgwatch.analytics import mapping
+
+    ids: list[int] = []
+    for row in await mapping.listing(s, organization_id=None, active=True):
+        promoted = await mapping.promoted_model(s, row)
+        jobs: list[tuple[JobKind, dict[str, Any]]] = []
+        if refit or not await mapping.has_models(s, row):
+            jobs.append((JobKind.MAPPING_FIT, {"mapping_id": row.id}))
+        if promoted is not None:
+            jobs += [(JobKind.MAPPING_FORECAST, {"mapping_id": row.id}), (JobKind.DRIFT, {"model_id": promoted.id})]
+        for kind, params in jobs:
+            job = await repository.enqueue(s, kind.value, params, created_by=SCHEDULE_ACTOR,
+                                           organization_id=row.organization_id)
+            ids.append(job.id)
+    return ids
 
 
 async def start_analytics(ctx: AppContext) -> None:
