@@ -101,7 +101,7 @@ class MultivariateForecaster:
 
     def _clip(self, values: np.ndarray) -> np.ndarray:
         low, high = getattr(self, "bounds", (None, None))
-        return np.clip(values, -np.inf if low is None else low, np.inf if high is None else high)
+        return np.asarray(np.clip(values, -np.inf if low is None else low, np.inf if high is None else high))
 
     def _quantiles(self, residuals: np.ndarray) -> np.ndarray:
         """Rows: lower and upper residual quantile of each step (split-conformal, finite-sample corrected)."""
