@@ -30,12 +30,16 @@ async def start_demo(ctx: AppContext) -> None:
         log.info("demo simulator stopped: %s", stats)
 
     async def forecast() -> None:
-        from ghgwatch.analytics.demo import demo_forecasts
+        from ghgwatch.analytics.demo import demo_forecasts, demo_longwall_forecast
 
         try:
             await demo_forecasts(ctx, credentials)
         except Exception:  # the demo goes on without forecasts
             log.exception("demo forecasts failed")
+        try:
+            await demo_longwall_forecast(ctx, credentials)
+        except Exception:  # the demo goes on without the longwall forecast
+            log.exception("demo longwall forecast failed")
 
     ctx.extras["demo_stop"] = stop
     ctx.extras["demo_task"] = asyncio.create_task(simulate(), name="demo-simulator")

@@ -341,3 +341,55 @@ async def test_a_stored_univariate_forecast_is_judged_unless_a_mapping_forecasts
     assert len(await _unresolved(world, ids["ch4"])) == 1  # not judged: the mapping's forecasts are
     async with world.db.sessions() as s:
         assert (await s.execute(select(func.count()).select_from(Forecast))).scalar_one() == 2
+
+
+def test_the_demo_mapping_takes_one_sensor_per_role_from_the_mine() -> None:
+    from ghgwatch.analytics.demo import demo_mapping_inputs
+
+    sensors = [
+        {"id": 1, "kind": "methane", "source": "Shaft 1", "location": "mine_outgoing"},
+        {"id": 2, "kind": "air_flow", "source": "Shaft 1"}, {"id": 3, "kind": "temperature", "source": "Shaft 1"},
+        {"id": 4, "kind": "pressure", "source": "Shaft 1"},
+        {"id": 5, "kind": "methane", "source": "Drainage 1", "location": "drainage_pipeline"},
+        {"id": 6, "kind": "gas_flow", "source": "Drainage 1"},
+        {"id": 7, "kind": "differential_pressure", "source": "Drainage 1"},
+        {"id": 8, "kind": "air_flow", "source": "Shaft 2"},
+        {"id": 9, "kind": "methane", "source": "Shaft 2", "location": "mine_outgoing"},
+        {"id": 10, "kind": "methane", "source": "Longwall 5-1", "location": "longwall_outgoing"},
+        {"id": 11, "kind": "air_velocity", "source": "Longwall 5-1"},
+        {"id": 12, "kind": "gas_flow", "source": "Boiler No. 1"}, {"id": 13, "kind": "co2", "source": "Boiler No. 1"},
+    ]
+    found = demo_mapping_inputs(sensors)
+    assert found is not None
+    target, inputs = found
+    assert target == 10
+    assert {i["sensor_id"]: i["role"] for i in inputs} == {
+        1: "methane", 2: "air_flow", 3: "temperature", 4: "barometric_pressure", 5: "suction_methane",
+        6: "suction_mixture_flow", 7: "pressure_differential", 11: "air_velocity"}
+    assert demo_mapping_inputs(sensors[:9]) is None
+
+
+async def test_the_demo_creates_trains_and_forecasts_the_longwall_mapping(world: World, settings: Settings) -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from ghgwatch.analytics.demo import DEMO_MAPPING, demo_longwall_forecast
+    from ghgwatch.analytics.service import EXTRA_KEY
+    from ghgwatch.web.context import AppContext
+
+    ids = await _longwall(world)
+    await _store(world, ids)
+    credentials = {"organization_id": world.org_a, "sensors": [
+        {"id": ids["ch4"], "kind": "methane", "source": "Longwall 5-1", "location": "longwall_outgoing"},
+        {"id": ids["velocity"], "kind": "air_velocity", "source": "Longwall 5-1"},
+        {"id": ids["flow"], "kind": "gas_flow", "source": "Drainage 1"},
+        {"id": ids["dp"], "kind": "differential_pressure", "source": "Drainage 1", "location": "drainage_pipeline"}]}
+    ctx = cast(AppContext, SimpleNamespace(db=world.db, extras={EXTRA_KEY: AnalyticsService(world.db, settings)}))
+    assert await demo_longwall_forecast(ctx, credentials, timeout_s=5) is True
+    assert await demo_longwall_forecast(ctx, credentials, timeout_s=5) is True  # the mapping is created once
+    admin = await world.login(Role.ADMIN, world.org_a)
+    (mapping,) = (await world.client.get(f"{API}/forecast-mappings", headers=admin)).json()["items"]
+    assert mapping["name"] == DEMO_MAPPING
+    assert {i["role"] for i in mapping["inputs"]} == {"air_velocity", "suction_mixture_flow", "pressure_differential"}
+    served = await world.client.get(f"{API}/forecast-mappings/{mapping['id']}/forecast", headers=admin)
+    assert served.status_code == 200 and len(served.json()["points"]) == 60
