@@ -99,19 +99,20 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=4)
     ap.add_argument("--methods", default="linear", help="comma-separated: linear, gbdt")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--train-days", type=int, default=1, help="days in the training window (platform default 1)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     started = time.perf_counter()
     table = demo_mine_table(args.days, args.seed)
     print(f"demo mine: {len(table)} minutes x {len(table.columns)} sensors in {time.perf_counter() - started:.1f} s")
     day = 24 * 60
-    out: dict[str, object] = {"days": args.days, "seed": args.seed, "methods": {}}
+    out: dict[str, object] = {"days": args.days, "train_days": args.train_days, "seed": args.seed, "methods": {}}
     for method in args.methods.split(","):
         folds = []
-        for k in range(args.days - 1):
-            train = table.iloc[k * day:(k + 1) * day]
+        for k in range(args.days - args.train_days):
+            train = table.iloc[k * day:(k + args.train_days) * day]
             # the test day, preceded by the rows its first lags need
-            test = table.iloc[(k + 1) * day - 10:(k + 2) * day]
+            test = table.iloc[(k + args.train_days) * day - 10:(k + args.train_days + 1) * day]
             t = time.perf_counter()
             model = MultivariateForecaster(TARGET, kind=method, horizon=60, lags=5, bounds=(0.0, 100.0),
                                            max_iter=100, n_repeats=2).fit(train)

@@ -154,7 +154,10 @@ def demo_mapping_inputs(sensors: list[dict[str, Any]]) -> tuple[int, list[dict[s
 async def demo_longwall_forecast(ctx: AppContext, credentials: dict[str, Any], *, timeout_s: float = 300.0,
                                  on_wait: Callable[[str], None] | None = None) -> bool:
     """Create the demo mine's longwall forecast mapping (once), train it and forecast once its data is stored;
-    the schedule then forecasts every interval. Returns whether a forecast was stored."""
+    the schedule then forecasts every interval. Returns whether a forecast was stored.
+
+    The mapping keeps the default 72-hour window: the first fit has the day of backfill only, and a version that
+    does not beat the naive forecast is not promoted; the schedule trains again until one does."""
     from ghgwatch.analytics import mapping
     from ghgwatch.demo.seed import ACTOR as SEED_ACTOR
     from ghgwatch.registry.models import Sensor
@@ -176,7 +179,7 @@ async def demo_longwall_forecast(ctx: AppContext, credentials: dict[str, Any], *
         if row is None:
             row = await mapping.create(s, SEED_ACTOR, mapping.MappingIn(
                 facility_id=sensor.facility_id, name=DEMO_MAPPING, target_sensor_id=target,
-                inputs=[mapping.MappingInput.model_validate(i) for i in inputs], window_hours=WINDOW_HOURS))
+                inputs=[mapping.MappingInput.model_validate(i) for i in inputs]))
         mapping_id, org = row.id, row.organization_id
     fit = await _run(service, ctx, {"mapping_id": mapping_id}, org, kind="mapping_fit")
     if not fit.get("promoted"):

@@ -153,7 +153,7 @@ class ForecastMapping(TimestampMixin, Base):
     lags: Mapped[int] = mapped_column(default=5)
     method: Mapped[str] = mapped_column(String(20), default="linear")
     interval: Mapped[float] = mapped_column(default=0.9)
-    window_hours: Mapped[float] = mapped_column(default=24.0)
+    window_hours: Mapped[float] = mapped_column(default=72.0)
     active: Mapped[bool] = mapped_column(default=True)
     """Trained and forecast by the schedule while true."""
     created_by: Mapped[str] = mapped_column(String(100))

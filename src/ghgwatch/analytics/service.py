@@ -6,7 +6,9 @@ at once (after its transaction commits); others are found by polling every ``pol
 
 Every ``schedule_interval_s`` (first run one interval after start) the schedule queues: a forecast and a
 drift check for each promoted forecast model, a gap report of all sensors, and, every
-``refit_interval_s``, a refit of each promoted model as a new candidate version.
+``refit_interval_s``, a refit of each promoted model as a new candidate version. For each active forecast
+mapping: its training (``mapping_fit``) while it has no promoted model and on refit, and with a promoted model its
+forecast (``mapping_forecast``, which judges the early-warning rules) and drift check.
 """
 
 from __future__ import annotations
@@ -156,15 +158,16 @@ class AnalyticsService:
 
 
 async def _schedule_mappings(s: AsyncSession, refit: bool) -> list[int]:
-    """Active forecast mappings: train one that has no model yet (and each on refit), forecast with and check the
-    drift of a promoted model. A mapping whose models are all worse than naive is retrained on refit only."""
+    """Active forecast mappings: train one that has no promoted model (none yet, or every version worse than the
+    naive forecast: its window grows with the stored data) and each on refit; forecast with and check the drift of
+    a promoted model."""
     from ghgwatch.analytics import mapping
 
     ids: list[int] = []
     for row in await mapping.listing(s, organization_id=None, active=True):
         promoted = await mapping.promoted_model(s, row)
         jobs: list[tuple[JobKind, dict[str, Any]]] = []
-        if refit or not await mapping.has_models(s, row):
+        if refit or promoted is None:
             jobs.append((JobKind.MAPPING_FIT, {"mapping_id": row.id}))
         if promoted is not None:
             jobs += [(JobKind.MAPPING_FORECAST, {"mapping_id": row.id}), (JobKind.DRIFT, {"model_id": promoted.id})]
