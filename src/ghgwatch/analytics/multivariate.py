@@ -53,7 +53,7 @@ class MultivariateForecaster:
         random_state: int = 0,
         interval: float = 0.9,
         bounds: tuple[float | None, float | None] = (None, None),
-        cv_folds: int = 5,
+        cv_folds: int = 3,
     ) -> None:
         self.target = target
         self.kind = kind
