@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ghgwatch.analytics.models import ForecastMapping, ModelStatus, RegisteredModel
+from ghgwatch.analytics.models import Forecast, ForecastMapping, ModelStatus, RegisteredModel
 from ghgwatch.kit.problems import Problem
 from ghgwatch.registry.models import Facility, Sensor
 from ghgwatch.security.principal import WRITERS, Principal
@@ -156,3 +156,13 @@ async def promoted_model(session: AsyncSession, mapping: ForecastMapping) -> Reg
                                          RegisteredModel.organization_id == mapping.organization_id,
                                          RegisteredModel.status == ModelStatus.PROMOTED.value)
     return (await session.execute(stmt.order_by(RegisteredModel.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def latest_forecast(session: AsyncSession, mapping: ForecastMapping
+                          ) -> tuple[Forecast, RegisteredModel] | None:
+    """The newest stored forecast of the mapping's models, with its model."""
+    found = (await session.execute(
+        select(Forecast, RegisteredModel).join(RegisteredModel, Forecast.model_id == RegisteredModel.id)
+        .where(RegisteredModel.name == mapping.model_name, RegisteredModel.organization_id == mapping.organization_id)
+        .order_by(Forecast.issued_at.desc(), Forecast.id.desc()).limit(1))).first()
+    return None if found is None else (found[0], found[1])

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 
 from ghgwatch.analytics import mapping
 from ghgwatch.analytics.mapping import MappingIn, MappingOut
-from ghgwatch.analytics.models import Forecast, ForecastMapping, RegisteredModel
+from ghgwatch.analytics.models import ForecastMapping
 from ghgwatch.audit import service as audit
 from ghgwatch.kit.problems import not_found
 from ghgwatch.security.principal import WRITERS, Principal
@@ -71,13 +71,8 @@ async def delete_mapping(mapping_id: int, session: Session, actor: CurrentPrinci
 @router.get("/forecast-mappings/{mapping_id}/forecast",
             summary="Latest stored forecast of a mapping's target, with intervals and the model's backtest")
 async def mapping_forecast(mapping_id: int, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
-    from sqlalchemy import select
-
     row = await _mapping(session, actor, mapping_id)
-    found = (await session.execute(
-        select(Forecast, RegisteredModel).join(RegisteredModel, Forecast.model_id == RegisteredModel.id)
-        .where(RegisteredModel.name == row.model_name, RegisteredModel.organization_id == row.organization_id)
-        .order_by(Forecast.issued_at.desc(), Forecast.id.desc()).limit(1))).first()
+    found = await mapping.latest_forecast(session, row)
     if found is None:
         raise not_found("forecast of mapping", mapping_id)
     forecast, model = found
