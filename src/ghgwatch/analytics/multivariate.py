@@ -161,7 +161,7 @@ class MultivariateForecaster:
             "coverage_last_step": metrics.coverage(truth[:, -1], lower[:, -1], upper[:, -1]),
             "mean_width": float(np.mean(upper - lower)),
             "winkler": metrics.winkler(truth, lower, upper, self.interval),
-            "n_evaluated": int(len(truth)),
+            "n_evaluated": len(truth),
         }
 
     # -- fit ---------------------------------------------------------------------------------
