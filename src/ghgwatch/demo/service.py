@@ -9,6 +9,8 @@ from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.web.context import AppContext
 
 log = logging.getLogger(__name__)
+BACKFILL_HOURS = 72.0
+"""Hours of simulated history sent before the live stream (see ``start_demo``)."""
 
 
 async def start_demo(ctx: AppContext) -> None:
@@ -20,10 +22,12 @@ async def start_demo(ctx: AppContext) -> None:
     stop = asyncio.Event()
 
     async def simulate() -> None:
-        # The API answers only after start-up, so wait for it; then backfill a day of history and stream.
+        # The API answers only after start-up, so wait for it; then backfill three days of history and stream:
+        # the longwall forecast mapping's model needs its 72-hour window to beat the naive forecast and to give
+        # calibrated intervals (docs/analytics.md, "Accuracy on the demo mine"); one reading a minute is cheap.
         await asyncio.sleep(1.0)
         try:
-            stats = await run_simulation(credentials, rate=50.0, backfill_hours=24.0, stop=stop, sign=False)
+            stats = await run_simulation(credentials, rate=50.0, backfill_hours=BACKFILL_HOURS, stop=stop, sign=False)
         except Exception:  # the platform goes on without demo data
             log.exception("demo simulator failed")
             return
