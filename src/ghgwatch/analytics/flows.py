@@ -38,6 +38,8 @@ class JobRun:
     job_id: int
     actor: str
     gauges: SensorSeries | None = None
+    extras: dict[str, Any] | None = None
+    """The process's shared objects (the alert service or hub): alerts opened by a job are published there."""
     fraction: float = 0.0
     message: str = ""
     _written: tuple[float, str] = field(default=(0.0, ""))
@@ -52,6 +54,16 @@ class JobRun:
         self._written = (self.fraction, self.message)
         async with self.db.transaction() as s:
             await repository.set_job(s, self.job_id, progress=round(self.fraction, 4), message=self.message)
+
+    async def publish_alerts(self, changes: list[tuple[str, dict[str, Any], str]]) -> None:
+        """After the commit: alert changes to the SSE streams and the bus, like the rule engine's."""
+        if not changes or self.extras is None:
+            return
+        from ghgwatch.alerts.early_warning import ACTOR
+        from ghgwatch.alerts.store import event_payload
+        from ghgwatch.lab.alerting import publish
+
+        await publish(self.extras, [event_payload(a, alert, actor=ACTOR, reason=r) for a, alert, r in changes])
 
     async def in_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run CPU work in a thread while writing its progress to the job row every half second."""
@@ -105,9 +117,9 @@ async def _store_forecast(run: JobRun, model: RegisteredModel, sensor: Sensor, f
         forecast_id = row.id
         # The early-warning rule judges this forecast unless a forecast mapping forecasts the sensor (its
         # forecasts are judged instead: two forecasts of one sensor would open and resolve the alert in turn).
-        if not await is_mapped_target(s, sensor.id):
-            await judge_forecast(s, sensor_id=sensor.id, origin=origin.to_pydatetime(), points=row.points,
-                                 forecast_id=forecast_id)
+        changes = [] if await is_mapped_target(s, sensor.id) else await judge_forecast(
+            s, sensor_id=sensor.id, origin=origin.to_pydatetime(), points=row.points, forecast_id=forecast_id)
+    await run.publish_alerts(changes)
     _gauge(run, sensor, frame)
     return forecast_id
 

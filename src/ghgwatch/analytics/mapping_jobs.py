@@ -167,6 +167,7 @@ async def forecast(run: JobRun, mapping_id: int, params: dict[str, Any]) -> dict
         forecast_id = fc.id
         changes = await judge_forecast(s, sensor_id=row.target_sensor_id, origin=origin.to_pydatetime(),
                                        points=fc.points, forecast_id=forecast_id)
+    await run.publish_alerts(changes)
     return {"mapping_id": row.id, "model_id": model.id, "forecast_id": forecast_id, "origin": origin.isoformat(),
             "alerts": [{"action": action, "alert_id": alert["id"], "rule_id": alert["rule_id"]}
                        for action, alert, _ in changes]}

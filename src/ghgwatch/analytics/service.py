@@ -39,8 +39,10 @@ EXTRA_KEY = "analytics"
 
 
 class AnalyticsService:
-    def __init__(self, db: Database, settings: Settings, gauges: SensorSeries | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings, gauges: SensorSeries | None = None,
+                 extras: dict[str, Any] | None = None) -> None:
         self.db = db
+        self.extras = extras
         self.settings = settings
         self.gauges = gauges
         self._wake = asyncio.Event()
@@ -75,7 +77,7 @@ class AnalyticsService:
                 return None
             job_id, kind, params, org = job.id, job.kind, dict(job.parameters), job.organization_id
             actor = job.created_by
-        run = JobRun(self.db, self.settings.analytics, job_id, actor, self.gauges)
+        run = JobRun(self.db, self.settings.analytics, job_id, actor, self.gauges, self.extras)
         started = time.perf_counter()
         try:
             result = await run_job(run, kind, params, org)
@@ -182,7 +184,7 @@ async def start_analytics(ctx: AppContext) -> None:
     gauges = ctx.extras.get("sensor_series")
     if gauges is None:
         gauges = ctx.extras["sensor_series"] = SensorSeries(ctx.settings.observability.max_sensor_series)
-    service = AnalyticsService(ctx.db, ctx.settings, gauges)
+    service = AnalyticsService(ctx.db, ctx.settings, gauges, ctx.extras)
     ctx.extras[EXTRA_KEY] = service
     service.start()
 

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ghgwatch.alerts.early_warning import judge_forecast
+from ghgwatch.alerts.hub import hub_of
 from ghgwatch.alerts.models import Alert, AlertHistory
 from ghgwatch.analytics.models import DriftReport, Forecast, RegisteredModel
 from ghgwatch.analytics.service import AnalyticsService
@@ -330,8 +331,14 @@ async def test_a_stored_univariate_forecast_is_judged_unless_a_mapping_forecasts
     index = pd.date_range(END + timedelta(minutes=1), periods=60, freq="1min")
     frame = pd.DataFrame({"forecast": 0.9, "lower": 0.8, "upper": [1.2 if i == 14 else 0.95 for i in range(60)]},
                          index=index)
-    run = JobRun(world.db, settings.analytics, 0, "test")
-    await _store_forecast(run, model, sensor, frame, pd.Timestamp(END), 0.9)
+    extras: dict[str, Any] = {}
+    run = JobRun(world.db, settings.analytics, 0, "test", extras=extras)
+    async with hub_of(extras).subscribe(world.org_a) as stream:  # what the SSE streams of the process get
+        await _store_forecast(run, model, sensor, frame, pd.Timestamp(END), 0.9)
+        event = await stream.get(timeout_s=5)
+    assert event is not None and event["event"] == "opened" and event["actor"] == "early-warning"
+    assert (event["alert"]["condition"], event["alert"]["threshold"]) == ("forecast_limit", 1.0)
+    assert "at " in event["reason"] and "15 min after the last value" in event["reason"]
     assert [a.rule_id for a in await _unresolved(world, ids["ch4"])] == ["methane_early_warning"]
     engineer = await world.login(Role.ENGINEER, world.org_a)
     created = await world.client.post(f"{API}/forecast-mappings", json=_mapping_body(world, ids), headers=engineer)
