@@ -34,7 +34,7 @@ from sqlalchemy import func, select, update
 from ghgwatch.alerts.models import Alert, AlertRule, NotificationRoute
 from ghgwatch.alerts.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from ghgwatch.analytics import repository
-from ghgwatch.analytics.models import AnalyticsJob, Forecast
+from ghgwatch.analytics.models import AnalyticsJob, Forecast, ForecastMapping
 from ghgwatch.inventory.models import ActivityData, FactorSetRecord, InventoryRun, MineMethane
 from ghgwatch.lab.models import LabResult
 from ghgwatch.readings.models import DeadLetter, Rollup1m
@@ -156,6 +156,18 @@ async def _seed_alpha(world: World) -> dict[str, Any]:
                        origin=datetime(2026, 1, 2, tzinfo=UTC), interval=60.0,
                        points=[{"ts": "2026-01-02T00:01:00+00:00", "forecast": 0.25, "lower": 0.2, "upper": 0.3}]))
         ids |= {key: int(row.id) for key, row in rows.items()} | {"models": model.id}  # type: ignore[attr-defined]
+        mapping = ForecastMapping(organization_id=world.org_a, facility_id=world.facility_a, name=f"{MARKER} mapping",
+                                  target_sensor_id=world.sensor_a, inputs=[], created_by=MARKER)
+        s.add(mapping)
+        await s.flush()
+        mapped = await repository.add_model(
+            s, name=mapping.model_name, kind="multivariate", organization_id=world.org_a, sensor_id=world.sensor_a,
+            input_sensor_ids=[], method="linear", resolution="1m", data_start=datetime(2026, 1, 1, tzinfo=UTC),
+            data_end=datetime(2026, 1, 2, tzinfo=UTC), trained_by=MARKER)
+        s.add(Forecast(model_id=mapped.id, sensor_id=world.sensor_a, organization_id=world.org_a,
+                       origin=datetime(2026, 1, 2, tzinfo=UTC), interval=0.9,
+                       points=[{"ts": "2026-01-02T00:01:00+00:00", "forecast": 0.25, "lower": 0.2, "upper": 0.3}]))
+        ids["forecast-mappings"] = mapping.id
         user = await service.create_user(s, SYSTEM, username=f"{MARKER}-user", password="password-123",
                                          role=Role.ENGINEER, organization_id=world.org_a)
         ids["users"] = user.id
@@ -278,6 +290,7 @@ def _parent_requests(world: World, ids: dict[str, Any]) -> dict[tuple[str, str],
         ("POST", "/analytics/jobs"): {"json": {"kind": "refit", "sensor_id": sen}},
         ("POST", "/analytics/gaps/fill"): {"json": {"sensor_id": sen, "from": "2026-01-01T00:00:00Z",
                                                     "to": "2026-01-01T01:00:00Z"}},
+        ("POST", "/forecast-mappings"): {"json": {"facility_id": fac, "name": "intruder", "target_sensor_id": sen}},
         ("POST", "/alert-rules"): {"json": {"organization_id": a, "scope": "sensor", "selector": str(sen),
                                             "rule_id": "intruder", "definition": {"kind": "stuck"}}},
         ("POST", "/notification-routes"): {"json": {"organization_id": a, "name": "intruder", "channel": "webhook",

@@ -15,6 +15,7 @@ from ghgwatch.alerts.detectors.methods import STREAMING_METHODS
 from ghgwatch.alerts.rules.model import (
     AnomalyRule,
     Direction,
+    ForecastLimitRule,
     Location,
     RangeRule,
     RateOfChangeRule,
@@ -35,6 +36,7 @@ RULE_CLASSES: Final[dict[RuleKind, type[Any]]] = {
     RuleKind.STUCK: StuckRule,
     RuleKind.OUT_OF_RANGE: RangeRule,
     RuleKind.ANOMALY: AnomalyRule,
+    RuleKind.FORECAST_LIMIT: ForecastLimitRule,
 }
 SEVERITY_NAMES: Final = {"warning": Severity.WARNING, "alarm": Severity.ALARM}
 
@@ -82,6 +84,8 @@ def _check(rule: Rule) -> None:
         below = isinstance(rule, ThresholdRule) and rule.direction is Direction.BELOW
         if (rule.warning < rule.alarm) if below else (rule.warning > rule.alarm):
             raise ValueError("the warning level must come before the alarm level")
+    if isinstance(rule, ForecastLimitRule) and not 0 < rule.within_min <= 24 * 60:
+        raise ValueError("within_min must be more than 0 and at most 1440 (minutes)")
     for name in ("clear_after_s", "window_s", "duration_s", "factor", "deadband", "epsilon"):
         value = getattr(rule, name, None)
         if value is not None and value < 0:

@@ -80,8 +80,9 @@ def to_open_alert(a: Alert) -> OpenAlert:
 
 async def load_open(session: AsyncSession) -> list[Alert]:
     """Alerts not resolved (open or acknowledged), oldest first."""
-    stmt = select(Alert).where(Alert.state != AlertState.RESOLVED.value,
-                               ~Alert.rule_id.startswith("ext:")).order_by(Alert.id)  # ext: ghgwatch.lab.alerting
+    # ext: ghgwatch.lab.alerting; forecast_limit: judged on stored forecasts (ghgwatch.alerts.early_warning)
+    stmt = select(Alert).where(Alert.state != AlertState.RESOLVED.value, ~Alert.rule_id.startswith("ext:"),
+                               Alert.condition != RuleKind.FORECAST_LIMIT.value).order_by(Alert.id)
     return list((await session.execute(stmt)).scalars())
 
 

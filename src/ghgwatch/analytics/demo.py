@@ -1,4 +1,5 @@
-"""Demo forecasts for ``ghgwatch up --demo``: a model of the longwall methane, promoted, forecasting live.
+"""Demo forecasts for ``ghgwatch up --demo``: a model of the longwall methane, promoted, forecasting live, and the
+multivariate longwall forecast of the demo mine (a forecast mapping of its stored sensors, issue 14 item 5).
 
 The first model is fitted on the history up to 30 minutes ago and forecasts from there, so that the next
 forecast (from now, with the promoted model) can already report its predecessor's error against what happened.
@@ -62,9 +63,10 @@ async def _history_ready(ctx: AppContext, sensor_id: int, timeout_s: float,
         await asyncio.sleep(1.0)
 
 
-async def _run(service: AnalyticsService, ctx: AppContext, params: dict[str, Any], org: int) -> dict[str, Any]:
+async def _run(service: AnalyticsService, ctx: AppContext, params: dict[str, Any], org: int,
+               kind: str = "forecast") -> dict[str, Any]:
     async with ctx.db.transaction() as s:
-        job = await repository.enqueue(s, "forecast", params, created_by=ACTOR, organization_id=org)
+        job = await repository.enqueue(s, kind, params, created_by=ACTOR, organization_id=org)
         job_id = job.id
     await service.run_next(job_id)
     async with ctx.db.sessions() as s:
@@ -111,3 +113,78 @@ async def demo_forecasts(ctx: AppContext, credentials: dict[str, Any], *, timeou
             continue
         log.info("demo forecasts: model %s promoted and forecasting", first["model_id"])
         return True
+
+
+# Roles of the demo mine's sensors in the longwall forecast, by (location of a sensor of their source, kind).
+_DEMO_ROLES = {
+    ("longwall_outgoing", "air_velocity"): "air_velocity",
+    ("drainage_pipeline", "methane"): "suction_methane",
+    ("drainage_pipeline", "gas_flow"): "suction_mixture_flow",
+    ("drainage_pipeline", "differential_pressure"): "pressure_differential",
+    ("mine_outgoing", "air_flow"): "air_flow",
+    ("mine_outgoing", "temperature"): "temperature",
+    ("mine_outgoing", "pressure"): "barometric_pressure",
+    ("mine_outgoing", "methane"): "methane",
+}
+DEMO_MAPPING = "Longwall 5-1 outgoing air CH4"
+
+
+def demo_mapping_inputs(sensors: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]] | None:
+    """The longwall CH4 sensor and the inputs of its forecast among the demo credentials' sensors: the longwall's
+    air velocity, the gas-suction (drainage) unit's CH4, mixture flow and depression, and the shaft's air flow,
+    temperature, barometric pressure and CH4 (each source's role is that of its located sensor)."""
+    target = next((s for s in sensors if s.get("location") == "longwall_outgoing"), None)
+    if target is None:
+        return None
+    where: dict[str, str] = {}
+    for s in sensors:
+        if s.get("location") and s.get("source") is not None:
+            where.setdefault(str(s["source"]), str(s["location"]))
+    inputs: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for s in sensors:
+        role = _DEMO_ROLES.get((where.get(str(s.get("source")), ""), str(s.get("kind"))))
+        if s is target or role is None or role in taken:  # one sensor per role: the first shaft, station
+            continue
+        taken.add(role)
+        inputs.append({"sensor_id": int(s["id"]), "role": role})
+    return int(target["id"]), inputs
+
+
+async def demo_longwall_forecast(ctx: AppContext, credentials: dict[str, Any], *, timeout_s: float = 300.0,
+                                 on_wait: Callable[[str], None] | None = None) -> bool:
+    """Create the demo mine's longwall forecast mapping (once), train it and forecast once its data is stored;
+    the schedule then forecasts every interval. Returns whether a forecast was stored.
+
+    The mapping keeps the default 72-hour window: the first fit has the day of backfill only, and a version that
+    does not beat the naive forecast is not promoted; the schedule trains again until one does."""
+    from ghgwatch.analytics import mapping
+    from ghgwatch.demo.seed import ACTOR as SEED_ACTOR
+    from ghgwatch.registry.models import Sensor
+
+    service: AnalyticsService | None = ctx.extras.get(EXTRA_KEY)
+    found = demo_mapping_inputs(list(credentials.get("sensors", [])))
+    if service is None or found is None:
+        return False
+    target, inputs = found
+    if not await _history_ready(ctx, target, timeout_s, on_wait):
+        log.warning("demo longwall forecast skipped: the backfill did not arrive in %.0f s", timeout_s)
+        return False
+    async with ctx.db.transaction() as s:
+        sensor = await s.get(Sensor, target)
+        if sensor is None:
+            return False
+        rows = await mapping.listing(s, organization_id=None, facility_id=sensor.facility_id)
+        row = next((r for r in rows if r.name == DEMO_MAPPING), None)
+        if row is None:
+            row = await mapping.create(s, SEED_ACTOR, mapping.MappingIn(
+                facility_id=sensor.facility_id, name=DEMO_MAPPING, target_sensor_id=target,
+                inputs=[mapping.MappingInput.model_validate(i) for i in inputs]))
+        mapping_id, org = row.id, row.organization_id
+    fit = await _run(service, ctx, {"mapping_id": mapping_id}, org, kind="mapping_fit")
+    if not fit.get("promoted"):
+        log.warning("demo longwall model v%s is worse than the naive forecast: not promoted", fit.get("version"))
+        return False
+    await _run(service, ctx, {"mapping_id": mapping_id}, org, kind="mapping_forecast")
+    log.info("demo longwall forecast: mapping %s, model %s promoted and forecasting", mapping_id, fit["model_id"])
+    return True

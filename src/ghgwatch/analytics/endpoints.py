@@ -58,6 +58,14 @@ async def _job_org(session: Session, actor: Principal, kind: JobKind, params: di
     if "sensor_id" in params:
         sensor = await registry.get(session, actor, SENSORS, int(params["sensor_id"]))
         org = sensor.organization_id  # type: ignore[attr-defined]
+    if "mapping_id" in params:
+        from ghgwatch.analytics import mapping
+
+        row = await mapping.get(session, int(params["mapping_id"]))
+        if row is None:
+            raise not_found("forecast mapping", int(params["mapping_id"]))
+        actor.require_org(row.organization_id)
+        org = row.organization_id
     for sensor_id in params.get("sensor_ids", []):
         await registry.get(session, actor, SENSORS, int(sensor_id))
     if kind is JobKind.GAP_REPORT and org is None:
@@ -69,7 +77,8 @@ async def _job_org(session: Session, actor: Principal, kind: JobKind, params: di
              description="Kinds: `forecast` (sensor_id, horizon, method auto|linear|gbdt|naive, interval, "
                          "resolution 1m|1h, window_hours; or model_id to forecast with a stored model), `refit` "
                          "(sensor_id or model_id), `backtest` (sensor_id, horizon, methods), `gap_report` "
-                         "(sensor_ids, window_hours, factor), `drift` (model_id). Parameters go at the top "
+                         "(sensor_ids, window_hours, factor), `drift` (model_id), `mapping_fit` and `mapping_forecast` "
+                         "(mapping_id, as_of: a forecast mapping's multivariate model). Parameters go at the top "
                          "level or under `parameters`.")
 async def create_job(body: JobIn, request: Request, session: Session, actor: CurrentPrincipal) -> JSONResponse:
     actor.require_role(WRITERS)

@@ -38,6 +38,8 @@ class JobRun:
     job_id: int
     actor: str
     gauges: SensorSeries | None = None
+    extras: dict[str, Any] | None = None
+    """The process's shared objects (the alert service or hub): alerts opened by a job are published there."""
     fraction: float = 0.0
     message: str = ""
     _written: tuple[float, str] = field(default=(0.0, ""))
@@ -52,6 +54,16 @@ class JobRun:
         self._written = (self.fraction, self.message)
         async with self.db.transaction() as s:
             await repository.set_job(s, self.job_id, progress=round(self.fraction, 4), message=self.message)
+
+    async def publish_alerts(self, changes: list[tuple[str, dict[str, Any], str]]) -> None:
+        """After the commit: alert changes to the SSE streams and the bus, like the rule engine's."""
+        if not changes or self.extras is None:
+            return
+        from ghgwatch.alerts.early_warning import ACTOR
+        from ghgwatch.alerts.store import event_payload
+        from ghgwatch.lab.alerting import publish
+
+        await publish(self.extras, [event_payload(a, alert, actor=ACTOR, reason=r) for a, alert, r in changes])
 
     async def in_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run CPU work in a thread while writing its progress to the job row every half second."""
@@ -93,6 +105,9 @@ def _target(sensor: Sensor) -> str:
 
 async def _store_forecast(run: JobRun, model: RegisteredModel, sensor: Sensor, frame: pd.DataFrame,
                           origin: pd.Timestamp, interval: float) -> int:
+    from ghgwatch.alerts.early_warning import judge_forecast
+    from ghgwatch.analytics.mapping import is_mapped_target
+
     async with run.db.transaction() as s:
         row = Forecast(model_id=model.id, sensor_id=sensor.id, organization_id=sensor.organization_id,
                        issued_at=utcnow(), origin=origin.to_pydatetime(), interval=interval,
@@ -100,6 +115,11 @@ async def _store_forecast(run: JobRun, model: RegisteredModel, sensor: Sensor, f
         s.add(row)
         await s.flush()
         forecast_id = row.id
+        # The early-warning rule judges this forecast unless a forecast mapping forecasts the sensor (its
+        # forecasts are judged instead: two forecasts of one sensor would open and resolve the alert in turn).
+        changes = [] if await is_mapped_target(s, sensor.id) else await judge_forecast(
+            s, sensor_id=sensor.id, origin=origin.to_pydatetime(), points=row.points, forecast_id=forecast_id)
+    await run.publish_alerts(changes)
     _gauge(run, sensor, frame)
     return forecast_id
 
@@ -193,6 +213,10 @@ async def drift(run: JobRun, model_id: int, params: dict[str, Any]) -> dict[str,
         model = await repository.get_model(s, model_id)
     if model is None or model.sensor_id is None:
         raise ValueError(f"model {model_id} does not exist or has no target sensor")
+    if model.kind == ModelKind.MULTIVARIATE.value and "mapping_id" in model.parameters:
+        from ghgwatch.analytics import mapping_jobs
+
+        return await mapping_jobs.drift(run, model, params)
     sensor = await _sensor(run.db, model.sensor_id)
     end = utcnow()
     start = max(ensure_utc(model.data_end) + timedelta(microseconds=1),
@@ -283,6 +307,13 @@ async def forecast(run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
     return await fit_and_register(run, params, with_forecast=True)
 
 
+async def _mapping_job(what: str, run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
+    from ghgwatch.analytics import mapping_jobs
+
+    handler = mapping_jobs.fit if what == "fit" else mapping_jobs.forecast
+    return await handler(run, int(params["mapping_id"]), params)
+
+
 async def run_job(run: JobRun, kind: str, params: dict[str, Any], organization_id: int | None) -> dict[str, Any]:
     """Dispatch one job by kind."""
     handlers: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
@@ -291,6 +322,8 @@ async def run_job(run: JobRun, kind: str, params: dict[str, Any], organization_i
         JobKind.BACKTEST: lambda: backtest_only(run, params),
         JobKind.GAP_REPORT: lambda: gap_report(run, params, organization_id),
         JobKind.DRIFT: lambda: drift(run, int(params["model_id"]), params),
+        JobKind.MAPPING_FIT: lambda: _mapping_job("fit", run, params),
+        JobKind.MAPPING_FORECAST: lambda: _mapping_job("forecast", run, params),
     }
     if kind not in handlers:
         raise ValueError(f"unknown job kind {kind!r}")

@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ghgwatch.kit.timeutil import utcnow
-from ghgwatch.store.base import Base, JSONType
+from ghgwatch.store.base import Base, JSONType, TimestampMixin
 
 
 class ModelKind(StrEnum):
@@ -35,6 +35,10 @@ class JobKind(StrEnum):
     REFIT = "refit"
     BACKTEST = "backtest"
     DRIFT = "drift"
+    MAPPING_FIT = "mapping_fit"
+    """Train the multivariate model of a forecast mapping (``mapping_id``) from stored data."""
+    MAPPING_FORECAST = "mapping_forecast"
+    """Forecast with the promoted model of a mapping and judge the early-warning rules."""
 
 
 class JobState(StrEnum):
@@ -126,3 +130,38 @@ class DriftReport(Base):
     baseline_mae: Mapped[float | None] = mapped_column(default=None)
     n_errors: Mapped[int] = mapped_column(default=0)
     flagged: Mapped[bool] = mapped_column(default=False)
+
+
+class ForecastMapping(TimestampMixin, Base):
+    """Which stored sensors of a facility feed a multivariate forecast of which target sensor (issue 14 item 5:
+    the longwall methane forecast): ``inputs`` is a list of ``{"sensor_id", "role"}``.
+
+    Its models are registered under :attr:`model_name` (versions count up there); trained and used by the jobs
+    ``mapping_fit`` and ``mapping_forecast`` (``ghgwatch.analytics.mapping_jobs``).
+    """
+
+    __tablename__ = "forecast_mappings"
+    __table_args__ = (UniqueConstraint("facility_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    target_sensor_id: Mapped[int] = mapped_column(index=True)
+    inputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    horizon_min: Mapped[int] = mapped_column(default=60)
+    lags: Mapped[int] = mapped_column(default=5)
+    method: Mapped[str] = mapped_column(String(20), default="linear")
+    interval: Mapped[float] = mapped_column(default=0.9)
+    window_hours: Mapped[float] = mapped_column(default=72.0)
+    active: Mapped[bool] = mapped_column(default=True)
+    """Trained and forecast by the schedule while true."""
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    @property
+    def model_name(self) -> str:
+        return f"forecast-mapping-{self.id}"
+
+    @property
+    def input_sensor_ids(self) -> list[int]:
+        return [int(i["sensor_id"]) for i in self.inputs]

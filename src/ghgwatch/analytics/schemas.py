@@ -111,13 +111,14 @@ def _positive_number(params: dict[str, Any], name: str, upper: float) -> None:
 
 def check_parameters(kind: JobKind, params: dict[str, Any]) -> None:
     """Reject parameters a job could not use, before it is queued (422 naming the field)."""
-    for name in ("sensor_id", "model_id"):
+    for name in ("sensor_id", "model_id", "mapping_id"):
         if name in params and (isinstance(params[name], bool) or not isinstance(params[name], int)):
             raise _invalid(name, "must be an integer")
         if name in params and not 0 < params[name] <= MAX_ID:
             raise _invalid(name, f"must be an id from 1 to {MAX_ID}")
     needs = {JobKind.FORECAST: ("sensor_id", "model_id"), JobKind.REFIT: ("sensor_id", "model_id"),
-             JobKind.BACKTEST: ("sensor_id",), JobKind.DRIFT: ("model_id",)}.get(kind, ())
+             JobKind.BACKTEST: ("sensor_id",), JobKind.DRIFT: ("model_id",),
+             JobKind.MAPPING_FIT: ("mapping_id",), JobKind.MAPPING_FORECAST: ("mapping_id",)}.get(kind, ())
     if needs and not any(n in params for n in needs):
         raise _invalid(needs[0], f"a {kind.value} job needs {' or '.join(needs)}")
     if "horizon" in params and (not isinstance(params["horizon"], int) or not 1 <= params["horizon"] <= MAX_HORIZON):

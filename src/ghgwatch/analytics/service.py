@@ -6,7 +6,9 @@ at once (after its transaction commits); others are found by polling every ``pol
 
 Every ``schedule_interval_s`` (first run one interval after start) the schedule queues: a forecast and a
 drift check for each promoted forecast model, a gap report of all sensors, and, every
-``refit_interval_s``, a refit of each promoted model as a new candidate version.
+``refit_interval_s``, a refit of each promoted model as a new candidate version. For each active forecast
+mapping: its training (``mapping_fit``) while it has no promoted model and on refit, and with a promoted model its
+forecast (``mapping_forecast``, which judges the early-warning rules) and drift check.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ EXTRA_KEY = "analytics"
 
 
 class AnalyticsService:
-    def __init__(self, db: Database, settings: Settings, gauges: SensorSeries | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings, gauges: SensorSeries | None = None,
+                 extras: dict[str, Any] | None = None) -> None:
         self.db = db
+        self.extras = extras
         self.settings = settings
         self.gauges = gauges
         self._wake = asyncio.Event()
@@ -73,7 +77,7 @@ class AnalyticsService:
                 return None
             job_id, kind, params, org = job.id, job.kind, dict(job.parameters), job.organization_id
             actor = job.created_by
-        run = JobRun(self.db, self.settings.analytics, job_id, actor, self.gauges)
+        run = JobRun(self.db, self.settings.analytics, job_id, actor, self.gauges, self.extras)
         started = time.perf_counter()
         try:
             result = await run_job(run, kind, params, org)
@@ -134,6 +138,7 @@ class AnalyticsService:
                     job = await repository.enqueue(s, kind.value, {"model_id": model.id},
                                                    created_by=SCHEDULE_ACTOR, organization_id=model.organization_id)
                     ids.append(job.id)
+            ids += await _schedule_mappings(s, refit)
             job = await repository.enqueue(s, JobKind.GAP_REPORT.value, {}, created_by=SCHEDULE_ACTOR)
             ids.append(job.id)
             self.wake_after_commit(s)
@@ -154,11 +159,32 @@ class AnalyticsService:
                 log.exception("analytics schedule failed to queue jobs")
 
 
+async def _schedule_mappings(s: AsyncSession, refit: bool) -> list[int]:
+    """Active forecast mappings: train one that has no promoted model (none yet, or every version worse than the
+    naive forecast: its window grows with the stored data) and each on refit; forecast with and check the drift of
+    a promoted model."""
+    from ghgwatch.analytics import mapping
+
+    ids: list[int] = []
+    for row in await mapping.listing(s, organization_id=None, active=True):
+        promoted = await mapping.promoted_model(s, row)
+        jobs: list[tuple[JobKind, dict[str, Any]]] = []
+        if refit or promoted is None:
+            jobs.append((JobKind.MAPPING_FIT, {"mapping_id": row.id}))
+        if promoted is not None:
+            jobs += [(JobKind.MAPPING_FORECAST, {"mapping_id": row.id}), (JobKind.DRIFT, {"model_id": promoted.id})]
+        for kind, params in jobs:
+            job = await repository.enqueue(s, kind.value, params, created_by=SCHEDULE_ACTOR,
+                                           organization_id=row.organization_id)
+            ids.append(job.id)
+    return ids
+
+
 async def start_analytics(ctx: AppContext) -> None:
     gauges = ctx.extras.get("sensor_series")
     if gauges is None:
         gauges = ctx.extras["sensor_series"] = SensorSeries(ctx.settings.observability.max_sensor_series)
-    service = AnalyticsService(ctx.db, ctx.settings, gauges)
+    service = AnalyticsService(ctx.db, ctx.settings, gauges, ctx.extras)
     ctx.extras[EXTRA_KEY] = service
     service.start()
 

@@ -9,6 +9,8 @@ from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.web.context import AppContext
 
 log = logging.getLogger(__name__)
+BACKFILL_HOURS = 72.0
+"""Hours of simulated history sent before the live stream (see ``start_demo``)."""
 
 
 async def start_demo(ctx: AppContext) -> None:
@@ -20,22 +22,28 @@ async def start_demo(ctx: AppContext) -> None:
     stop = asyncio.Event()
 
     async def simulate() -> None:
-        # The API answers only after start-up, so wait for it; then backfill a day of history and stream.
+        # The API answers only after start-up, so wait for it; then backfill three days of history and stream:
+        # the longwall forecast mapping's model needs its 72-hour window to beat the naive forecast and to give
+        # calibrated intervals (docs/analytics.md, "Accuracy on the demo mine"); one reading a minute is cheap.
         await asyncio.sleep(1.0)
         try:
-            stats = await run_simulation(credentials, rate=50.0, backfill_hours=24.0, stop=stop, sign=False)
+            stats = await run_simulation(credentials, rate=50.0, backfill_hours=BACKFILL_HOURS, stop=stop, sign=False)
         except Exception:  # the platform goes on without demo data
             log.exception("demo simulator failed")
             return
         log.info("demo simulator stopped: %s", stats)
 
     async def forecast() -> None:
-        from ghgwatch.analytics.demo import demo_forecasts
+        from ghgwatch.analytics.demo import demo_forecasts, demo_longwall_forecast
 
         try:
             await demo_forecasts(ctx, credentials)
         except Exception:  # the demo goes on without forecasts
             log.exception("demo forecasts failed")
+        try:
+            await demo_longwall_forecast(ctx, credentials)
+        except Exception:  # the demo goes on without the longwall forecast
+            log.exception("demo longwall forecast failed")
 
     ctx.extras["demo_stop"] = stop
     ctx.extras["demo_task"] = asyncio.create_task(simulate(), name="demo-simulator")

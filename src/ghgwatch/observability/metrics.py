@@ -76,6 +76,7 @@ class AlertCondition(StrEnum):
     STUCK = "stuck"
     OUT_OF_RANGE = "out_of_range"
     ANOMALY = "anomaly"
+    FORECAST_LIMIT = "forecast_limit"
     OTHER = "other"
 
 

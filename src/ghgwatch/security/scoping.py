@@ -129,6 +129,12 @@ ROUTES: dict[tuple[str, str], Scope] = {
     ("GET", "/analytics/models/{model_id}/drift"): Scope.OBJECT,
     ("GET", "/sensors/{sensor_id}/forecast"): Scope.OBJECT,
     ("POST", "/analytics/gaps/fill"): Scope.PARENT,
+    # forecast mappings: created under a facility of the caller's organisation, every sensor of that facility
+    ("GET", "/forecast-mappings"): Scope.LISTING,
+    ("POST", "/forecast-mappings"): Scope.PARENT,
+    ("GET", "/forecast-mappings/{mapping_id}"): Scope.OBJECT,
+    ("DELETE", "/forecast-mappings/{mapping_id}"): Scope.OBJECT,
+    ("GET", "/forecast-mappings/{mapping_id}/forecast"): Scope.OBJECT,
     # alerts
     ("GET", "/alerts"): Scope.LISTING,
     ("GET", "/alerts/stream"): Scope.LISTING,

@@ -64,6 +64,27 @@ async def correlation_matrix(session: AsyncSession, sensors: list[dict[str, Any]
     return matrix
 
 
+PANEL_STEPS = (10, 20, 30, 40, 50, 60)
+
+
+async def mapping_panels(session: AsyncSession, organization_id: int | None, facility_id: int | None
+                         ) -> list[dict[str, Any]]:
+    """The latest forecast of each forecast mapping of the facility, every 10 minutes ahead (issue 14)."""
+    from ghgwatch.analytics import mapping
+
+    panels = []
+    for row in await mapping.listing(session, organization_id=organization_id, facility_id=facility_id):
+        found = await mapping.latest_forecast(session, row)
+        panel: dict[str, Any] = {"name": row.name, "target": row.target_sensor_id, "rows": []}
+        if found is not None:
+            forecast, model = found
+            panel |= {"version": model.version, "origin": forecast.origin,
+                      "rows": [{"minutes": h, **forecast.points[h - 1]} for h in PANEL_STEPS
+                               if h <= len(forecast.points)]}
+        panels.append(panel)
+    return panels
+
+
 def heat(r: float) -> str:
     """Blue (negative) to white to red (positive); text stays dark, so contrast holds at every value."""
     a = min(abs(r), 1.0)
@@ -81,6 +102,9 @@ async def analytics(view: Annotated[View, Depends(signed_in)], session: Session,
     sensors = [s for s in site.sensors if chosen is not None and s["facility_id"] == chosen["id"]
                and (not kind or s["kind"] == kind)][:MAX_MATRIX]
     matrix = await correlation_matrix(session, sensors, hours, max_lag) if tab == "correlation" else []
+    panels = (await mapping_panels(session, view.actor.org_filter(), chosen["id"] if chosen else None)
+              if tab == "forecasts" else [])
     data = {"sensors": site.sensors, "facility": chosen, "can_write": view.can_write, "tab": tab}
     return render(view, "analytics.html", view.t.gettext("Analytics"), tab=tab, site=site, chosen=chosen,
-                  sensors=sensors, matrix=matrix, hours=hours, kind=kind, max_lag=max_lag, heat=heat, data=data)
+                  sensors=sensors, matrix=matrix, hours=hours, kind=kind, max_lag=max_lag, heat=heat, data=data,
+                  panels=panels, names={s["id"]: s["name"] for s in site.sensors})

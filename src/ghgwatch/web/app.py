@@ -38,6 +38,7 @@ ROUTERS = (
     "ghgwatch.readings.endpoints:router",
     "ghgwatch.inventory.endpoints:routers",
     "ghgwatch.analytics.endpoints:router",
+    "ghgwatch.analytics.mapping_endpoints:router",
     "ghgwatch.alerts.endpoints:router",
     "ghgwatch.edge.endpoints:router",
     "ghgwatch.uav.endpoints:router",

@@ -6,6 +6,7 @@ from ghgwatch.alerts.rules.defaults import METHANE_LIMITS, default_ruleset, meth
 from ghgwatch.alerts.rules.model import (
     AnomalyRule,
     Direction,
+    ForecastLimitRule,
     Location,
     RangeRule,
     RateOfChangeRule,
@@ -26,6 +27,7 @@ __all__ = [
     "AnomalyRule",
     "Direction",
     "EffectiveRules",
+    "ForecastLimitRule",
     "Location",
     "RangeRule",
     "RateOfChangeRule",

@@ -14,6 +14,7 @@ from typing import Final
 
 from ghgwatch.alerts.rules.model import (
     Direction,
+    ForecastLimitRule,
     Location,
     RangeRule,
     Rule,
@@ -26,6 +27,11 @@ from ghgwatch.alerts.rules.model import (
 
 METHANE: Final = "methane"
 METHANE_RULE_ID: Final = "methane_limit"
+EARLY_WARNING_ID: Final = "methane_early_warning"
+EARLY_WARNING_MIN: Final = 30.0
+"""ghgwatch choice: warn when the forecast's upper bound reaches the alarm level within 30 minutes (issue 14: the
+mine platform's purpose for the longwall forecast is to prevent gassing and the downtime it causes; 30 minutes
+leaves time to slow the shearer or add air, and is inside the 10-60 minutes the forecast covers)."""
 WARNING_FRACTION: Final = 0.8  # ghgwatch choice: warning at 80 % of the alarm level
 
 _RULES_M: Final = (
@@ -104,4 +110,12 @@ def default_ruleset(
         (METHANE, loc): MappingProxyType({METHANE_RULE_ID: methane_limit(loc, drainage_min_percent)})
         for loc in Location
     }
+    # The longwall's outgoing air is what the multivariate forecast is for: its early warning is on by default
+    # (it only acts on stored forecasts of the sensor).
+    by_kind_location[(METHANE, Location.LONGWALL_OUTGOING)] = MappingProxyType({
+        METHANE_RULE_ID: methane_limit(Location.LONGWALL_OUTGOING, drainage_min_percent),
+        EARLY_WARNING_ID: ForecastLimitRule(
+            id=EARLY_WARNING_ID, within_min=EARLY_WARNING_MIN,
+            source=f"ghgwatch choice: forecast upper bound within {EARLY_WARNING_MIN:g} min (issue 14)"),
+    })
     return RuleSet(by_kind=by_kind, by_kind_location=by_kind_location)

@@ -29,6 +29,7 @@ class RuleKind(StrEnum):
     STUCK = "stuck"
     OUT_OF_RANGE = "out_of_range"
     ANOMALY = "anomaly"
+    FORECAST_LIMIT = "forecast_limit"
 
 
 class Location(StrEnum):
@@ -127,7 +128,21 @@ class AnomalyRule(_RuleBase):
     kind: RuleKind = field(default=RuleKind.ANOMALY, init=False)
 
 
-Rule = ThresholdRule | RateOfChangeRule | SilentRule | StuckRule | RangeRule | AnomalyRule
+@dataclass(frozen=True, slots=True)
+class ForecastLimitRule(_RuleBase):
+    """Early warning: the upper bound of a stored forecast crosses ``limit`` within ``within_min`` minutes of the
+    forecast's origin (its last value). Judged when a forecast is stored, not per reading (the rule engine skips
+    it; see ``ghgwatch.alerts.early_warning``). ``limit`` ``None``: the sensor's alarm level (its own, else the
+    alarm of its threshold rule). The alert resolves when a later forecast no longer crosses within the window.
+    """
+
+    within_min: float = 30.0
+    limit: float | None = None
+    severity: Severity = Severity.WARNING
+    kind: RuleKind = field(default=RuleKind.FORECAST_LIMIT, init=False)
+
+
+Rule = ThresholdRule | RateOfChangeRule | SilentRule | StuckRule | RangeRule | AnomalyRule | ForecastLimitRule
 
 # One layer: rule id -> rule, or None to remove an inherited rule with that id.
 RuleLayer = Mapping[str, Rule | None]

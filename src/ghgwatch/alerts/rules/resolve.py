@@ -8,6 +8,7 @@ from typing import Final
 from ghgwatch.alerts.rules.model import (
     AnomalyRule,
     Direction,
+    ForecastLimitRule,
     RangeRule,
     RateOfChangeRule,
     Rule,
@@ -72,6 +73,8 @@ def _convert(rule: Rule, f: float, unit: str) -> Rule:
         return replace(rule, epsilon=rule.epsilon * f, unit=unit)
     if isinstance(rule, RangeRule):
         return replace(rule, low=_scale(rule.low, f), high=_scale(rule.high, f), unit=unit)
+    if isinstance(rule, ForecastLimitRule):
+        return replace(rule, limit=_scale(rule.limit, f), unit=unit)
     return rule
 
 
@@ -120,6 +123,7 @@ def resolve_rules(sensor: SensorSpec, ruleset: RuleSet) -> EffectiveRules:
                 high=sensor.range_high if sensor.range_high is not None else rule.high,
             )
         rules.append(rule)
+    rules, problems = _forecast_limits(sensor, rules, problems)
     return EffectiveRules(sensor=sensor, rules=tuple(rules), problems=tuple(problems))
 
 
@@ -146,6 +150,24 @@ def _sensor_levels(sensor: SensorSpec, merged: dict[str, Rule | None]) -> dict[s
             source="sensor configuration (registry)",
         )
     }
+
+
+def _forecast_limits(sensor: SensorSpec, rules: list[Rule], problems: list[str]) -> tuple[list[Rule], list[str]]:
+    """Give early-warning rules without a limit the sensor's alarm level: its own, else that of its (rising)
+    threshold rule; a rule left without a level cannot run and is reported."""
+    threshold = next((r.alarm for r in rules if isinstance(r, ThresholdRule) and r.direction is Direction.ABOVE
+                      and r.alarm is not None), None)
+    out: list[Rule] = []
+    for rule in rules:
+        if isinstance(rule, ForecastLimitRule) and rule.limit is None:
+            level, origin = ((sensor.alarm, "the sensor's alarm level") if sensor.alarm is not None
+                             else (threshold, "the alarm level of its threshold rule"))
+            if level is None:
+                problems.append(f"{rule.id}: no limit and the sensor has no alarm level")
+                continue
+            rule = replace(rule, limit=level, source=f"{rule.source}; limit: {origin}")
+        out.append(rule)
+    return out, problems
 
 
 def _check(rule: Rule, sensor: SensorSpec) -> str | None:
