@@ -267,3 +267,22 @@ async def test_age_rolls_the_active_segment_and_retention_removes_consumed_old_o
     assert await consumer.lag() == {TopicPartition(TOPIC, 0): 1}
     await consumer.stop()
     await bus.stop()
+
+
+async def test_the_single_member_is_told_it_owns_every_partition_while_it_runs(embedded_bus: EmbeddedBus) -> None:
+    """Issue 10 item 4: the alert engine's hand-over listener works alike on the embedded log (one member)."""
+    heard: list[tuple[str, frozenset[TopicPartition], dict[str, int]]] = []
+
+    class Listener:
+        def assigned(self, partitions: frozenset[TopicPartition], counts: dict[str, int]) -> None:
+            heard.append(("assigned", partitions, dict(counts)))
+
+        def revoked(self, partitions: frozenset[TopicPartition], *, lost: bool) -> None:
+            heard.append(("lost" if lost else "revoked", partitions, {}))
+
+    consumer = embedded_bus.consumer("g-listen", ["t.listen"], listener=Listener())
+    await consumer.start()
+    every = frozenset(TopicPartition("t.listen", p) for p in range(4))
+    assert heard == [("assigned", every, {"t.listen": 4})]
+    await consumer.stop()
+    assert heard[1:] == [("revoked", every, {})]
