@@ -114,7 +114,8 @@ class Handover:
                 self._release([n for n in svc.engine.sensor_ids() if partition_for(n.encode(), count) in gone])
             svc.engine.own(self.owns)
         await self._adopt()
-        log.info("alert engine: owns partitions %s of %d", sorted(parts), count)
+        log.info("alert engine: owns partitions %s of %d, with %d open alert(s)", sorted(parts), count,
+                 len(svc.engine.open_alerts()))
 
     def _release(self, names: list[str]) -> None:
         """Forget these sensors (under the service's lock): another replica owns them now."""

@@ -62,7 +62,8 @@ async def test_comment_after_acknowledging(alert_platform: AlertPlatform) -> Non
     operator = await p.world.login(Role.OPERATOR, p.world.org_a)
     auditor = await p.world.login(Role.AUDITOR, p.world.org_a)
     other = await p.world.login(Role.OPERATOR, p.world.org_b)
-    assert (await p.client.post(f"{url}/acknowledge", headers=operator, json={"comment": "on my way"})).status_code == 200
+    acked = await p.client.post(f"{url}/acknowledge", headers=operator, json={"comment": "on my way"})
+    assert acked.status_code == 200
 
     token = operator["Authorization"].split()[1]
     async with serve(p.app) as base, httpx.AsyncClient(base_url=base, timeout=20) as http, \
