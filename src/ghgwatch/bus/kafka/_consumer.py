@@ -31,6 +31,10 @@ def _to_message(raw: Any) -> Message:
     )
 
 
+def _names(partitions: frozenset[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(partitions)) or "nothing"
+
+
 class KafkaConsumer:
     def __init__(
         self,
@@ -57,12 +61,9 @@ class KafkaConsumer:
         if self._consumer is not None:
             raise BusError("consumer already started")
         consumer = RdConsumer(self._config)
-        if self._listener is None:
-            consumer.subscribe(self.topics)
-        else:
+        if self._listener is not None:
             self._counts = await asyncio.to_thread(self._partition_counts, consumer)
-            consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
-                               on_lost=self._on_lost)
+        consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         self._consumer = consumer
 
     def assignment(self) -> frozenset[TopicPartition]:
@@ -82,12 +83,13 @@ class KafkaConsumer:
     # listener always hears the whole assignment.
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         added = {TopicPartition(p.topic, p.partition) for p in partitions}
-        if any(tp.partition >= self._counts.get(tp.topic, 0) for tp in added):  # partitions were added to a topic
-            self._counts = self._partition_counts(consumer)
         with self._owned_lock:
             self._owned = owned = self._owned | added
-        log.info("consumer group %s: this member owns %d partition(s)", self.group, len(owned))
-        assert self._listener is not None
+        log.info("consumer group %s: this member owns %s", self.group, _names(owned))
+        if self._listener is None:
+            return
+        if any(tp.partition >= self._counts.get(tp.topic, 0) for tp in added):  # partitions were added to a topic
+            self._counts = self._partition_counts(consumer)
         self._listener.assigned(owned, dict(self._counts))
 
     def _on_revoke(self, consumer: Any, partitions: list[Any], *, lost: bool = False) -> None:
@@ -95,9 +97,9 @@ class KafkaConsumer:
         with self._owned_lock:
             self._owned = self._owned - gone
         if gone:
-            log.info("consumer group %s: %d partition(s) %s", self.group, len(gone), "lost" if lost else "revoked")
-            assert self._listener is not None
-            self._listener.revoked(gone, lost=lost)
+            log.info("consumer group %s: %s %s", self.group, _names(gone), "lost" if lost else "revoked")
+            if self._listener is not None:
+                self._listener.revoked(gone, lost=lost)
         del consumer
 
     def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
