@@ -222,7 +222,8 @@ async def test_partitions_move_between_two_pipelines_without_phantom_silence_or_
                 moved = _owned(pipe_b)[-1]
                 theirs = [s for s in sensors if partition_for(str(s).encode(), PARTITIONS) in moved]
                 # B holds the open alerts of its new sensors (opened by A) before judging their readings.
-                handed = f"alert engine: owns partitions {sorted(moved)} of {PARTITIONS}, with {len(theirs)} open alert(s)"
+                handed = (f"alert engine: owns partitions {sorted(moved)} of {PARTITIONS}, "
+                          f"with {len(theirs)} open alert(s)")
                 await until(lambda: asyncio.sleep(0, handed in pipe_b.text()), 30, handed, *procs)
                 print(f"phase: split after {time.monotonic() - t0:.1f} s")
                 # More than a silent limit of streaming after the move: A no longer gets the readings of B's
