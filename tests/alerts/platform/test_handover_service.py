@@ -1,0 +1,74 @@
+"""Issue 10 item 4, the alert service's side of a rebalance (SQLite and PostgreSQL): the platform's pipeline
+consumer is told of partitions moving away and back, from a worker thread as the Kafka client does. A sensor that
+moved away is forgotten (its open alert stays in the database, untouched); when it comes back its open alert is
+loaded (a clear reading resolves that same row: not forgotten) and its silence is judged from its newest stored
+reading. The cluster test (test_cluster_handover.py) runs the same on Kafka with real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from conftest import AlertPlatform
+from ghgwatch.alerts.engine import AlertKey
+from ghgwatch.bus import TopicPartition, topics
+from ghgwatch.bus._partitioner import partition_for
+from ghgwatch.readings.models import SensorLatest
+
+
+async def test_sensors_handed_away_and_back_keep_their_open_alert_and_silence(alert_platform: AlertPlatform) -> None:
+    p = alert_platform
+    handover = p.service.handover
+    await handover.wait()
+    count = handover.count
+    assert handover.partitions == frozenset(range(count)) and count > 1  # the embedded bus: one member owns all
+    await p.rule("methane", "hot", {"kind": "threshold", "alarm": 2.0, "clear_after_s": 0.5}, scope="kind")
+    hot = await p.new_sensor(kind="methane", unit="%")
+    quiet = await p.new_sensor(kind="methane", unit="%", expected_interval_s=1)  # silent 3 s after its last reading
+    await p.post(hot, [2.5])
+    await p.post(quiet, [0.1], start=time.time())
+    alert = next(x for x in await p.wait_for(lambda a: any(x["rule_id"] == "hot" for x in a), sensor_id=hot)
+                 if x["rule_id"] == "hot")
+
+    async def stored(sensor: int) -> bool:
+        async with p.db.sessions() as s:
+            return await s.get(SensorLatest, sensor) is not None
+
+    deadline = time.monotonic() + 20
+    while not await stored(quiet):  # its newest stored reading is what a new owner judges silence by
+        assert time.monotonic() < deadline, "the quiet sensor's reading was not stored"
+        await asyncio.sleep(0.05)
+    key = AlertKey(str(hot), "hot")
+    assert p.service.ids[key] == alert["id"]
+
+    def tp(sensor: int) -> TopicPartition:
+        return TopicPartition(topics.READINGS_RAW, partition_for(str(sensor).encode(), count))
+
+    every = frozenset(TopicPartition(topics.READINGS_RAW, n) for n in range(count))
+    away = every - {tp(hot), tp(quiet)}
+    assert away, "both sensors' partitions cover every partition"
+    # Revoked (eager protocol: everything), then assigned without the two sensors' partitions.
+    await asyncio.to_thread(handover.revoked, every, lost=False)
+    await asyncio.to_thread(handover.assigned, away, {topics.READINGS_RAW: count})
+    assert key not in p.service.ids and key not in {a.key for a in p.service.engine.open_alerts()}
+    assert not handover.owns(str(hot)) and not handover.owns(str(quiet))
+    row = (await p.client.get(f"/api/v1/alerts/{alert['id']}", headers=p.engineer)).json()
+    assert row["state"] == "open" and [h["action"] for h in row["history"]] == ["opened"]  # untouched
+    # Not owned: not judged silent, however late the clock (the quiet sensor's limit is 3 s).
+    async with p.service._lock:
+        assert p.service.engine.tick(time.time() + 3600) == []
+
+    # Assigned again: the open alert is loaded from the database and the quiet sensor's silence counts from its
+    # newest stored reading.
+    await asyncio.to_thread(handover.assigned, every, {topics.READINGS_RAW: count})
+    assert p.service.ids[key] == alert["id"]
+    assert key in {a.key for a in p.service.engine.open_alerts()}
+    items = await p.wait_for(lambda a: any(x["rule_id"] == "silent" for x in a), within_s=20, sensor_id=quiet)
+    assert [x["rule_id"] for x in items] == ["silent"]
+    await p.post(hot, [0.5, 0.5], step_s=1.0)  # clear: resolves the same row
+
+    def hot_rows(items: list[dict[str, object]]) -> list[tuple[object, object]]:
+        return [(x["id"], x["state"]) for x in items if x["rule_id"] == "hot"]
+
+    items = await p.wait_for(lambda a: hot_rows(a) == [(alert["id"], "resolved")], within_s=20, sensor_id=hot)
+    assert hot_rows(items) == [(alert["id"], "resolved")]
