@@ -132,6 +132,10 @@ class Handover:
             rows = await load_open(s)
             latest = {str(sid): ts / 1e6 for sid, ts in (await s.execute(select(SensorLatest.sensor_id,
                                                                                 SensorLatest.ts))).all()}
+        # The previous owner may know sensors or rules this engine has not learned yet (registered or changed since
+        # its last refresh): learn them first, or their open alerts would be resolved as "rule no longer in force".
+        theirs = {str(r.sensor_id) for r in rows if self.owns(str(r.sensor_id))}
+        await svc.rebuild(reload=bool(svc.engine.unknown(theirs)))
         async with svc._lock:
             held = {oa.key for oa in svc.engine.open_alerts()}
             new = [(r.id, oa) for r in rows if (oa := to_open_alert(r)).key not in held and self.owns(oa.key.sensor_id)]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 from conftest import AlertPlatform
 from ghgwatch.alerts.engine import AlertKey
+from ghgwatch.alerts.models import Alert
 from ghgwatch.bus import TopicPartition, topics
 from ghgwatch.bus._partitioner import partition_for
 from ghgwatch.readings.models import SensorLatest
@@ -72,3 +74,33 @@ async def test_sensors_handed_away_and_back_keep_their_open_alert_and_silence(al
 
     items = await p.wait_for(lambda a: hot_rows(a) == [(alert["id"], "resolved")], within_s=20, sensor_id=hot)
     assert hot_rows(items) == [(alert["id"], "resolved")]
+
+
+async def test_an_alert_of_a_sensor_the_new_owner_has_not_learned_yet_is_continued_not_resolved(
+        alert_platform: AlertPlatform) -> None:
+    """The previous owner opened an alert of a sensor registered after the new owner's last refresh: the new owner
+    learns the sensor before loading the alert (it used to resolve it as "rule no longer in force")."""
+    p = alert_platform
+    handover = p.service.handover
+    await handover.wait()
+    for task in p.service._tasks:  # no periodic refresh: only the hand-over can teach the engine the new sensor
+        if task.get_name() == "alerts-refresh":
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    sensor = await p.new_sensor(kind="methane", unit="%")
+    assert p.service.engine.unknown([str(sensor)]) == {str(sensor)}
+    async with p.db.transaction() as s:  # what the previous owner stored: an out-of-range alert, open
+        row = Alert(organization_id=p.world.org_a, facility_id=p.world.facility_a, sensor_id=sensor, rule_id="range",
+                    condition="out_of_range", severity="alarm", state="open", threshold=100.0, unit="%",
+                    rule_source="test", reason="", reading_ts=datetime.now(UTC), reading_value=120.0,
+                    peak_ts=datetime.now(UTC), peak_value=120.0, opened_at=datetime.now(UTC))
+        s.add(row)
+        await s.flush()
+        row_id = row.id
+    every = frozenset(TopicPartition(topics.READINGS_RAW, n) for n in range(handover.count))
+    await asyncio.to_thread(handover.revoked, every, lost=False)
+    await asyncio.to_thread(handover.assigned, every, {topics.READINGS_RAW: handover.count})
+    assert p.service.ids[AlertKey(str(sensor), "range")] == row_id
+    assert p.service.engine.unknown([str(sensor)]) == set()
+    detail = (await p.client.get(f"/api/v1/alerts/{row_id}", headers=p.engineer)).json()
+    assert detail["state"] == "open" and detail["history"] == []
