@@ -13,7 +13,8 @@ lost silent. ``Handover`` is the pipeline consumer's ``RebalanceListener``:
   database (``restore``) with the time of each sensor's newest stored reading (``adopt``);
 * a lost partition (this replica was out of the group too long; another may own it already) is forgotten at once.
 
-The embedded bus has a single member, which owns every partition while it runs.
+The embedded bus never calls it: its group has a single member, which owns every partition while it runs (the
+engine judges every sensor, ``partitions`` stays ``None``).
 """
 
 from __future__ import annotations

@@ -63,9 +63,9 @@ class CommitError(BusError):
 class RebalanceListener(Protocol):
     """Told which partitions a consumer-group member owns, so that state kept per partition can be handed over.
 
-    Called synchronously from the thread that polls (Kafka: inside ``poll``, in a worker thread, while the group
-    waits for the member; embedded: on the event loop, from ``start`` and ``stop``): the group moves on when the
-    call returns. Must not call the consumer.
+    Kafka calls it synchronously from the thread that polls (inside ``poll``, in a worker thread, while the group
+    waits for the member; also from ``stop``): the group moves on when the call returns. It must not call the
+    consumer. The embedded log never calls it: its group has one member, which owns every partition while it runs.
     """
 
     def assigned(self, partitions: frozenset[TopicPartition], counts: Mapping[str, int]) -> None:

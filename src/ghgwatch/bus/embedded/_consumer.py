@@ -18,7 +18,7 @@ class EmbeddedConsumer:
     def __init__(self, bus: EmbeddedBus, group: str, topics: Sequence[str],
                  listener: RebalanceListener | None = None) -> None:
         self._bus = bus
-        self._listener = listener  # one member per group: it owns every partition while it runs
+        del listener  # one member per group, which owns every partition while it runs: nothing ever moves
         self.group = group
         self.topics = list(topics)
         self._event = asyncio.Event()
@@ -39,17 +39,12 @@ class EmbeddedConsumer:
         self._logs = logs
         self._positions = {tp: max(committed.get(tp, 0), log.log_start) for tp, log in logs}
         self._store = store
-        if self._listener is not None:
-            counts = {t: sum(1 for tp, _ in logs if tp.topic == t) for t in self.topics}
-            self._listener.assigned(frozenset(tp for tp, _ in logs), counts)
 
     async def stop(self) -> None:
         if self._store is not None:
             self._store = None
             self._bus.detach(self.group, self._event)
             self._event.set()
-            if self._listener is not None:
-                self._listener.revoked(frozenset(tp for tp, _ in self._logs), lost=False)
 
     def _running(self) -> LogStore:
         if self._store is None or self._bus._store is not self._store:
