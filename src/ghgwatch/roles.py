@@ -95,7 +95,8 @@ async def start_pipeline(ctx: AppContext) -> None:
     from ghgwatch.pipeline.runner import Pipeline
 
     pipeline = Pipeline(ctx.extras["bus"], ctx.db, ctx.extras["sensors"], hooks=ctx.extras.get("stored_hooks"),
-                        raw_retention_days=ctx.settings.retention.raw_days)
+                        raw_retention_days=ctx.settings.retention.raw_days,
+                        listener=getattr(ctx.extras.get("alerts"), "handover", None))  # alerts/handover.py
     ctx.extras["pipeline"] = pipeline
     pipeline.start()
 

@@ -267,3 +267,23 @@ async def test_age_rolls_the_active_segment_and_retention_removes_consumed_old_o
     assert await consumer.lag() == {TopicPartition(TOPIC, 0): 1}
     await consumer.stop()
     await bus.stop()
+
+
+async def test_a_rebalance_listener_hears_nothing_on_the_single_member_log(embedded_bus: EmbeddedBus) -> None:
+    """Issue 10 item 4: the embedded log's group has one member, which owns every partition: nothing moves, so the
+    alert engine's hand-over listener is never called (the engine judges every sensor, as before)."""
+    heard: list[str] = []
+
+    class Listener:
+        def assigned(self, partitions: frozenset[TopicPartition], counts: dict[str, int]) -> None:
+            heard.append("assigned")
+
+        def revoked(self, partitions: frozenset[TopicPartition], *, lost: bool) -> None:
+            heard.append("revoked")
+
+    consumer = embedded_bus.consumer("g-listen", ["t.listen"], listener=Listener())
+    await consumer.start()
+    await embedded_bus.publish("t.listen", records(4))
+    assert len(await drain(consumer, 4)) == 4
+    await consumer.stop()
+    assert heard == []

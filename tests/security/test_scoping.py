@@ -325,6 +325,7 @@ def _query_objects(world: World) -> dict[tuple[str, str], tuple[str, dict[str, A
 OBJECT_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/alerts/{alert_id}/acknowledge"): {"json": {"comment": "intruder"}},
     ("POST", "/alerts/{alert_id}/resolve"): {"json": {"comment": "intruder"}},
+    ("POST", "/alerts/{alert_id}/comments"): {"json": {"comment": "intruder"}},
     ("GET", "/inventory/runs/{run_id}/report"): {"params": {"format": "json"}},
     ("POST", "/flights/{flight_id}/emission"): {"json": {"hours": 1}},
     ("POST", "/inventory/reports/{report_id}/reject"): {"json": {"comment": "intruder"}},

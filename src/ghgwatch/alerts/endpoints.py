@@ -16,7 +16,7 @@ from ghgwatch.alerts.hub import hub_of
 from ghgwatch.alerts.models import AlertRule, Channel, HistoryAction, NotificationRoute
 from ghgwatch.alerts.outbox.enqueue import record_alert_changes
 from ghgwatch.alerts.rule_codec import check_selector, rule_from_dict, rule_to_dict
-from ghgwatch.alerts.schemas import AlertRuleIn, AlertRulePatch, CommentIn, RouteIn, RoutePatch
+from ghgwatch.alerts.schemas import AlertRuleIn, AlertRulePatch, CommentAdd, CommentIn, RouteIn, RoutePatch
 from ghgwatch.alerts.store import alert_dict, event_payload, history_dict
 from ghgwatch.audit.service import snapshot
 from ghgwatch.kit.problems import Problem, unauthorized
@@ -136,6 +136,22 @@ async def acknowledge(alert_id: int, request: Request, session: Session, actor: 
 async def resolve(alert_id: int, request: Request, session: Session, actor: CurrentPrincipal,
                   body: CommentIn | None = None) -> dict[str, Any]:
     return await _change(request, session, actor, alert_id, HistoryAction.RESOLVED, body)
+
+
+@router.post("/alerts/{alert_id}/comments", summary="Add a comment to an alert (admin, engineer, operator)",
+             description="In any state, e.g. after acknowledging; the state does not change. A history row "
+                         "`commented` and an audit entry; SSE subscribers get a `commented` event.")
+async def add_comment(alert_id: int, body: CommentAdd, request: Request, session: Session,
+                      actor: CurrentPrincipal) -> dict[str, Any]:
+    comment = body.comment.strip()
+    if not comment:
+        raise queries.invalid("comment", "must not be blank")
+    alert = await queries.add_comment(session, actor, alert_id, comment)
+    out = alert_dict(alert)
+    await session.commit()
+    hub_of(context(request).extras).publish(event_payload(HistoryAction.COMMENTED.value, out, actor=actor.username,
+                                                          reason=comment))
+    return out
 
 
 # ------------------------------------------------------------------------------ alert rules

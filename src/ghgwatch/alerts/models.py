@@ -27,6 +27,7 @@ class HistoryAction(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"  # by a person
     AUTO_RESOLVED = "auto_resolved"  # by the engine (condition clear, rule gone)
+    COMMENTED = "commented"  # a person added a comment (after acknowledging, or at any time)
 
 
 class RuleScope(StrEnum):

@@ -95,6 +95,23 @@ async def change_state(session: AsyncSession, actor: Principal, alert_id: int, a
     return alert
 
 
+async def add_comment(session: AsyncSession, actor: Principal, alert_id: int, comment: str) -> Alert:
+    """A comment on an alert in any state (an acknowledged alert's follow-up, a resolved alert's post-mortem): a
+    history row and an audit entry; the alert's ``comment`` becomes the latest one. Its state does not change."""
+    actor.require_role(ACTORS)
+    alert = await get_alert(session, actor, alert_id)
+    before = snapshot(alert)
+    now = utcnow()
+    alert.comment, alert.updated_at = comment, now
+    session.add(AlertHistory(alert_id=alert.id, action=HistoryAction.COMMENTED.value, actor=actor.username,
+                             comment=comment, at=now, details={"state": alert.state}))
+    await session.flush()
+    await audit.record(session, actor=actor.username, action=HistoryAction.COMMENTED.value, entity="alert",
+                       entity_id=alert.id, organization_id=alert.organization_id, before=before,
+                       after=snapshot(alert))
+    return alert
+
+
 # ------------------------------------------------------------------------------ rules and routes
 async def list_rows(session: AsyncSession, actor: Principal, model: type[AlertRule] | type[NotificationRoute],
                     limit: int, offset: int) -> tuple[list[Any], int]:

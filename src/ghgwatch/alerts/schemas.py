@@ -13,6 +13,10 @@ class CommentIn(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
 
 
+class CommentAdd(BaseModel):
+    comment: str = Field(min_length=1, max_length=2000)
+
+
 class AlertRuleIn(BaseModel):
     organization_id: int | None = None
     """Defaults to the caller's organisation."""

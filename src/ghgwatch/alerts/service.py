@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ghgwatch.alerts.demo import ensure_demo_rules
 from ghgwatch.alerts.detectors import StreamingDetector, make_detector
 from ghgwatch.alerts.engine import AlertEvent, AlertKey, RuleEngine
+from ghgwatch.alerts.handover import Handover
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.alerts.models import Alert, HistoryAction
 from ghgwatch.alerts.outbox.enqueue import record_alert_changes
@@ -71,9 +72,11 @@ class AlertService:
         self._live: asyncio.Queue[tuple[list[SensorBatch], dict[str, str]]] = asyncio.Queue()
         self.judged_at_accept = 0
         self._unknown_at: dict[str, float] = {}  # sensors still unknown after a reload, and when
+        self.handover = Handover(self)  # the pipeline consumer's RebalanceListener (alerts/handover.py)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        self.handover.loop = asyncio.get_running_loop()
         async with self.db.sessions() as s:
             rows = await load_open(s)
         self.ids = {to_open_alert(r).key: r.id for r in rows}
@@ -84,6 +87,7 @@ class AlertService:
                        asyncio.create_task(self._judge_live(), name="alerts-live-lane")]
 
     async def stop(self) -> None:
+        await self.handover.wait()
         if self.bus is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox.join(), 5.0)
@@ -114,6 +118,7 @@ class AlertService:
             carried = list(restore) if restore is not None else self.engine.open_alerts()
             engine = RuleEngine(snapshot.effective, track_peaks=True)
             engine.carry_state(self.engine)
+            engine.own(self.handover.owns)  # cluster mode: only the sensors of this replica's partitions
             gone = engine.restore(carried, now=time.time())
             if restore is None:
                 engine.carry_open(self.engine)  # clear times and the like, not in the snapshots

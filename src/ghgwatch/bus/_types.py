@@ -60,6 +60,23 @@ class CommitError(BusError):
     """Offsets were not committed. Safe to carry on: the uncommitted messages will be delivered again."""
 
 
+class RebalanceListener(Protocol):
+    """Told which partitions a consumer-group member owns, so that state kept per partition can be handed over.
+
+    Kafka calls it synchronously from the thread that polls (inside ``poll``, in a worker thread, while the group
+    waits for the member; also from ``stop``): the group moves on when the call returns. It must not call the
+    consumer. The embedded log never calls it: its group has one member, which owns every partition while it runs.
+    """
+
+    def assigned(self, partitions: frozenset[TopicPartition], counts: Mapping[str, int]) -> None:
+        """The member now owns ``partitions`` (the whole assignment, not only what was added); ``counts``: how
+        many partitions each subscribed topic has (to map a key to its partition)."""
+
+    def revoked(self, partitions: frozenset[TopicPartition], *, lost: bool) -> None:
+        """The member no longer owns ``partitions``. ``lost``: taken away without a revocation (the member was
+        out of the group too long): another member may own them already."""
+
+
 class Consumer(Protocol):
     """One member of a consumer group, subscribed to a fixed set of topics."""
 
@@ -107,9 +124,10 @@ class Bus(Protocol):
         """
         ...
 
-    def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
+    def consumer(self, group: str, topics: Sequence[str], *, listener: RebalanceListener | None = None) -> Consumer:
         """A consumer of ``topics`` in ``group``, not yet started; it starts after the last committed offsets
-        of the group (or at the earliest retained message for partitions the group never committed)."""
+        of the group (or at the earliest retained message for partitions the group never committed).
+        ``listener`` hears which partitions the member owns as they move between members."""
         ...
 
 

@@ -199,7 +199,7 @@ def _new_alert(e: AlarmEvent, meta: SensorMeta, actor: str) -> Alert:
     return Alert(
         organization_id=meta.organization_id, facility_id=meta.facility_id, sensor_id=meta.id, rule_id=e.rule_id,
         condition=e.condition, severity=e.severity, state=AlertState.OPEN.value, threshold=e.threshold,
-        unit=e.unit, rule_source=e.rule_source[:500], reason=reason[:500], reading_ts=e.reading_ts,
+        unit=e.unit or meta.unit, rule_source=e.rule_source[:500], reason=reason[:500], reading_ts=e.reading_ts,
         reading_value=e.reading_value, peak_ts=e.peak_ts, peak_value=e.peak_value,
         opened_at=e.opened_at or e.at, updated_at=utcnow())
 

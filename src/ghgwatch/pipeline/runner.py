@@ -25,7 +25,7 @@ import msgspec
 import numpy as np
 from sqlalchemy import text
 
-from ghgwatch.bus import Bus, CommitError, Message, Record, topics
+from ghgwatch.bus import Bus, CommitError, Message, RebalanceListener, Record, topics
 from ghgwatch.ingest.wire import SensorBatch, decode
 from ghgwatch.observability import metrics, tracing
 from ghgwatch.pipeline.validate import WRONG_ORGANIZATION, check_many
@@ -72,7 +72,8 @@ def _reading(batch: SensorBatch, i: int) -> dict[str, object]:
 class Pipeline:
     def __init__(self, bus: Bus, db: Database, sensors: SensorCache, *, max_records: int = 5000,
                  hooks: list[StoredHook] | None = None, max_attempts: int = 5, retry_cap_s: float = 5.0,
-                 raw_retention_days: float | None = None) -> None:
+                 raw_retention_days: float | None = None,
+                 listener: RebalanceListener | None = None) -> None:
         self.bus = bus
         self.db = db
         self.sensors = sensors
@@ -81,6 +82,8 @@ class Pipeline:
         self.max_attempts = max_attempts
         self.retry_cap_s = retry_cap_s
         self.raw_retention_days = raw_retention_days
+        self.listener = listener
+        """Hears which partitions of ``readings.raw.v1`` this replica consumes (the alert service's hand-over)."""
         self.stored = 0
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -154,7 +157,7 @@ class Pipeline:
                 await asyncio.sleep(1.0)
 
     async def _consume(self) -> None:
-        consumer = self.bus.consumer(GROUP, [topics.READINGS_RAW])
+        consumer = self.bus.consumer(GROUP, [topics.READINGS_RAW], listener=self.listener)
         await consumer.start()
         lag_reported = 0.0
         try:

@@ -141,6 +141,7 @@ ROUTES: dict[tuple[str, str], Scope] = {
     ("GET", "/alerts/{alert_id}"): Scope.OBJECT,
     ("POST", "/alerts/{alert_id}/acknowledge"): Scope.OBJECT,
     ("POST", "/alerts/{alert_id}/resolve"): Scope.OBJECT,
+    ("POST", "/alerts/{alert_id}/comments"): Scope.OBJECT,
     ("GET", "/alert-rules"): Scope.LISTING,
     ("POST", "/alert-rules"): Scope.PARENT,
     ("GET", "/alert-rules/{key}"): Scope.OBJECT,

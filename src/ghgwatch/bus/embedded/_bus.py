@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._types import BusError, Record, TopicPartition
+from .._types import BusError, RebalanceListener, Record, TopicPartition
 from ..topics import check_name
 from ._consumer import EmbeddedConsumer
 from ._partition import LogConfig, PartitionLog
@@ -106,8 +106,9 @@ class EmbeddedBus:
             raise BusError("the bus is not started")
         await self._writer.submit(logs, records)
 
-    def consumer(self, group: str, topics: Sequence[str]) -> EmbeddedConsumer:
-        return EmbeddedConsumer(self, check_name(group, "group"), [check_name(t) for t in topics])
+    def consumer(self, group: str, topics: Sequence[str], *,
+                 listener: RebalanceListener | None = None) -> EmbeddedConsumer:
+        return EmbeddedConsumer(self, check_name(group, "group"), [check_name(t) for t in topics], listener)
 
     def backlog(self, group: str, topic: str) -> int | None:
         """Records of ``topic`` not yet committed by ``group`` (None: the topic does not exist yet)."""

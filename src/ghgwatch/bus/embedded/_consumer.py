@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .._types import BusError, CommitError, Message, TopicPartition, next_offsets
+from .._types import BusError, CommitError, Message, RebalanceListener, TopicPartition, next_offsets
 
 if TYPE_CHECKING:
     from ._bus import EmbeddedBus
@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 
 class EmbeddedConsumer:
-    def __init__(self, bus: EmbeddedBus, group: str, topics: Sequence[str]) -> None:
+    def __init__(self, bus: EmbeddedBus, group: str, topics: Sequence[str],
+                 listener: RebalanceListener | None = None) -> None:
         self._bus = bus
+        del listener  # one member per group, which owns every partition while it runs: nothing ever moves
         self.group = group
         self.topics = list(topics)
         self._event = asyncio.Event()

@@ -14,7 +14,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from .._types import BusError, PublishError, Record
+from .._types import BusError, PublishError, RebalanceListener, Record
 from ..topics import check_name
 from ._config import PRODUCER_DEFAULTS, client_config, split_options
 from ._consumer import KafkaConsumer
@@ -217,11 +217,13 @@ class KafkaBus:
                     delivery.not_produced(len(records) - i, str(exc))
                     return
 
-    def consumer(self, group: str, topics: Sequence[str]) -> KafkaConsumer:
+    def consumer(self, group: str, topics: Sequence[str], *,
+                 listener: RebalanceListener | None = None) -> KafkaConsumer:
         return KafkaConsumer(
             self.bootstrap,
             check_name(group, "group"),
             [check_name(t) for t in topics],
             client_id=self.client_id,
             extra=self._consumer_config,
+            listener=listener,
         )

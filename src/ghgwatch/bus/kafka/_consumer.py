@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from confluent_kafka import Consumer as RdConsumer
 from confluent_kafka import KafkaException
 from confluent_kafka import TopicPartition as RdTopicPartition
 
-from .._types import BusError, CommitError, Message, TopicPartition, next_offsets
+from .._types import BusError, CommitError, Message, RebalanceListener, TopicPartition, next_offsets
 from ._config import CONSUMER_DEFAULTS, client_config
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,20 @@ def _to_message(raw: Any) -> Message:
     )
 
 
+def _names(partitions: frozenset[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(partitions)) or "nothing"
+
+
 class KafkaConsumer:
     def __init__(
-        self, bootstrap: str, group: str, topics: Sequence[str], *, client_id: str, extra: Mapping[str, Any]
+        self,
+        bootstrap: str,
+        group: str,
+        topics: Sequence[str],
+        *,
+        client_id: str,
+        extra: Mapping[str, Any],
+        listener: RebalanceListener | None = None,
     ) -> None:
         self.group = group
         self.topics = list(topics)
@@ -40,13 +52,58 @@ class KafkaConsumer:
         self._consumer: Any = None
         self._lock = asyncio.Lock()  # librdkafka calls are serialised, and never run after close()
         self._stash: list[Message] = []  # fetched by a cancelled poll: handed out by the next one
+        self._listener = listener
+        self._owned: frozenset[TopicPartition] = frozenset()  # the whole assignment (callbacks: poll thread)
+        self._counts: dict[str, int] = {}
+        self._owned_lock = threading.Lock()
 
     async def start(self) -> None:
         if self._consumer is not None:
             raise BusError("consumer already started")
         consumer = RdConsumer(self._config)
-        consumer.subscribe(self.topics)
+        if self._listener is not None:
+            self._counts = await asyncio.to_thread(self._partition_counts, consumer)
+        consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         self._consumer = consumer
+
+    def assignment(self) -> frozenset[TopicPartition]:
+        """The partitions this member owns (as last told by the group; empty before the first assignment)."""
+        with self._owned_lock:
+            return self._owned
+
+    def _partition_counts(self, consumer: Any) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for topic in self.topics:
+            meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+            counts[topic] = len(meta.partitions) if meta is not None and meta.error is None else 0
+        return counts
+
+    # Rebalance callbacks: librdkafka calls them inside ``consume`` (the poll thread). With the eager protocol an
+    # assignment is whole and every partition is revoked first; with the cooperative one both are increments: the
+    # listener always hears the whole assignment.
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        added = {TopicPartition(p.topic, p.partition) for p in partitions}
+        with self._owned_lock:
+            self._owned = owned = self._owned | added
+        log.info("consumer group %s: this member owns %s", self.group, _names(owned))
+        if self._listener is None:
+            return
+        if any(tp.partition >= self._counts.get(tp.topic, 0) for tp in added):  # partitions were added to a topic
+            self._counts = self._partition_counts(consumer)
+        self._listener.assigned(owned, dict(self._counts))
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any], *, lost: bool = False) -> None:
+        gone = frozenset(TopicPartition(p.topic, p.partition) for p in partitions)
+        with self._owned_lock:
+            self._owned = self._owned - gone
+        if gone:
+            log.info("consumer group %s: %s %s", self.group, _names(gone), "lost" if lost else "revoked")
+            if self._listener is not None:
+                self._listener.revoked(gone, lost=lost)
+        del consumer
+
+    def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
+        self._on_revoke(consumer, partitions, lost=True)
 
     async def stop(self) -> None:
         async with self._lock:

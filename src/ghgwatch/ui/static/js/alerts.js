@@ -30,6 +30,14 @@
     await refresh(); await show(alert.id);
   });
 
+  const addComment = (alert) => guard(async () => {
+    const comment = await ask(t("Add comment") + " #" + alert.id);
+    if (comment === null || !comment.trim()) return;
+    await api("/alerts/" + alert.id + "/comments", { method: "POST", body: { comment: comment } });
+    toast(t("Comment added."));
+    await refresh(); await show(alert.id);
+  });
+
   async function refresh() {
     const answer = await api("/alerts" + qs(Object.assign({ limit: 200 }, filters())));
     const rows = answer.items.map((a) => el("tr", { class: fresh.has(a.id) ? "state-" + a.severity : "", "data-alert": a.id },
@@ -40,9 +48,10 @@
       el("td", {}, a.threshold == null ? "—" : num(a.threshold) + " " + (a.unit || "")),
       el("td", {}, dt(a.opened_at)),
       el("td", {}, t(a.state)),
-      el("td", {}, pageData.can_operate && a.state !== "resolved" ? [
+      el("td", {}, pageData.can_operate ? [
         a.state === "open" ? el("button", { type: "button", onclick: change(a, "acknowledge") }, t("Acknowledge")) : null, " ",
-        el("button", { type: "button", onclick: change(a, "resolve") }, t("Resolve"))] : "")));
+        a.state !== "resolved" ? el("button", { type: "button", onclick: change(a, "resolve") }, t("Resolve")) : null, " ",
+        a.state !== "open" ? el("button", { type: "button", onclick: addComment(a) }, t("Add comment")) : null] : "")));
     document.querySelector("#alert-table tbody").replaceChildren(...rows);
     document.getElementById("alert-count").textContent = t("Total") + ": " + answer.total;
   }

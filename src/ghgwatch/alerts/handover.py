@@ -1,0 +1,152 @@
+"""Hand-over of the rule engine's sensors between pipeline replicas (cluster mode; docs/alerts.md).
+
+The readings of a sensor go to one partition of ``readings.raw.v1`` (keyed by sensor id), and each partition to one
+pipeline replica of the consumer group. Its rule engine judges the readings it receives; on the clock (silence,
+auto-resolve) it judges only the sensors of the partitions it owns, or it would find every sensor of a partition it
+lost silent. ``Handover`` is the pipeline consumer's ``RebalanceListener``:
+
+* a revoked partition's sensors are no longer judged on the clock at once (before the group moves on); their state
+  is kept, because the eager protocol revokes every partition before assigning them again;
+* on an assignment the sensors of partitions revoked and not assigned again are forgotten (``RuleEngine.release``:
+  their open alerts stay in the database for the new owner), and then, before the consumer returns any reading
+  of the new partitions, the open alerts of every owned sensor that the engine does not hold are loaded from the
+  database (``restore``) with the time of each sensor's newest stored reading (``adopt``);
+* a lost partition (this replica was out of the group too long; another may own it already) is forgotten at once.
+
+The embedded bus never calls it: its group has a single member, which owns every partition while it runs (the
+engine judges every sensor, ``partitions`` stays ``None``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine, Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ghgwatch.alerts.store import load_open, to_open_alert
+from ghgwatch.bus import TopicPartition, topics
+from ghgwatch.bus._partitioner import partition_for
+from ghgwatch.readings.models import SensorLatest
+
+if TYPE_CHECKING:
+    from ghgwatch.alerts.service import AlertService
+
+log = logging.getLogger(__name__)
+TOPIC = topics.READINGS_RAW
+WAIT_S = 30.0  # how long a rebalance callback waits for the engine (the database may be slow)
+
+
+class Handover:
+    def __init__(self, service: AlertService) -> None:
+        self.service = service
+        self.partitions: frozenset[int] | None = None  # None: not told yet, every sensor counts as owned
+        self.count = 0
+        self.suspended: frozenset[int] = frozenset()  # revoked, not yet assigned again nor given up
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.adopted = 0  # open alerts loaded from the database on assignments (tests, logs)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def owns(self, sensor_id: str) -> bool:
+        if self.partitions is None:
+            return True
+        return self.count > 0 and partition_for(sensor_id.encode(), self.count) in self.partitions
+
+    # ------------------------------------------------------------------ RebalanceListener (any thread)
+    def assigned(self, partitions: frozenset[TopicPartition], counts: Mapping[str, int]) -> None:
+        parts = frozenset(tp.partition for tp in partitions if tp.topic == TOPIC)
+        self._run(self._assigned(parts, counts.get(TOPIC, 0)))
+
+    def revoked(self, partitions: frozenset[TopicPartition], *, lost: bool) -> None:
+        self._run(self._revoked(frozenset(tp.partition for tp in partitions if tp.topic == TOPIC), lost))
+
+    def _run(self, job: Coroutine[Any, Any, None]) -> None:
+        """On the event loop (embedded bus): as a task, in order. From the consumer's poll thread (Kafka): on the
+        loop, waiting for it, so that the group moves on (and readings of new partitions come) only afterwards."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            task = loop.create_task(job)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        if self.loop is None or self.loop.is_closed():
+            job.close()
+            return
+        future = asyncio.run_coroutine_threadsafe(job, self.loop)
+        try:
+            future.result(WAIT_S)
+        except Exception:  # the engine keeps going; the next assignment or reconcile catches up
+            log.exception("handing the alert engine's sensors over failed")
+
+    async def wait(self) -> None:
+        """Until the hand-over jobs started so far are done (tests; stop)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ on the loop
+    async def _revoked(self, parts: frozenset[int], lost: bool) -> None:
+        svc = self.service
+        async with svc._lock:
+            if self.partitions is None:
+                return
+            self.partitions = self.partitions - parts
+            if lost:
+                self._release([n for n in svc.engine.sensor_ids() if partition_for(n.encode(), self.count) in parts])
+            else:
+                self.suspended = self.suspended | parts
+            svc.engine.own(self.owns)
+        log.info("alert engine: partitions %s %s", sorted(parts), "lost" if lost else "revoked")
+
+    async def _assigned(self, parts: frozenset[int], count: int) -> None:
+        svc = self.service
+        async with svc._lock:
+            first = self.partitions is None
+            gone = self.suspended - parts
+            self.partitions, self.count, self.suspended = parts, count, frozenset()
+            if first:  # the engine restored every open alert at start: keep only the owned sensors'
+                self._release([n for n in svc.engine.sensor_ids() if not self.owns(n)])
+            elif gone:
+                self._release([n for n in svc.engine.sensor_ids() if partition_for(n.encode(), count) in gone])
+            svc.engine.own(self.owns)
+        await self._adopt()
+        log.info("alert engine: owns partitions %s of %d, with %d open alert(s)", sorted(parts), count,
+                 len(svc.engine.open_alerts()))
+
+    def _release(self, names: list[str]) -> None:
+        """Forget these sensors (under the service's lock): another replica owns them now."""
+        svc = self.service
+        for key in svc.engine.release(names):
+            svc.ids.pop(key, None)
+        if names:
+            log.info("alert engine: handed %d sensor(s) over", len(names))
+
+    async def _adopt(self) -> None:
+        """Load the open alerts and newest reading times of the owned sensors the engine does not hold."""
+        svc = self.service
+        async with svc.db.sessions() as s:
+            rows = await load_open(s)
+            latest = {str(sid): ts / 1e6 for sid, ts in (await s.execute(select(SensorLatest.sensor_id,
+                                                                                SensorLatest.ts))).all()}
+        # The previous owner may know sensors or rules this engine has not learned yet (registered or changed since
+        # its last refresh): learn them first, or their open alerts would be resolved as "rule no longer in force".
+        theirs = {str(r.sensor_id) for r in rows if self.owns(str(r.sensor_id))}
+        await svc.rebuild(reload=bool(svc.engine.unknown(theirs)))
+        async with svc._lock:
+            held = {oa.key for oa in svc.engine.open_alerts()}
+            new = [(r.id, oa) for r in rows if (oa := to_open_alert(r)).key not in held and self.owns(oa.key.sensor_id)]
+            for row_id, oa in new:
+                svc.ids[oa.key] = row_id
+            now = time.time()
+            gone = svc.engine.restore([oa for _, oa in new], now=now)
+            svc.engine.adopt({k: v for k, v in latest.items() if self.owns(k)}, now)
+            self.adopted += len(new) - len(gone)
+            if gone:
+                await svc._persist(gone)
+        if new:
+            log.info("alert engine: took over %d open alert(s)", len(new))

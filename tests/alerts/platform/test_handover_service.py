@@ -1,0 +1,105 @@
+"""Issue 10 item 4, the alert service's side of a rebalance (SQLite and PostgreSQL): the alert service of the
+embedded platform is told of partitions moving away and back, from a worker thread as the Kafka client does. A
+sensor that moved away is forgotten (its open alert stays in the database, untouched); when it comes back, its open
+alert is loaded (a clear reading resolves that same row: not forgotten) and its silence is judged from its newest
+stored reading. The cluster test (test_cluster_handover.py) runs the same on Kafka with real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from conftest import AlertPlatform
+from ghgwatch.alerts.engine import AlertKey
+from ghgwatch.alerts.models import Alert
+from ghgwatch.bus import TopicPartition, topics
+from ghgwatch.bus._partitioner import partition_for
+from ghgwatch.readings.models import SensorLatest
+
+
+async def test_sensors_handed_away_and_back_keep_their_open_alert_and_silence(alert_platform: AlertPlatform) -> None:
+    p = alert_platform
+    handover = p.service.handover
+    assert handover.partitions is None  # the embedded bus never calls it: every sensor is this engine's
+    count = 4
+    await p.rule("methane", "hot", {"kind": "threshold", "alarm": 2.0, "clear_after_s": 0.5}, scope="kind")
+    hot = await p.new_sensor(kind="methane", unit="%")
+    quiet = await p.new_sensor(kind="methane", unit="%", expected_interval_s=1)  # silent 3 s after its last reading
+    await p.post(hot, [2.5])
+    await p.post(quiet, [0.1], start=time.time())
+    alert = next(x for x in await p.wait_for(lambda a: any(x["rule_id"] == "hot" for x in a), sensor_id=hot)
+                 if x["rule_id"] == "hot")
+
+    async def stored(sensor: int) -> bool:
+        async with p.db.sessions() as s:
+            return await s.get(SensorLatest, sensor) is not None
+
+    deadline = time.monotonic() + 20
+    while not await stored(quiet):  # its newest stored reading is what a new owner judges silence by
+        assert time.monotonic() < deadline, "the quiet sensor's reading was not stored"
+        await asyncio.sleep(0.05)
+    key = AlertKey(str(hot), "hot")
+    assert p.service.ids[key] == alert["id"]
+
+    def tp(sensor: int) -> TopicPartition:
+        return TopicPartition(topics.READINGS_RAW, partition_for(str(sensor).encode(), count))
+
+    every = frozenset(TopicPartition(topics.READINGS_RAW, n) for n in range(count))
+    away = every - {tp(hot), tp(quiet)}
+    assert away, "both sensors' partitions cover every partition"
+    await asyncio.to_thread(handover.assigned, every, {topics.READINGS_RAW: count})  # a first assignment: all
+    assert p.service.ids[key] == alert["id"] and handover.owns(str(hot))
+    # Revoked (eager protocol: everything), then assigned without the two sensors' partitions.
+    await asyncio.to_thread(handover.revoked, every, lost=False)
+    await asyncio.to_thread(handover.assigned, away, {topics.READINGS_RAW: count})
+    assert key not in p.service.ids and key not in {a.key for a in p.service.engine.open_alerts()}
+    assert not handover.owns(str(hot)) and not handover.owns(str(quiet))
+    row = (await p.client.get(f"/api/v1/alerts/{alert['id']}", headers=p.engineer)).json()
+    assert row["state"] == "open" and [h["action"] for h in row["history"]] == ["opened"]  # untouched
+    # Not owned: not judged silent, however late the clock (the quiet sensor's limit is 3 s).
+    async with p.service._lock:
+        assert p.service.engine.tick(time.time() + 3600) == []
+
+    # Assigned again: the open alert is loaded from the database and the quiet sensor's silence counts from its
+    # newest stored reading.
+    await asyncio.to_thread(handover.assigned, every, {topics.READINGS_RAW: count})
+    assert p.service.ids[key] == alert["id"]
+    assert key in {a.key for a in p.service.engine.open_alerts()}
+    items = await p.wait_for(lambda a: any(x["rule_id"] == "silent" for x in a), within_s=20, sensor_id=quiet)
+    assert [x["rule_id"] for x in items] == ["silent"]
+    await p.post(hot, [0.5, 0.5], step_s=1.0)  # clear: resolves the same row
+
+    def hot_rows(items: list[dict[str, object]]) -> list[tuple[object, object]]:
+        return [(x["id"], x["state"]) for x in items if x["rule_id"] == "hot"]
+
+    items = await p.wait_for(lambda a: hot_rows(a) == [(alert["id"], "resolved")], within_s=20, sensor_id=hot)
+    assert hot_rows(items) == [(alert["id"], "resolved")]
+
+
+async def test_an_alert_of_a_sensor_the_new_owner_has_not_learned_yet_is_continued_not_resolved(
+        alert_platform: AlertPlatform) -> None:
+    """The previous owner opened an alert of a sensor registered after the new owner's last refresh: the new owner
+    learns the sensor before loading the alert (it used to resolve it as "rule no longer in force")."""
+    p = alert_platform
+    handover = p.service.handover
+    for task in p.service._tasks:  # no periodic refresh: only the hand-over can teach the engine the new sensor
+        if task.get_name() == "alerts-refresh":
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    sensor = await p.new_sensor(kind="methane", unit="%")
+    assert p.service.engine.unknown([str(sensor)]) == {str(sensor)}
+    async with p.db.transaction() as s:  # what the previous owner stored: an out-of-range alert, open
+        row = Alert(organization_id=p.world.org_a, facility_id=p.world.facility_a, sensor_id=sensor, rule_id="range",
+                    condition="out_of_range", severity="alarm", state="open", threshold=100.0, unit="%",
+                    rule_source="test", reason="", reading_ts=datetime.now(UTC), reading_value=120.0,
+                    peak_ts=datetime.now(UTC), peak_value=120.0, opened_at=datetime.now(UTC))
+        s.add(row)
+        await s.flush()
+        row_id = row.id
+    every = frozenset(TopicPartition(topics.READINGS_RAW, n) for n in range(4))
+    await asyncio.to_thread(handover.assigned, every, {topics.READINGS_RAW: 4})
+    assert p.service.ids[AlertKey(str(sensor), "range")] == row_id
+    assert p.service.engine.unknown([str(sensor)]) == set()
+    detail = (await p.client.get(f"/api/v1/alerts/{row_id}", headers=p.engineer)).json()
+    assert detail["state"] == "open" and detail["history"] == []

@@ -1,0 +1,60 @@
+"""Issue 10 item 4: the engine's side of handing sensors over between pipeline replicas (``own``, ``release``,
+``adopt``): a sensor of a partition this replica lost is not judged silent; a taken-over sensor continues the open
+alerts of the previous owner and is judged silent from its newest stored reading."""
+
+from __future__ import annotations
+
+import numpy as np
+from test_engine import LW, engine
+
+from ghgwatch.alerts.engine import AlertKey, EventKind, Reading
+from ghgwatch.alerts.rules import Location, SensorSpec
+
+M2 = SensorSpec(id="m2", kind="methane", unit="%", location=Location.LONGWALL_OUTGOING, expected_interval_s=10)
+SILENT_AFTER = 30.0  # 3 x the expected interval of 10 s (default silent rule, factor 3)
+
+
+def test_a_sensor_not_owned_is_not_judged_silent_and_comes_back_with_its_state() -> None:
+    e = engine(LW, M2)
+    e.evaluate([Reading("m1", 0, 0.2), Reading("m2", 0, 1.2)])  # m2: an alarm opens
+    e.own(lambda sensor: sensor == "m1")  # m2's partition was revoked (eager rebalance: maybe coming back)
+    ticked = e.tick(100)
+    assert [(ev.kind, ev.key) for ev in ticked] == [(EventKind.OPENED, AlertKey("m1", "silent"))]
+    assert AlertKey("m2", "methane_limit") in {a.key for a in e.open_alerts()}  # kept while suspended
+    e.own(lambda sensor: True)  # assigned again: judged on the clock again, nothing was forgotten
+    assert [(ev.kind, ev.key) for ev in e.tick(101)] == [(EventKind.OPENED, AlertKey("m2", "silent"))]
+
+
+def test_release_drops_a_sensors_alerts_and_learning_without_resolving_them() -> None:
+    e = engine(LW, M2)
+    e.evaluate([Reading("m1", 0, 1.2), Reading("m2", 0, 1.2)])
+    dropped = e.release(["m2"])
+    assert dropped == [AlertKey("m2", "methane_limit")]
+    assert [a.key.sensor_id for a in e.open_alerts()] == ["m1"]
+    ticked = e.tick(1000)  # m1 is silent; m2 is not judged (another replica owns it)
+    assert [(ev.kind, ev.key) for ev in ticked] == [(EventKind.OPENED, AlertKey("m1", "silent"))]
+    # Owned again later: a new owner's state, not this replica's stale one (the reading is not late).
+    e.own(lambda sensor: True)
+    assert [ev.kind for ev in e.evaluate([Reading("m2", -50, 1.3)])] == [EventKind.OPENED]
+    assert e.late_readings == 0
+
+
+def test_adopt_counts_silence_from_the_newest_stored_reading_or_from_the_handover() -> None:
+    e = engine(LW, M2)
+    now = 10_000.0
+    e.adopt({"m1": now - 20, "m2": now - 3_600}, now)  # m1 reported 20 s ago; m2's newest reading is an hour old
+    assert e.tick(now + 5) == []
+    assert [ev.key.sensor_id for ev in e.tick(now + 11)] == ["m1"]  # 31 s after its newest reading
+    assert e.tick(now + SILENT_AFTER - 1) == []  # m2: one limit from the hand-over, not at once
+    (m2,) = e.tick(now + SILENT_AFTER + 1)
+    assert m2.key == AlertKey("m2", "silent") and "no reading for 31 s" in m2.reason
+
+
+def test_adopt_keeps_the_time_of_a_sensor_seen_here_and_ignores_sensors_not_owned() -> None:
+    e = engine(LW, M2)
+    e.evaluate_arrays(["m1"], np.array([100.0]), np.array([0.2]), arrived_at=100.0)
+    e.own(lambda sensor: sensor == "m1")
+    e.adopt({"m1": 0.0, "m2": 100.0}, 100.0)
+    assert e.tick(125) == []
+    assert [ev.key.sensor_id for ev in e.tick(131)] == ["m1"]  # from its own arrival time, not the stored 0
+    assert e.tick(10_000) == []  # m2: not owned
