@@ -137,6 +137,12 @@ async def test_lab_tab_lists_flags_and_instrument_checks_of_the_viewers_organisa
         assert 'data-sample="LAB-2"' in page and "duplicate_vial" in page
         ru = (await c.get("/flights", params={"tab": "lab"}, headers={"Accept-Language": "ru"})).text
         assert "дрейф датчика" in ru and "Лабораторные анализы" in ru
+        # A source's own results (the monitoring page links each source here): LAB-2 names no source.
+        mine = (await c.get("/flights", params={"tab": "lab", "source": world.source_a})).text
+        assert 'data-sample="LAB-1"' in mine and 'data-sample="LAB-2"' not in mine
+        assert f'<option value="{world.source_a}" selected>' in mine
+        monitoring = (await c.get("/monitoring", params={"facility": world.facility_a})).text
+        assert f'href="/flights?tab=lab&amp;source={world.source_a}"' in monitoring
 
     async with browser(ui_app) as c:
         await _signed_in(c, world, Role.ENGINEER, world.org_b)

@@ -62,24 +62,24 @@ def _helpers(view: View) -> dict[str, Any]:
 
 @router.get("/flights")
 async def flights(view: Annotated[View, Depends(signed_in)], session: Session, tab: str = "flights",
-                  facility: int | None = None, page: Annotated[int, Query(ge=1)] = 1,
-                  imported: int | None = None) -> HTMLResponse:
+                  facility: int | None = None, source: int | None = None,
+                  page: Annotated[int, Query(ge=1)] = 1, imported: int | None = None) -> HTMLResponse:
     assert view.actor is not None
     tab = tab if tab in TABS else "flights"
     site = await load_site(session, view.actor)
     offset = (page - 1) * PAGE
     if tab == "lab":
-        listing = await lab_api.list_lab_results(session, view.actor, facility_id=facility, limit=PAGE,
-                                                 offset=offset)
+        listing = await lab_api.list_lab_results(session, view.actor, facility_id=facility, source_id=source,
+                                                 limit=PAGE, offset=offset)
     else:
-        listing = await flight_api.list_flights(session, view.actor, facility_id=facility, limit=PAGE,
-                                                offset=offset)
+        listing = await flight_api.list_flights(session, view.actor, facility_id=facility, source_id=source,
+                                                limit=PAGE, offset=offset)
     facilities = {f["id"]: f["name"] for f in site.facilities}
     sources = {s["id"]: s["name"] for s in site.sources}
     data = {"can_write": view.can_write, "tab": tab}
     return render(view, "flights.html", view.t.gettext("UAV flights and lab results"), tab=tab, site=site,
                   items=listing["items"], total=listing["total"], page=page, pages=-(-listing["total"] // PAGE),
-                  facility=facility, facility_names=facilities, source_names=sources, imported=imported,
+                  facility=facility, source=source, facility_names=facilities, source_names=sources, imported=imported,
                   data=data, **_helpers(view))
 
 
