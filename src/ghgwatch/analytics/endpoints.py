@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
 from ghgwatch.analytics import promotion, repository
 from ghgwatch.analytics.models import JobKind, ModelStatus, RegisteredModel
@@ -144,6 +145,32 @@ async def model_drift(model_id: int, session: Session, actor: CurrentPrincipal,
     await _model(session, actor, model_id)
     rows = await repository.drift_reports(session, model_id, limit)
     return {"model_id": model_id, "items": [DriftOut.model_validate(r) for r in rows]}
+
+
+@router.get("/analytics/forecasts", summary="Stored forecasts, newest issued first",
+            description="Filters: sensor_id, model_id, issued `since` / `until`. Each item names its model and "
+                        "interval; `points=true` adds the points (`ts`, `forecast`, `lower`, `upper`).")
+async def list_forecasts(
+    session: Session, actor: CurrentPrincipal, sensor_id: int | None = None, model_id: int | None = None,
+    since: AwareDatetime | None = None, until: AwareDatetime | None = None, points: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    if sensor_id is not None:
+        await registry.get(session, actor, SENSORS, sensor_id)
+    if model_id is not None:
+        await _model(session, actor, model_id)
+    rows, total = await repository.list_forecasts(session, organization_id=actor.org_filter(), sensor_id=sensor_id,
+                                                  model_id=model_id, since=since, until=until, limit=limit,
+                                                  offset=offset)
+    items = []
+    for f in rows:
+        item: dict[str, Any] = {"id": f.id, "sensor_id": f.sensor_id, "model_id": f.model_id,
+                                "organization_id": f.organization_id, "issued_at": f.issued_at.isoformat(),
+                                "origin": f.origin.isoformat(), "interval": f.interval, "steps": len(f.points)}
+        if points:
+            item["points"] = f.points
+        items.append(item)
+    return {"total": total, "items": items}
 
 
 @router.get("/sensors/{sensor_id}/forecast", summary="Latest stored forecast of a sensor, with intervals")

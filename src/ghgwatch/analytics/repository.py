@@ -134,6 +134,35 @@ async def latest_forecast(session: AsyncSession, sensor_id: int) -> Forecast | N
     return (await session.execute(stmt.limit(1))).scalar_one_or_none()
 
 
+async def list_forecasts(
+    session: AsyncSession,
+    *,
+    organization_id: int | None = None,
+    sensor_id: int | None = None,
+    model_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[Sequence[Forecast], int]:
+    """Stored forecasts, newest issued first, and how many match (``organization_id``: the caller's scope)."""
+    conditions = []
+    if organization_id is not None:
+        conditions.append(Forecast.organization_id == organization_id)
+    if sensor_id is not None:
+        conditions.append(Forecast.sensor_id == sensor_id)
+    if model_id is not None:
+        conditions.append(Forecast.model_id == model_id)
+    if since is not None:
+        conditions.append(Forecast.issued_at >= since)
+    if until is not None:
+        conditions.append(Forecast.issued_at < until)
+    total = (await session.execute(select(func.count()).select_from(Forecast).where(*conditions))).scalar_one()
+    stmt = select(Forecast).where(*conditions).order_by(Forecast.issued_at.desc(), Forecast.id.desc())
+    rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
+    return rows, int(total)
+
+
 async def forecasts_since(session: AsyncSession, model_id: int, since: datetime) -> Sequence[Forecast]:
     stmt = select(Forecast).where(Forecast.model_id == model_id, Forecast.issued_at >= since)
     return (await session.execute(stmt.order_by(Forecast.issued_at))).scalars().all()

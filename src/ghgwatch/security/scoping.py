@@ -124,6 +124,7 @@ ROUTES: dict[tuple[str, str], Scope] = {
     ("GET", "/analytics/jobs"): Scope.LISTING,
     ("GET", "/analytics/jobs/{job_id}"): Scope.OBJECT,
     ("GET", "/analytics/models"): Scope.LISTING,
+    ("GET", "/analytics/forecasts"): Scope.LISTING,
     ("GET", "/analytics/models/{model_id}"): Scope.OBJECT,
     ("POST", "/analytics/models/{model_id}/promote"): Scope.OBJECT,
     ("GET", "/analytics/models/{model_id}/drift"): Scope.OBJECT,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,23 @@ async def test_forecast_job_fits_a_model_and_stores_a_forecast_with_intervals(pl
     truth = pattern(np.arange(30), noise=0.0)
     assert np.abs(points["forecast"] - truth).max() < 0.05
     assert ((truth >= points["lower"]) & (truth <= points["upper"])).mean() >= 0.8
+    # The list of stored forecasts: by sensor, with or without points; another organisation sees none of them.
+    listed = (await p.client.get("/api/v1/analytics/forecasts", headers=engineer,
+                                 params={"sensor_id": sensor})).json()
+    assert listed["total"] == 1 and listed["items"][0]["id"] == fc["forecast_id"]
+    assert listed["items"][0]["steps"] == 30 and "points" not in listed["items"][0]
+    with_points = (await p.client.get("/api/v1/analytics/forecasts", headers=engineer,
+                                      params={"model_id": result["model_id"], "points": "true"})).json()
+    assert with_points["items"][0]["points"] == fc["points"]
+    later = (await p.client.get("/api/v1/analytics/forecasts", headers=engineer,
+                                params={"since": (datetime.now(UTC) + timedelta(hours=1)).isoformat()})).json()
+    assert later == {"total": 0, "items": []}
+    other = await p.headers(Role.ENGINEER, p.world.org_b)
+    assert (await p.client.get("/api/v1/analytics/forecasts", headers=other)).json() == {"total": 0, "items": []}
+    refused = await p.client.get("/api/v1/analytics/forecasts", headers=other, params={"sensor_id": sensor})
+    assert refused.status_code in (403, 404)
+    naive = await p.client.get("/api/v1/analytics/forecasts", headers=engineer, params={"since": "2026-01-01T00:00"})
+    assert naive.status_code == 422
     # Backtest metrics recorded in the registry; the model beats the seasonal-naive baseline on noise.
     model = (await p.client.get(f"/api/v1/analytics/models/{result['model_id']}", headers=engineer)).json()
     assert model["status"] == "candidate" and model["kind"] == "forecast" and model["sensor_id"] == sensor
