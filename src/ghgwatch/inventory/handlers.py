@@ -9,7 +9,6 @@ from ghgwatch.inventory import activities as act
 from ghgwatch.inventory import formulas as fx
 from ghgwatch.inventory import quantities as q
 from ghgwatch.inventory.errors import ActivityError
-from ghgwatch.inventory.mobile import mobile_t
 from ghgwatch.inventory.factors import Fuel
 from ghgwatch.inventory.methodology import (
     FactorNotFoundError,
@@ -18,6 +17,7 @@ from ghgwatch.inventory.methodology import (
     UsedFactor,
     user_factor,
 )
+from ghgwatch.inventory.mobile import mobile_t
 
 __all__ = ["ActivityError", "Ctx", "dispatch"]
 
