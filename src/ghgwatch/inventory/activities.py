@@ -178,6 +178,42 @@ class StationaryCombustion(_Base):
         return self
 
 
+MobileFuel = Literal["motor_gasoline", "diesel", "lpg", "natural_gas"]
+"""Road-transport fuels of IPCC 2006 Vol.2 Ch.3 Table 3.2.2: motor gasoline, gas/diesel oil, liquefied
+petroleum gas, natural gas (CNG, measured as gas volume)."""
+GasolineVehicle = Literal["uncontrolled", "oxidation_catalyst", "low_mileage_ldv_1995_or_later"]
+"""The motor-gasoline rows of IPCC 2006 Vol.2 Ch.3 Table 3.2.2; the other road fuels have one row each."""
+GASOLINE_VEHICLES: tuple[str, ...] = ("uncontrolled", "oxidation_catalyst", "low_mileage_ldv_1995_or_later")
+
+
+class MobileCombustion(_Base):
+    """IPCC 2006 Vol.2 Ch.3 Eq. 3.2.1 (CO2 = Σ fuel × EF) and Eq. 3.2.3 (CH4, N2O = Σ fuel × EF by fuel and
+    vehicle technology), Tier 1: fuel burnt by a fleet (``mode`` road, category 1.A.3.b). The quantity is
+    converted to TJ by the fuel's NCV as in stationary combustion; ``vehicle`` is required for motor gasoline
+    (Table 3.2.2 has three technologies) and refused for the other fuels (one row each)."""
+
+    type: Literal["mobile_combustion"]
+    mode: Literal["road"] = "road"
+    fuel: MobileFuel
+    vehicle: GasolineVehicle | None = None
+    quantity: NonNeg
+    unit: FuelUnit
+    ncv_tj_per_unit: NonNeg | None = None
+    ef_co2_t_per_tj: NonNeg | None = None
+    ef_ch4_kg_per_tj: NonNeg | None = None
+    ef_n2o_kg_per_tj: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _vehicle_for_fuel(self) -> MobileCombustion:
+        if self.fuel == "motor_gasoline" and self.vehicle is None:
+            raise ValueError(f"fuel 'motor_gasoline' needs vehicle, one of: {', '.join(GASOLINE_VEHICLES)} "
+                             "(IPCC 2006 Vol.2 Ch.3 Table 3.2.2)")
+        if self.fuel != "motor_gasoline" and self.vehicle is not None:
+            raise ValueError(f"vehicle {self.vehicle!r} applies to motor_gasoline only; fuel {self.fuel!r} has one "
+                             "road factor for all vehicles (IPCC 2006 Vol.2 Ch.3 Table 3.2.2): omit vehicle")
+        return self
+
+
 class PurchasedEnergy(_Base):
     """GHG Protocol Scope 2 (indirect emissions from purchased electricity or heat): CO2 = energy × factor.
 
@@ -266,6 +302,7 @@ Activity = Annotated[
     | AbandonedMines
     | MethaneUtilisation
     | StationaryCombustion
+    | MobileCombustion
     | Flaring
     | GasFlaring
     | PurchasedEnergy
@@ -283,6 +320,7 @@ ACTIVITY_TYPES: tuple[str, ...] = (
     "abandoned_mines",
     "methane_utilisation",
     "stationary_combustion",
+    "mobile_combustion",
     "flaring",
     "gas_flaring",
     "purchased_electricity",

@@ -3,7 +3,7 @@
 Columns: ``facility_id``, ``activity_type``, ``period_start`` and ``period_end`` (or ``year`` for a
 calendar year), optional ``source_id``, ``unit``, ``provenance``, ``comment``, ``data`` (a JSON object);
 any other column is an activity field (``coal_t``, ``depth_m``, ``fuel``, ...), numbers parsed as numbers.
-For ``stationary_combustion`` the ``unit`` column is also the fuel quantity's unit.
+For ``stationary_combustion`` and ``mobile_combustion`` the ``unit`` column is also the fuel quantity's unit.
 The header is row 1; the first data row is row 2.
 """
 
@@ -23,6 +23,7 @@ from ghgwatch.registry.tabular import ImportMode, ImportReport, RowError
 from ghgwatch.security.principal import Principal
 
 _COLUMNS = frozenset(ActivityDataIn.model_fields) - {"data"}
+_FUEL_TYPES = frozenset({"stationary_combustion", "mobile_combustion"})
 
 
 def _number(value: Any) -> Any:
@@ -58,7 +59,7 @@ def row_to_input(raw: dict[str, Any]) -> dict[str, Any]:
         out.setdefault("period_start", date(y, 1, 1))
         out.setdefault("period_end", date(y, 12, 31))
     data.update({k: _number(v) for k, v in row.items()})
-    if out.get("activity_type") == "stationary_combustion" and "unit" in out:
+    if out.get("activity_type") in _FUEL_TYPES and "unit" in out:
         data.setdefault("unit", out["unit"])  # the row's unit column is the fuel quantity's unit
     out["data"] = data
     for key in ("facility_id", "source_id"):

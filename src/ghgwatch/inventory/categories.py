@@ -33,6 +33,8 @@ CATEGORIES: dict[str, Category] = {
     "gas_flaring": Category("1.B", N_("Gas flaring (Order 371 Table 2.1)")),
     "vented_gas": Category("1.B", N_("Vented gas (fugitive)")),
     "stationary_combustion": Category("1.A", N_("Stationary fuel combustion")),
+    # IPCC 2006 Vol.2 Ch.3 §3.2 (road transportation, CRF 1.A.3.b); only the road mode is implemented.
+    "mobile_combustion": Category("1.A.3.b", N_("Mobile combustion: road transportation")),
     "purchased_electricity": Category("Scope 2", N_("Purchased electricity (Scope 2)")),
     "purchased_heat": Category("Scope 2", N_("Purchased heat (Scope 2)")),
     "methane_utilisation": Category("1.A", N_("Utilised mine methane (gas engines, boilers)")),

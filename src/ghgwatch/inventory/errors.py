@@ -33,6 +33,14 @@ class InputErrorItem:
         }
 
 
+class ActivityError(Exception):
+    """A problem in one activity found while calculating it; ``field`` names the activity field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class InventoryInputError(ValueError):
     """Raised with every problem found in a calculation input."""
 

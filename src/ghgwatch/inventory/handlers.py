@@ -8,6 +8,7 @@ from typing import Any
 from ghgwatch.inventory import activities as act
 from ghgwatch.inventory import formulas as fx
 from ghgwatch.inventory import quantities as q
+from ghgwatch.inventory.errors import ActivityError
 from ghgwatch.inventory.factors import Fuel
 from ghgwatch.inventory.methodology import (
     FactorNotFoundError,
@@ -16,12 +17,9 @@ from ghgwatch.inventory.methodology import (
     UsedFactor,
     user_factor,
 )
+from ghgwatch.inventory.mobile import mobile_t
 
-
-class ActivityError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+__all__ = ["ActivityError", "Ctx", "dispatch"]
 
 
 @dataclass
@@ -340,6 +338,10 @@ def _leak(ctx: Ctx, a: act.MeasuredLeak) -> Out:
     return 0.0, a.ch4_kg / 1000.0, 0.0, [UsedFactor("measured_leak.ch4", a.ch4_kg, "kg CH4", a.provenance)]
 
 
+def _mobile(ctx: Ctx, a: act.MobileCombustion) -> Out:
+    return mobile_t(ctx.resolver, a)
+
+
 def dispatch(ctx: Ctx, a: Any) -> Out:
     t = a.type
     if t == "coal_mining_underground":
@@ -355,6 +357,7 @@ def dispatch(ctx: Ctx, a: Any) -> Out:
         "abandoned_mines": _abandoned,
         "methane_utilisation": _utilisation,
         "stationary_combustion": _combustion,
+        "mobile_combustion": _mobile,
         "flaring": _flaring,
         "gas_flaring": _gas_flaring,
         "purchased_electricity": _purchased,

@@ -26,7 +26,8 @@ METHODOLOGIES: dict[str, Methodology] = {
     "ipcc2006": Methodology(
         name="ipcc2006",
         version="2006.1",
-        title="IPCC 2006 Guidelines, Vol.2 Ch.1-2 (stationary combustion) and Ch.4 (coal mining)",
+        title="IPCC 2006 Guidelines, Vol.2 Ch.1-2 (stationary combustion), Ch.3 (road transport) and Ch.4 "
+        "(coal mining)",
         base_sets=("ipcc2006",),
         # IPCC converts m3 → mass at 20 °C, 1 atm (0.67 kg/m3), METHODOLOGY §0 [V: S2].
         default_gas_reference="20C",
