@@ -9,9 +9,10 @@ and why. Texts go through the ``reports`` catalog; data texts (sources, laborato
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from ghgwatch.i18n import format_number, format_percent
+from ghgwatch.i18n import format_date, format_number, format_percent
 from ghgwatch.reports.document import Cell, Lang, Section
 from ghgwatch.reports.i18n import data_text, has_label, t, yes_no
 
@@ -25,8 +26,23 @@ def _facility(result: dict[str, Any], ids: list[str], fid: object, lang: Lang) -
     return t("cmp_facility_no", lang, id=fid)
 
 
-def _n(value: object, lang: Lang, digits: int = 3) -> str:
-    return format_number(float(value), lang, digits) if isinstance(value, int | float) else "—"
+def _n(value: object, lang: Lang) -> str:
+    """Tonnes as the PDF prints them (3 decimals below 10, else 1)."""
+    if not isinstance(value, int | float):
+        return "—"
+    return format_number(float(value), lang, 3 if abs(value) < 10 else 1)
+
+
+def _mine(e: dict[str, Any], lang: Lang) -> object:
+    """The mine's name in the report's language (the Russian name where the reference database has one)."""
+    return (lang == "ru" and e.get("mine_ru")) or e.get("mine") or e.get("mine_key")
+
+
+def _day(iso: object, lang: Lang) -> str:
+    try:
+        return format_date(datetime.fromisoformat(str(iso)).date(), lang)
+    except ValueError:
+        return str(iso or "—")
 
 
 def _status(status: object, lang: Lang) -> str:
@@ -51,7 +67,7 @@ def _tier2(e: dict[str, Any], result: dict[str, Any], lang: Lang) -> list[list[C
     label, in_total = t("cmp_t2", lang), bool(e.get("in_total", True))
     if e["tier"] == "tier2":
         why = t("cmp_t2_why", lang, m3t=format_number(float(e["relative_m3_t"]), lang, None),
-                mine=e.get("mine") or e.get("mine_key"), year=e.get("year"), status=_status(e.get("status"), lang),
+                mine=_mine(e, lang), year=e.get("year"), status=_status(e.get("status"), lang),
                 source=data_text(str(e.get("source", "")), lang), record=e.get("record_key"), v=e.get("version"))
         if e.get("caution"):
             why += " " + t("cmp_t2_caution", lang)
@@ -63,7 +79,7 @@ def _tier2(e: dict[str, Any], result: dict[str, Any], lang: Lang) -> list[list[C
     if e["tier"] == "given":
         return [[label, where, t("cmp_given", lang), e.get("ch4_t"), e.get("co2_t"), yes_no(in_total, lang),
                  t("cmp_t2_given", lang)]]
-    why = (t("cmp_t1_no_value", lang, mine=e.get("mine") or e["mine_key"], year=e.get("year"))
+    why = (t("cmp_t1_no_value", lang, mine=_mine(e, lang), year=e.get("year"))
            if e.get("mine_key") else t("cmp_t1_no_mine", lang))
     return [[label, where, t("cmp_tier1", lang), e.get("ch4_t"), e.get("co2_t"), yes_no(in_total, lang), why]]
 
@@ -78,7 +94,7 @@ def _lab(e: dict[str, Any], result: dict[str, Any], lang: Lang) -> list[list[Cel
         return [[label, where, t("cmp_table", lang), e.get("ch4_t"), e.get("co2_t"), yes_no(in_total, lang), why]]
     used = "; ".join(
         t("cmp_lab_why", lang, gas=g.upper(), pct=format_number(float(c["percent"]), lang, None),
-          sample=c.get("sample_id"), date=str(c.get("sampled_at", ""))[:10], lab=c.get("laboratory") or "—",
+          sample=c.get("sample_id"), date=_day(c.get("sampled_at"), lang), lab=c.get("laboratory") or "—",
           cert=c.get("certificate") or "—")
         for g, c in sorted(e["applied"].items()))
     why = f"{used}; {kept}" if kept else used
