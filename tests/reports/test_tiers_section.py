@@ -7,12 +7,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import update
 
 from ghgwatch.inventory import calculate
+from ghgwatch.reference.minedb.models import RefMine, RefMineYear
+from ghgwatch.registry.models import Facility
 from ghgwatch.reports import build_annual_report, build_detail_report, render
 from ghgwatch.reports.document import Section
+from ghgwatch.security.models import Role
+from tests.conftest import World
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "inventory"
 FACILITIES = {"a1": "Шахта Северная", "a3": "Шахта Северная", "a2": "Разрез Южный", "a5": "Котельная",
@@ -88,7 +94,7 @@ def test_russian_rows_of_each_comparison(result: dict[str, Any]) -> None:
     assert kinds.count("Измеренная утечка (БПЛА)") == 3
     assert [r[5] for r in sec.rows] == ["да", "нет", "да", "нет", "да", "да", "нет", "да", "нет", "да", "да"]
     text = " ".join(str(r[6]) for r in sec.rows).replace("\u00a0", " ").replace("\u202f", " ")
-    assert "7,5 м3/т шахты Распадская за 2025 год" in text and "статус: оценка" in text
+    assert "7,5 м3/т (Распадская, 2025 год)" in text and "статус: оценка" in text
     assert "CH4 41,25 % по лабораторной пробе ПР-117 от 14 мар. 2025 г." in text
     assert "Полет БПЛА 31 (метод баланса массы)" in text and "3,8 %" in text and "11 871,5 т CH4" in text
     assert "Остался уровень 1" in text and "добавлена к итогу" in text
@@ -122,3 +128,45 @@ def test_detail_report_and_every_format(tmp_path: Path, result: dict[str, Any]) 
     assert json.loads((tmp_path / "a.json").read_text("utf-8"))["sections"][8]["key"] == "tiers"
     pdf = " ".join(p.extract_text() for p in PdfReader(tmp_path / "a.pdf").pages)
     assert "Распадская" in pdf and "Tier" not in pdf
+
+
+async def test_stored_run_report_prints_tier2(client: httpx.AsyncClient, world: World) -> None:
+    """End to end: a Tier 2 run of a mine linked to the reference database; its report (API) prints the section
+    with the m3/t value, its status and source; a run without comparisons has none."""
+    async with world.db.transaction() as s:
+        s.add_all([RefMine(record_key="m-rep", name_en="Report mine", name_ru="Шахта Отчетная", source="GEM"),
+                   RefMineYear(record_key="y-rep", mine_key="m-rep", year=2025, relative_m3_t=12.5,
+                               data_status="measured", source="газовая съемка 2025", organization_id=world.org_a)])
+        await s.execute(update(Facility).where(Facility.id == world.facility_a)
+                        .values(attributes={"ref_mine_key": "m-rep"}))
+    eng = await world.login(Role.ENGINEER, world.org_a)
+    answer = await client.post("/api/v1/activity-data", headers=eng, json={
+        "facility_id": world.facility_a, "period_start": "2025-01-01", "period_end": "2025-12-31",
+        "activity_type": "coal_mining_underground", "data": {"coal_t": 1_000_000}})
+    assert answer.status_code == 201, answer.text
+    ids = []
+    for extra in ({"coal_mining_tier": "tier2"}, {}):
+        run = await client.post("/api/v1/inventory/runs", headers=eng,
+                                json={"organization_id": world.org_a, "year": 2025, "gwp": "ar5", **extra})
+        assert run.status_code == 201, run.text
+        ids.append(run.json()["id"])
+
+    async def report(run_id: int, kind: str, lang: str) -> dict[str, Any]:
+        got = await client.get(f"/api/v1/inventory/runs/{run_id}/report", headers=eng,
+                               params={"kind": kind, "format": "json", "lang": lang})
+        assert got.status_code == 200, got.text
+        return dict(got.json())
+
+    doc = await report(ids[0], "annual", "ru")
+    (sec,) = [s for s in doc["sections"] if s["key"] == "tiers"]
+    assert sec["title"] == "9. Уровни расчета и измерения в сопоставлении"
+    # 1e6 t × 12.5 m3/t × 0.67 kg/m3 = 8,375 t CH4 (Tier 2) beside 1e6 × 18 × 0.67 = 12,060 t (Tier 1)
+    assert [r[2:6] for r in sec["rows"]] == [["Уровень 2 (справочная база шахт)", pytest.approx(8_375), 0.0, "да"],
+                                             ["Уровень 1 (коэффициент по умолчанию)", pytest.approx(12_060), 0.0,
+                                              "нет"]]
+    assert "12,5 м3/т (Шахта Отчетная, 2025 год)" in sec["rows"][0][6]
+    assert "статус: измерено; источник: газовая съемка 2025" in sec["rows"][0][6]
+    detail = await report(ids[0], "detail", "en")
+    assert "Tiers and measurements side by side" in [s["title"] for s in detail["sections"]]
+    plain = await report(ids[1], "annual", "en")
+    assert "tiers" not in [s["key"] for s in plain["sections"]]
