@@ -170,3 +170,4 @@ async def test_stored_run_report_prints_tier2(client: httpx.AsyncClient, world: 
     assert "Tiers and measurements side by side" in [s["title"] for s in detail["sections"]]
     plain = await report(ids[1], "annual", "en")
     assert "tiers" not in [s["key"] for s in plain["sections"]]
+
