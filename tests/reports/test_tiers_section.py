@@ -69,10 +69,14 @@ def test_english_rows_of_each_comparison(result: dict[str, Any]) -> None:
     lab = _rows(sec, "Lab composition vs Order 371 Table 3.1")
     assert [r[2:6] for r in lab] == [["Lab sample composition", 137.6, 1.2, "yes"],
                                      ["Order 371 Table 3.1 default", 100.1, 1.2, "no"],
-                                     ["Order 371 Table 3.1 default", 13.4, 1843.0, "yes"]]
+                                     ["Order 371 Table 3.1 default", 13.4, 1843.0, "yes"],
+                                     ["Order 371 Table 3.1 default", None, None, "no"]]
     assert "CH4 41.25 % from lab sample ПР-117 of Mar 14, 2025" in str(lab[0][6])
     assert "certificate: № 45/25" in str(lab[0][6]) and "CO2: given in the activity data" in str(lab[0][6])
     assert "names no source" in str(lab[2][6])
+    assert lab[3][1] == "facility No. 3" and str(lab[3][6]) == ("CH4: not given, taken as 0 (no usable lab sample "
+                                                                "within 365 days); CO2: not given, taken as 0 (no "
+                                                                "usable lab sample within 365 days)")
     leaks = _rows(sec, "Measured leak (UAV)")
     assert [r[1:6] for r in leaks] == [["Шахта Северная", "Measured leak", 0.312, None, "no"],
                                        ["Шахта Северная", "Facility figure for the same hours", 8.131, None, "yes"],
@@ -90,14 +94,16 @@ def test_russian_rows_of_each_comparison(result: dict[str, Any]) -> None:
     kinds = [r[0] for r in sec.rows]
     assert kinds.count("Измерения и расчет по коэффициентам (уровень 3 и уровни 1/2)") == 2
     assert kinds.count("Уровень 2 и уровень 1 (добыча угля)") == 3
-    assert kinds.count("Лабораторный состав и таблица 3.1 Приказа 371") == 3
+    assert kinds.count("Лабораторный состав и таблица 3.1 Приказа 371") == 4
     assert kinds.count("Измеренная утечка (БПЛА)") == 3
-    assert [r[5] for r in sec.rows] == ["да", "нет", "да", "нет", "да", "да", "нет", "да", "нет", "да", "да"]
+    assert [r[5] for r in sec.rows] == ["да", "нет", "да", "нет", "да", "да", "нет", "да", "нет", "нет", "да",
+                                          "да"]
     text = " ".join(str(r[6]) for r in sec.rows).replace("\u00a0", " ").replace("\u202f", " ")
     assert "7,5 м3/т (Распадская, 2025 год)" in text and "статус: оценка" in text
     assert "CH4 41,25 % по лабораторной пробе ПР-117 от 14 мар. 2025 г." in text
     assert "Полет БПЛА 31 (метод баланса массы)" in text and "3,8 %" in text and "11 871,5 т CH4" in text
-    assert "Остался уровень 1" in text and "добавлена к итогу" in text
+    assert "Остался уровень 1" in text and "добавлена к итогу" in text and sec.rows[8][1] == "объект № 3"
+    assert "CH4: не задано, принято 0" in text
 
 
 @pytest.mark.parametrize("comparison", [None, {}, {"tier3_vs_tier1": [], "tier2_vs_tier1": [], "lab_vs_table": [],
@@ -119,7 +125,7 @@ def test_signatures_follow_the_section(result: dict[str, Any]) -> None:
 def test_detail_report_and_every_format(tmp_path: Path, result: dict[str, Any]) -> None:
     doc = build_detail_report(result, "en", comparison=load_comparison())
     sec = next(s for s in doc.sections if s.key == "tiers")
-    assert sec.title == "Tiers and measurements side by side" and len(sec.rows) == 11
+    assert sec.title == "Tiers and measurements side by side" and len(sec.rows) == 12
     annual = build_annual_report(result, "ru", comparison=load_comparison())
     for fmt in ("pdf", "xlsx", "csv", "json"):
         render(annual, fmt, tmp_path / f"a.{fmt}")  # type: ignore[arg-type]

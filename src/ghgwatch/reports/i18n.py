@@ -174,6 +174,7 @@ _LABELS: dict[str, str] = {
     "cmp_lab_no_source": N_("The activity row names no source, so no lab sample applies: the table value stays."),
     "cmp_kept_given": N_("given in the activity data"),
     "cmp_kept_default": N_("Table 3.1 default kept (no usable lab sample within 365 days)"),
+    "cmp_kept_none": N_("not given, taken as 0 (no usable lab sample within 365 days)"),
     "cmp_table_beside": N_("Not counted: the Table 3.1 default composition, shown for comparison."),
     "cmp_leak": N_("Measured leak (UAV)"),
     "cmp_leak_measured": N_("Measured leak"),

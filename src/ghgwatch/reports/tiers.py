@@ -71,6 +71,8 @@ def _tier2(e: dict[str, Any], result: dict[str, Any], lang: Lang) -> list[list[C
                 source=data_text(str(e.get("source", "")), lang), record=e.get("record_key"), v=e.get("version"))
         if e.get("caution"):
             why += " " + t("cmp_t2_caution", lang)
+        if not in_total:  # the facility's measured methane replaces its mining rows (tier3_vs_tier1)
+            why += " " + t("cmp_t3_factor", lang)
         return [
             [label, where, t("cmp_tier2", lang), e.get("ch4_t"), e.get("co2_t"), yes_no(in_total, lang), why],
             [label, where, t("cmp_tier1", lang), e.get("tier1_ch4_t"), e.get("tier1_co2_t"), yes_no(False, lang),
@@ -84,11 +86,17 @@ def _tier2(e: dict[str, Any], result: dict[str, Any], lang: Lang) -> list[list[C
     return [[label, where, t("cmp_tier1", lang), e.get("ch4_t"), e.get("co2_t"), yes_no(in_total, lang), why]]
 
 
+def _kept(why: str) -> str:
+    """The label of why a gas kept its value (the texts of ghgwatch.inventory.stored.apply_lab)."""
+    if why.startswith("given"):
+        return "cmp_kept_given"
+    return "cmp_kept_none" if why.startswith("not given") else "cmp_kept_default"
+
+
 def _lab(e: dict[str, Any], result: dict[str, Any], lang: Lang) -> list[list[Cell]]:
     where = _facility(result, [e["activity"]], e.get("facility_id"), lang)
     label, in_total = t("cmp_lab", lang), bool(e.get("in_total", True))
-    kept = "; ".join(f"{g.upper()}: {t('cmp_kept_given' if 'given' in str(why) else 'cmp_kept_default', lang)}"
-                     for g, why in sorted(e.get("kept", {}).items()))
+    kept = "; ".join(f"{g.upper()}: {t(_kept(str(why)), lang)}" for g, why in sorted(e.get("kept", {}).items()))
     if not e.get("applied"):
         why = t("cmp_lab_no_source", lang) if e.get("source_id") is None else kept
         return [[label, where, t("cmp_table", lang), e.get("ch4_t"), e.get("co2_t"), yes_no(in_total, lang), why]]
