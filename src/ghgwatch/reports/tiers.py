@@ -157,4 +157,5 @@ def tiers_section(comparison: dict[str, Any] | None, result: dict[str, Any], lan
         return None
     return Section("tiers", t("sec_tiers", lang),
                    [t("cmp_kind", lang), t("facility", lang), t("cmp_variant", lang), t("ch4_t", lang),
-                    t("co2_t", lang), t("cmp_in_total", lang), t("cmp_why", lang)], rows, note=t("cmp_note", lang))
+                    t("co2_t", lang), t("cmp_in_total", lang), t("cmp_why", lang)], rows, note=t("cmp_note", lang),
+                   widths=(3.0, 2.2, 2.6, 1.3, 1.3, 1.1, 8.5))  # the explanation needs the room
