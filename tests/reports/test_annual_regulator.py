@@ -33,14 +33,22 @@ def _plain(text: str) -> str:
     return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
-def _pdf(tmp_path: Path, result: dict[str, Any], lang: str) -> str:
+def _pdf(tmp_path: Path, result: dict[str, Any], lang: str, comparison: dict[str, Any] | None = None) -> str:
     path = tmp_path / f"annual-{lang}.pdf"
-    render(build_annual_report(result, lang, org=ORG, today=TODAY), "pdf", path)  # type: ignore[arg-type]
+    render(build_annual_report(result, lang, org=ORG, today=TODAY, comparison=comparison),  # type: ignore[arg-type]
+           "pdf", path)
     return _plain("\n".join(p.extract_text() for p in PdfReader(path).pages))
 
 
 def test_russian_report_has_no_english_labels(tmp_path: Path, result: dict[str, Any]) -> None:
-    text = _pdf(tmp_path, result, "ru")
+    # With every kind of side-by-side comparison (tests/fixtures/inventory/comparison.json), so that the section
+    # "Tiers and measurements side by side" is checked too.
+    comparison = json.loads((FIXTURES / "comparison.json").read_text("utf-8"))
+    text = _pdf(tmp_path, result, "ru", comparison)
+    assert "Уровни расчета и измерения в сопоставлении" in text and "Распадская" in text
+    for english in ("Tier", "Measured", "measured", "Lab sample", "Table 3.1 default", "leak", "UAV", "flight",
+                    "Stayed", "mass balance", "estimated", "m3/t", "Facility figure"):
+        assert english not in text, english
     assert "296-FZ" not in text and "Art." not in text and "296-ФЗ, ст." in text
     assert "IPCC" not in text
     assert "МГЭИК" in text or "2979-р" in text  # the GWP set's description and source in Russian

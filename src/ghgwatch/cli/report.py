@@ -31,14 +31,16 @@ class LangOpt(StrEnum):
     en = "en"
 
 
-def _stored_result(run_id: int, data_dir: Path | None) -> dict[str, Any]:
+def _stored_result(run_id: int, data_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A stored run's result and its side-by-side comparisons."""
     from ghgwatch.cli._runtime import database, run, settings_for
     from ghgwatch.cli.admin import cli_actor
     from ghgwatch.inventory import runs
 
-    async def go() -> dict[str, Any]:
+    async def go() -> tuple[dict[str, Any], dict[str, Any]]:
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
-            return (await runs.get_run(s, cli_actor(), run_id)).result
+            stored = await runs.get_run(s, cli_actor(), run_id)
+            return stored.result, stored.comparison
 
     return run(go())
 
@@ -61,9 +63,10 @@ def build(
     if (input_path is None) == (run_id is None):
         typer.echo("error: give exactly one of --input and --run", err=True)
         raise typer.Exit(2)
-    result = run_calc(input_path).to_dict() if input_path is not None else _stored_result(int(run_id or 0), data_dir)
+    result, comparison = ((run_calc(input_path).to_dict(), None) if input_path is not None
+                          else _stored_result(int(run_id or 0), data_dir))
     builder = build_annual_report if kind is Kind.annual else build_detail_report
-    doc = builder(result, lang.value)
+    doc = builder(result, lang.value, comparison=comparison)
     render(doc, fmt.value, output)
     typer.echo(f"{output} ({kind.value}, {fmt.value}, {lang.value}); inputs sha256 {doc.inputs_sha256}")
 

@@ -116,7 +116,8 @@ async def apply_tier2(session: AsyncSession, organization_id: int, year: int, ac
         if mine is None:
             out.append(entry | {"tier": "tier1", "reason": f"no linked reference mine ({how})"})
             continue
-        entry |= {"mine_key": mine.record_key, "mine": mine.name_en, "gem_id": mine.gem_id, "link": how}
+        entry |= {"mine_key": mine.record_key, "mine": mine.name_en, "mine_ru": mine.name_ru, "gem_id": mine.gem_id,
+                  "link": how}
         row = await mine_year_value(session, organization_id, mine.record_key, year)
         if row is None or row.relative_m3_t is None:
             out.append(entry | {"tier": "tier1", "reason": f"no relative methane content for {year} in the "

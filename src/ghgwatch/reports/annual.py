@@ -8,6 +8,7 @@ period, emissions by gas, by source category, total, methodologies, status) [V: 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from ghgwatch.i18n import format_date, format_number, format_percent
 from ghgwatch.inventory.categories import CATEGORIES
 from ghgwatch.reports.document import Cell, Chart, Lang, ReportDocument, Section
 from ghgwatch.reports.i18n import data_text, t, yes_no
+from ghgwatch.reports.tiers import tiers_section
 
 _MAX_CHART_BARS = 25
 
@@ -94,9 +96,11 @@ def _fz_note(result: dict[str, Any], lang: Lang) -> str:
 
 
 def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[str, Any] | None = None,
-                        today: date | None = None, signoff: list[SignOff] | None = None) -> ReportDocument:
+                        today: date | None = None, signoff: list[SignOff] | None = None,
+                        comparison: dict[str, Any] | None = None) -> ReportDocument:
     """``org``: the organisation's stored details (name, inn, description); ``today``: the report date;
-    ``signoff``: who prepared, reviewed and approved it in the platform (``reports/signoff``), else blank lines."""
+    ``signoff``: who prepared, reviewed and approved it in the platform (``reports/signoff``), else blank lines;
+    ``comparison``: a stored run's side-by-side comparisons (section "Tiers and measurements side by side")."""
     totals, gwp = result["totals"], result["gwp"]
     today = today or datetime.now(UTC).date()
     g_ch4, g_n2o = float(gwp["ch4_applied"]), float(gwp["values"]["n2o"])
@@ -181,6 +185,7 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[
         ),
         _facility_section(result, lang),
         _data_quality_section(result, lang),
+        tiers_section(comparison, result, lang),
         _sign_off_section(lang, signoff),
     ]
     return ReportDocument(
@@ -188,10 +193,22 @@ def build_annual_report(result: dict[str, Any], lang: Lang = "en", *, org: dict[
         lang,
         t("annual_title", lang),
         _header(result, lang),
-        sections,
+        _numbered(sections),
         result["inputs_sha256"],
         _chart(result, lang),
     )
+
+
+_NUMBER = re.compile(r"^\d+\.\s*")
+
+
+def _numbered(sections: list[Section | None]) -> list[Section]:
+    """The sections present, numbered 1..n in order (a section left out, such as an empty comparison, leaves no
+    gap in the numbering)."""
+    out = [s for s in sections if s is not None]
+    for i, s in enumerate(out, 1):
+        s.title = f"{i}. {_NUMBER.sub('', s.title)}"
+    return out
 
 
 SignOff = tuple[str, str, date]
@@ -290,7 +307,9 @@ def _chart(result: dict[str, Any], lang: Lang) -> Chart | None:
                  t("co2e_t", lang))
 
 
-def build_detail_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocument:
+def build_detail_report(result: dict[str, Any], lang: Lang = "en", *,
+                        comparison: dict[str, Any] | None = None) -> ReportDocument:
+    """``comparison``: a stored run's side-by-side comparisons, printed after the data coverage."""
     acts: list[list[Cell]] = [
         [a["id"], a["type"], a.get("category", ""), a["co2_t"], a["ch4_t"], a["n2o_t"], a["co2e_t"]]
         for a in result["activities"]
@@ -329,6 +348,10 @@ def build_detail_report(result: dict[str, Any], lang: Lang = "en") -> ReportDocu
         ),
         _data_quality_section(result, lang),
     ]
+    tiers = tiers_section(comparison, result, lang)
+    if tiers is not None:
+        tiers.title = t("sec_tiers", lang)  # the detail's sections are not numbered
+        sections.append(tiers)
     return ReportDocument(
         "detail",
         lang,

@@ -18,6 +18,7 @@ class Section:
     rows: list[list[Cell]]
     sheet: str = "Summary"  # XLSX sheet the section goes to
     note: str = ""
+    widths: tuple[float, ...] | None = None  # relative column widths in the PDF (equal when None)
 
 
 @dataclass(slots=True)

@@ -53,9 +53,9 @@ async def run_report(
     if kind == "annual":
         org = await session.get(Organization, run.organization_id)
         details = None if org is None else {"name": org.name, "inn": org.inn, "description": org.description}
-        doc = build_annual_report(run.result, lang, org=details)
+        doc = build_annual_report(run.result, lang, org=details, comparison=run.comparison)
     else:
-        doc = build_detail_report(run.result, lang)
+        doc = build_detail_report(run.result, lang, comparison=run.comparison)
     doc.extra.update({"run_id": run.id, "code_version": run.code_version})
     return await _answer(doc, format, f"inventory-run-{run.id}-{kind}-{lang}")
 

@@ -138,6 +138,59 @@ _LABELS: dict[str, str] = {
                       "{deadline}."),
     "fz_note_not_due": N_("Emissions {total} t CO2e < {thr} t CO2e ({art}): no report is required by the emissions "
                           "criterion."),
+    # The section "Tiers and measurements side by side" (reports.tiers).
+    "sec_tiers": N_("Tiers and measurements side by side"),
+    "cmp_kind": N_("Comparison"),
+    "cmp_variant": N_("Variant"),
+    "cmp_in_total": N_("In the total"),
+    "cmp_why": N_("Why"),
+    "cmp_note": N_("Each comparison shows the value in the total and the one calculated without the stored or "
+                   "measured data; only one of them is counted."),
+    "cmp_facility_no": N_("facility No. {id}"),
+    "cmp_t3": N_("Measured vs factor-based (Tier 3 vs Tier 1/2)"),
+    "cmp_measured": N_("Measured (Tier 3)"),
+    "cmp_tier1": N_("Tier 1 (default factor)"),
+    "cmp_tier2": N_("Tier 2 (mine reference database)"),
+    "cmp_t3_why": N_("The measured methane of the mine (ventilation and drainage telemetry) is in the total; the "
+                     "{tier} estimate of its coal-mining rows is shown beside it and not counted, so the methane "
+                     "is not counted twice. Measured minus estimate: {diff}."),
+    "cmp_t3_factor": N_("Not counted: replaced by the measured value for this facility."),
+    "cmp_t2": N_("Tier 2 vs Tier 1 (coal mining)"),
+    "cmp_t2_why": N_("Tier 2: relative methane content {m3t} m3/t of {mine} for {year} from the mine reference "
+                     "database, status: {status}; source: {source} (record {record}, version {v})."),
+    "cmp_t2_caution": N_("The value is not measured or reported: use with caution."),
+    "cmp_t1_beside": N_("Not counted: the Tier 1 estimate without the reference value, shown for comparison."),
+    "cmp_given": N_("Value given in the activity data"),
+    "cmp_t2_given": N_("The relative methane content (m3/t) is given in the activity data and kept."),
+    "cmp_t1_no_mine": N_("Stayed Tier 1: no reference mine is linked to the facility (attribute ref_mine_key or "
+                         "GEM id)."),
+    "cmp_t1_no_value": N_("Stayed Tier 1: the reference database has no relative methane content of {mine} for "
+                          "{year}."),
+    "cmp_lab": N_("Lab composition vs Order 371 Table 3.1"),
+    "cmp_lab_sample": N_("Lab sample composition"),
+    "cmp_table": N_("Order 371 Table 3.1 default"),
+    "cmp_lab_why": N_("{gas} {pct} % from lab sample {sample} of {date} (laboratory: {lab}, certificate: {cert}) "
+                      "instead of the Table 3.1 default"),
+    "cmp_lab_no_source": N_("The activity row names no source, so no lab sample applies: the table value stays."),
+    "cmp_kept_given": N_("given in the activity data"),
+    "cmp_kept_default": N_("Table 3.1 default kept (no usable lab sample within 365 days)"),
+    "cmp_kept_none": N_("not given, taken as 0 (no usable lab sample within 365 days)"),
+    "cmp_table_beside": N_("Not counted: the Table 3.1 default composition, shown for comparison."),
+    "cmp_leak": N_("Measured leak (UAV)"),
+    "cmp_leak_measured": N_("Measured leak"),
+    "cmp_leak_what": N_("UAV flight {flight} ({method}), {hours} h in the period, 95 % interval {lo} – {hi} t CH4."),
+    "cmp_leak_added": N_("No facility-wide figure covers this source: the leak is added to the total."),
+    "cmp_leak_covered": N_("Not added: the facility's mine methane is in the total as a facility-wide figure, "
+                           "which covers its leaks; the leak is {share} of that figure for the same hours."),
+    "cmp_leak_figure": N_("Facility figure for the same hours"),
+    "cmp_leak_figure_why": N_("The facility's mine methane in the total ({total} t CH4 for the period), pro-rated "
+                              "to the leak's hours."),
+    "status_measured": N_("measured"),
+    "status_reported": N_("reported"),
+    "status_estimated": N_("estimated"),
+    "status_restored": N_("restored"),
+    "uav_mass_balance": N_("mass balance"),
+    "uav_plume": N_("plume model"),
     # Legal words inside texts of the data files, see annual._article.
     "law_296fz": N_("296-FZ"),
     "law_article": N_("Art."),

@@ -75,7 +75,7 @@ def render_pdf(doc: ReportDocument, path: Path) -> None:
         pdf.multi_cell(0, 7, sec.title, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FONT, "", 7.5)
         if sec.rows:
-            with pdf.table(line_height=4.2, first_row_as_headings=True) as table:
+            with pdf.table(line_height=4.2, first_row_as_headings=True, col_widths=sec.widths) as table:
                 table.row([str(c) for c in sec.columns])
                 for r in sec.rows:
                     table.row([_fmt(c, doc.lang) for c in r])

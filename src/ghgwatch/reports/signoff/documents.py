@@ -35,14 +35,17 @@ class Rendered:
 
 
 def render_documents(result: dict[str, Any], org: dict[str, Any] | None, signoff: list[SignOff],
-                     meta: dict[str, str | int], today: date) -> list[Rendered]:
+                     meta: dict[str, str | int], today: date,
+                     comparison: dict[str, Any] | None = None) -> list[Rendered]:
     """Every locked document of a report (blocking: call it in a worker thread).
 
     ``meta``: ``report_version`` and, for a restatement, ``restates``; printed in the header.
+    ``comparison``: the run's side-by-side comparisons (section "Tiers and measurements side by side").
     """
     out: list[Rendered] = []
     for lang in sorted(LOCKED_LANGS):
-        doc = build_annual_report(result, lang, org=org, today=today, signoff=signoff)
+        doc = build_annual_report(result, lang, org=org, today=today, signoff=signoff,
+                                  comparison=comparison)
         doc.meta.extend((t(key, lang), str(value)) for key, value in meta.items())
         doc.extra.update({"signoff": [{"role": r, "user": u, "date": d.isoformat()} for r, u, d in signoff],
                           **meta})

@@ -220,7 +220,8 @@ async def approve(session: AsyncSession, actor: Principal, key: int, comment: st
     if report.previous_id is not None:
         meta["restates"] = f"{report.version - 1} (#{report.previous_id})"
     details = {"name": org.name, "inn": org.inn, "description": org.description}
-    rendered = await asyncio.to_thread(render_documents, run.result, details, signoff, meta, now.date())
+    rendered = await asyncio.to_thread(render_documents, run.result, details, signoff, meta, now.date(),
+                                         run.comparison)
     before = _view(report)
     for doc in rendered:
         session.add(ReportFile(report_id=report.id, organization_id=report.organization_id, name=doc.name,
