@@ -31,20 +31,10 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+# The same nine real nab-dev series as the interval-calibration benchmark (run as a script: benchmarks/ is on the path).
+from forecast_intervals import DATA as NAB  # noqa: E402
+from forecast_intervals import SERIES as NAB_SERIES  # noqa: E402
 from ghgwatch.analytics.holdout import HeldOut, evaluate_cuts, summarise  # noqa: E402
-
-NAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab-dev" / "data"
-NAB_SERIES = (
-    "realTraffic/speed_6005.csv",
-    "realTraffic/occupancy_6005.csv",
-    "realAWSCloudwatch/ec2_cpu_utilization_5f5533.csv",
-    "realAWSCloudwatch/rds_cpu_utilization_e47b3b.csv",
-    "realAWSCloudwatch/elb_request_count_8c0756.csv",
-    "realAdExchange/exchange-2_cpc_results.csv",
-    "realTweets/Twitter_volume_AAPL.csv",
-    "realTweets/Twitter_volume_GOOG.csv",
-    "realKnownCause/rogue_agent_key_updown.csv",
-)
 
 
 def co2_monthly() -> pd.Series:
