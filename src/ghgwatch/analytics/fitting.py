@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,8 @@ from ghgwatch.analytics.backtest import backtest, clip_bounds, non_negative_boun
 from ghgwatch.analytics.drift import RollingErrorTracker, ks_test, psi
 from ghgwatch.analytics.forecast import MODEL_NAMES, make_forecaster
 from ghgwatch.observability import metrics
+
+_M = TypeVar("_M")
 
 Progress = Callable[[float, str], None]
 _SCORES = ("mae", "smape", "mase", "coverage")
@@ -112,7 +114,8 @@ def fit_forecaster(
     return FitResult(chosen, model, forecast, clean(scores))
 
 
-def dump_model(model: ConformalForecaster) -> bytes:
+def dump_model(model: object) -> bytes:
+    """A fitted model as a joblib artifact (kept in the model registry)."""
     import joblib  # type: ignore[import-untyped]
 
     buffer = io.BytesIO()
@@ -120,14 +123,19 @@ def dump_model(model: ConformalForecaster) -> bytes:
     return buffer.getvalue()
 
 
-def load_model(artifact: bytes) -> ConformalForecaster:
-    """Unpickle a model stored by :func:`dump_model` (only ever artifacts the platform wrote itself)."""
+def load_artifact(artifact: bytes, kind: type[_M], what: str) -> _M:
+    """Unpickle an artifact the platform wrote itself with :func:`dump_model` (joblib files can run code: never
+    load others'), refusing one that is not a ``kind``."""
     import joblib
 
     model = joblib.load(io.BytesIO(artifact))
-    if not isinstance(model, ConformalForecaster):
-        raise ValueError("the stored artifact is not a forecaster")
+    if not isinstance(model, kind):
+        raise ValueError(f"the stored artifact is not {what}")
     return model
+
+
+def load_model(artifact: bytes) -> ConformalForecaster:
+    return load_artifact(artifact, ConformalForecaster, "a forecaster")
 
 
 def predict_from(

@@ -10,7 +10,6 @@ never promoted (issue 14). Forecasts are stored in ``forecasts`` like the univar
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,21 +75,11 @@ async def load_table(run: JobRun, row: ForecastMapping, start: datetime, end: da
 
 
 def _dump(model: MultivariateForecaster) -> bytes:
-    import joblib  # type: ignore[import-untyped]
-
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer)
-    return buffer.getvalue()
+    return fitting.dump_model(model)
 
 
 def _load(artifact: bytes) -> MultivariateForecaster:
-    """Unpickle an artifact the platform wrote itself (joblib files can run code: never load others')."""
-    import joblib
-
-    model = joblib.load(io.BytesIO(artifact))
-    if not isinstance(model, MultivariateForecaster):
-        raise ValueError("the stored artifact is not a multivariate forecaster")
-    return model
+    return fitting.load_artifact(artifact, MultivariateForecaster, "a multivariate forecaster")
 
 
 async def fit(run: JobRun, mapping_id: int, params: dict[str, Any]) -> dict[str, Any]:
