@@ -50,7 +50,7 @@ def test_checkpoint_catches_a_truncated_chain(cli_env: dict[str, str], tmp_path:
     assert code == 0, out + err
     assert json.loads(file.read_text())["count"] == saved[0] + 1
     code, out, _ = invoke(cli_env, "audit", "verify", "--checkpoint", str(file))
-    assert code == 0 and "1 checkpoint(s) hold" in out
+    assert code == 0 and "1 checkpoint holds" in out
 
     asyncio.run(_truncate(url, saved))
     assert invoke(cli_env, "audit", "verify")[0] == 0  # unnoticed without the checkpoint

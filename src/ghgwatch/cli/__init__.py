@@ -11,8 +11,11 @@ import importlib
 
 import typer
 
+from ghgwatch.cli._lang import LocalisedGroup
+
 app = typer.Typer(
     name="ghgwatch",
+    cls=LocalisedGroup,
     help="Greenhouse-gas monitoring, inventory, forecasting and reporting.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -50,8 +50,49 @@ def tr() -> i18n.Translator:
     return i18n.translator(_locale[0], "cli")
 
 
+def locale() -> str:
+    """The language chosen for this command (``en`` or ``ru``)."""
+    return _locale[0]
+
+
+def _(message: str, /, **values: Any) -> str:
+    """A message of the command line in the chosen language (extracted by Babel as ``_``)."""
+    return tr().gettext(message, **values)
+
+
+def ngettext(singular: str, plural: str, n: int, /, **values: Any) -> str:
+    """A message with a count in the chosen language (``{n}`` is the count; Russian has three plural forms)."""
+    return tr().ngettext(singular, plural, n, **values)
+
+
+def num(value: float | int | None, digits: int | None = None) -> str:
+    """A number in the chosen language's format (Babel/CLDR): ``12,345.6`` in English, ``12 345,6`` in Russian."""
+    return i18n.format_number(value, _locale[0], digits)
+
+
+def sig(value: float | None, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits (like ``:.3g`` but never in exponent form), trailing zeros
+    dropped, in the chosen language's number format: ``sig(0.012345)`` is ``0.0123`` / ``0,0123``."""
+    import math
+
+    from babel.numbers import format_decimal
+
+    if value is None:
+        return ""
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
+    return str(format_decimal(round(value, decimals), format=pattern, locale=_locale[0]))
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[red]{tr().gettext('error')}:[/red] {message}", highlight=False)
+    from rich.markup import escape
+
+    # The message is text, not markup: "['a']" in a message must print as it is.
+    err_console.print(f"[red]{tr().gettext('error')}:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -62,9 +103,10 @@ def describe_error(e: dict[str, Any]) -> str:
     else:
         parts = []
         if e.get("index") is not None:
-            parts.append(f"activity {e.get('activity_id')!r} (index {e['index']})")
+            parts.append(_("activity {activity} (index {index})", activity=repr(e.get("activity_id")),
+                           index=e["index"]))
         if e.get("field"):
-            parts.append(f"field '{e['field']}'")
+            parts.append(_("field '{field}'", field=e["field"]))
         where, msg = ", ".join(parts), e.get("message")
     msg = str(msg).removeprefix("Value error, ")
     return f"{where}: {msg}" if where else msg
@@ -95,7 +137,7 @@ def finish_import(report: Any, file: Path) -> None:
     typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     if report.errors:
         for e in report.errors:
-            err_console.print(f"{file}: row {e.row}: " + "; ".join(
+            err_console.print(f"{file}: " + _("row {row}", row=e.row) + ": " + "; ".join(
                 f"{'.'.join(map(str, x.get('loc', [])))}: {x.get('msg')}" for x in e.errors), highlight=False)
         raise typer.Exit(1)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ghgwatch.cli._runtime import DataDir, console, database, run, settings_for
+from ghgwatch.cli._runtime import DataDir, _, console, database, run, settings_for
 from ghgwatch.security.models import Role
 from ghgwatch.security.principal import Principal
 
@@ -83,8 +83,9 @@ def device_create(
     if as_json:
         typer.echo(json.dumps(out))
     else:
-        console.print(f"device {out['id']} created. Token (shown once): [bold]{out['token']}[/bold]")
-        console.print(f"HMAC secret: {out['hmac_secret']}")
+        console.print(_("device {id} created. Token (shown once): {token}", id=out["id"],
+                        token=f"[bold]{out['token']}[/bold]"))
+        console.print(_("HMAC secret: {secret}", secret=out["hmac_secret"]))
 
 
 @device_app.command("list")
@@ -107,7 +108,7 @@ def device_list(
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    table = Table("id", "name", "organisation", "signed", "created", "revoked")
+    table = Table(_("id"), _("name"), _("organisation"), _("signed"), _("created"), _("revoked"))
     for r in rows:
         table.add_row(*(str(r[k] if r[k] is not None else "") for k in
                         ("id", "name", "organization_id", "require_signature", "created_at", "revoked_at")))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from ghgwatch.cli._progress import progress_bar
+from ghgwatch.cli._runtime import _, num
+from ghgwatch.cli._runtime import sig as _sig
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +31,7 @@ OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Output file.")]
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(_("Error: {message}", message=message), err=True)
     raise typer.Exit(code=2)
 
 
@@ -49,9 +51,9 @@ def _guard(path: Path) -> Iterator[None]:
 def _warn(warnings: list[str], path: Path) -> None:
     """Print the reader's warnings to stderr: the first 10, then how many there were in all."""
     for warning in warnings[:10]:
-        typer.echo(f"Warning: {warning}", err=True)
+        typer.echo(_("Warning: {message}", message=warning), err=True)
     if len(warnings) > 10:
-        typer.echo(f"Warning: {path}: {len(warnings)} warnings in all", err=True)
+        typer.echo(_("Warning: {path}: {n} warnings in all", path=path, n=len(warnings)), err=True)
 
 
 def read_input(path: Path, required: tuple[str, ...] = (), time: str = "required") -> pd.DataFrame:
@@ -72,7 +74,8 @@ def _on_grid(table: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
 
     grid = regular_grid(pd.DatetimeIndex(table.index))
     if grid is None:
-        typer.echo(f"Note: {path}: the times are on no regular grid; no missing times are inserted", err=True)
+        typer.echo(_("Note: {path}: the times are on no regular grid; no missing times are inserted", path=path),
+                   err=True)
         return table, 0
     return table.reindex(grid), len(grid) - len(table)
 
@@ -81,7 +84,7 @@ def _write(write: Callable[[], None], output: Path) -> None:
     try:
         write()
     except OSError as exc:
-        _fail(f"{output}: cannot write ({exc.strerror or exc})")
+        _fail(_("{path}: cannot write ({reason})", path=output, reason=exc.strerror or exc))
 
 
 def forecast(
@@ -108,22 +111,19 @@ def forecast(
     from ghgwatch.analytics.io import write_frame, write_report
 
     if method not in (*MODEL_NAMES, "auto"):
-        _fail(f"unknown method {method!r}; expected auto, linear, gbdt or naive")
+        _fail(_("unknown method {method}; expected auto, linear, gbdt or naive", method=repr(method)))
     with _guard(input):
         table, added = _on_grid(read_input(input, ("value",)), input)
         n_gaps = int(table["value"].isna().sum())
         if n_gaps:
-            typer.echo(
-                f"{input}: {n_gaps} empty values ({added} of them missing times) filled by linear interpolation "
-                "before fitting",
-                err=True,
-            )
+            typer.echo(_("{path}: {n} empty values ({added} of them missing times) filled by linear interpolation "
+                         "before fitting", path=input, n=n_gaps, added=added), err=True)
             table["value"] = interpolate_fill(table, "value")
         low = lower_limit
         if low is None and not allow_negative:
             low = non_negative_bounds(table["value"])[0]  # a concentration or a flow: never below zero
         if low is not None and upper_limit is not None and low >= upper_limit:
-            _fail(f"--lower-limit {low:g} must be below --upper-limit {upper_limit:g}")
+            _fail(_("--lower-limit {low} must be below --upper-limit {high}", low=num(low), high=num(upper_limit)))
         n_models = 3 if method == "auto" else (2 if method != "naive" else 1)
         steps = (n_models * folds if method == "auto" or backtest else 0) + 1
         with progress_bar(steps, "forecast") as step:
@@ -142,7 +142,7 @@ def forecast(
     if backtest is not None and report is not None:
         bt_path = backtest
         _write(lambda: write_report(bt_path, {**report.to_dict(), "chosen": used}, "scores"), bt_path)
-    typer.echo(f"{used}: {horizon} steps written to {output}")
+    typer.echo(_("{method}: {n} steps written to {path}", method=used, n=horizon, path=output))
 
 
 def correlate(
@@ -162,7 +162,8 @@ def correlate(
         table = read_input(input, (target,), time="optional")
         result = run(table.reset_index(drop=True), target, max_lag)
     _write(lambda: write_report(output, result, "columns"), output)
-    typer.echo(f"{len(result['columns'])} columns correlated with {target}; written to {output}")
+    typer.echo(_("{n} columns correlated with {target}; written to {path}", n=len(result["columns"]), target=target,
+                 path=output))
 
 
 @gaps_app.command("fill")
@@ -182,10 +183,8 @@ def gaps_fill(
             out = fill_gaps(table, method, "value", seed=seed, progress=step)
     out.index.name = "timestamp"
     _write(lambda: write_frame(output, out), output)
-    typer.echo(
-        f"{int(out['filled'].sum())} gaps filled by {out.attrs['chosen']} ({added} of them missing times); "
-        f"written to {output}"
-    )
+    typer.echo(_("{n} gaps filled by {method} ({added} of them missing times); written to {path}",
+                 n=int(out["filled"].sum()), method=out.attrs["chosen"], added=added, path=output))
 
 
 @gaps_app.command("evaluate")
@@ -207,7 +206,7 @@ def gaps_evaluate(
                 table, "value", fraction=fraction, block_length=block_length, seed=seed, progress=step
             )
     _write(lambda: write_report(output, report, "methods"), output)
-    typer.echo(f"best: {report['best']} (MAE); written to {output}")
+    typer.echo(_("best: {method} (MAE); written to {path}", method=report["best"], path=output))
 
 
 @model_app.command("fit")
@@ -231,16 +230,17 @@ def model_fit(
         table = read_input(input, (target,))
         with progress_bar(1, "model fit") as step:
             model = MultivariateForecaster(target, kind=kind, horizon=horizon, lags=lags).fit(table)
-            step("done")
+            step(_("done"))
     meta = save_model(model, output)
-    view = Table(title=f"{target}: {meta['kind']} (test MAE at step {horizon})")
-    view.add_column("model")
+    view = Table(title=_("{target}: {kind} (test MAE at step {step})", target=target, kind=meta["kind"],
+                         step=horizon))
+    view.add_column(_("model"))
     view.add_column("MAE", justify="right")
     for name, scores in meta["metrics"].items():
-        view.add_row(name, f"{scores['mae']:.4g}")
+        view.add_row(name, _sig(scores["mae"], 4))
     Console().print(view)
-    top = ", ".join(f"{k} {v:.3g}" for k, v in list(meta["column_importance"].items())[:5])
-    typer.echo(f"importance: {top}\nmodel written to {output}")
+    top = ", ".join(f"{k} {_sig(v, 3)}" for k, v in list(meta["column_importance"].items())[:5])
+    typer.echo(_("importance: {top}", top=top) + "\n" + _("model written to {path}", path=output))
 
 
 def _load(path: Path) -> object:
@@ -249,9 +249,9 @@ def _load(path: Path) -> object:
     try:
         return load_model(path)[0]
     except FileNotFoundError:
-        _fail(f"{path}: file not found")
+        _fail(_("{path}: file not found", path=path))
     except (ValueError, EOFError, ImportError, AttributeError) as exc:
-        _fail(f"{path}: cannot load model ({exc})")
+        _fail(_("{path}: cannot load model ({reason})", path=path, reason=exc))
 
 
 @model_app.command("predict")
@@ -270,7 +270,7 @@ def model_predict(
     with _guard(input):
         pred = fitted.predict(read_input(input, tuple(fitted.columns_)), horizon)
     _write(lambda: write_frame(output, pred), output)
-    typer.echo(f"{len(pred)} steps written to {output}")
+    typer.echo(_("{n} steps written to {path}", n=len(pred), path=output))
 
 
 @model_app.command("evaluate")
@@ -291,7 +291,7 @@ def model_evaluate(
     with _guard(input):
         table = fitted.evaluate(read_input(input, tuple(fitted.columns_)), horizon)
     if table.empty:
-        _fail(f"{input}: no rows with a forecast to compare (too few rows for the model's lags)")
+        _fail(_("{path}: no rows with a forecast to compare (too few rows for the model's lags)", path=input))
     t, f = table["target"].to_numpy(), table["forecast"].to_numpy()
     summary = {
         "mae": metrics.mae(t, f),
@@ -307,7 +307,8 @@ def model_evaluate(
         write_json(output, {"target": fitted.target, "metrics": summary, "rows": rows})
     else:
         _write(lambda: write_frame(output, table), output)
-    typer.echo(f"MAE {summary['mae']:.4g}, MAPE {summary['mape']:.3g} %; written to {output}")
+    typer.echo(_("MAE {mae}, MAPE {mape} %; written to {path}", mae=_sig(summary["mae"], 4),
+                 mape=_sig(summary["mape"], 3), path=output))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ghgwatch.cli._runtime import DataDir, console, database, fail, run, settings_for
+from ghgwatch.cli._runtime import DataDir, _, console, database, fail, run, settings_for, sig
 
 analytics_app = typer.Typer(help="Analytics jobs and the model registry (in the database).", no_args_is_help=True)
 jobs_app = typer.Typer(help="Analytics jobs: list, show, run.", no_args_is_help=True)
@@ -46,7 +46,7 @@ def jobs_list(
         for job in found:
             typer.echo(JobOut.model_validate(job).model_dump_json())
         return
-    table = Table("id", "kind", "state", "progress", "message", "created by", "created")
+    table = Table(_("id"), _("kind"), _("state"), _("progress"), _("message"), _("created by"), _("created"))
     for job in found:
         table.add_row(str(job.id), job.kind, job.state, f"{job.progress:.0%}", job.message[:60], job.created_by,
                       f"{job.created_at:%Y-%m-%d %H:%M:%S}")
@@ -65,7 +65,7 @@ def jobs_show(job_id: int, data_dir: Path | None = DataDir) -> None:
 
     job = run(go())
     if job is None:
-        fail(f"job {job_id} does not exist")
+        fail(_("job {id} does not exist", id=job_id))
     typer.echo(JobOut.model_validate(job).model_dump_json(indent=2))
 
 
@@ -87,7 +87,8 @@ def jobs_run(
     try:
         job_kind = JobKind(kind)
     except ValueError:
-        fail(f"unknown job kind {kind!r}; expected one of {', '.join(k.value for k in JobKind)}")
+        fail(_("unknown job kind {kind}; expected one of {choices}", kind=repr(kind),
+               choices=", ".join(k.value for k in JobKind)))
     parameters = _parse(params or [])
     try:
         check_parameters(job_kind, parameters)
@@ -117,16 +118,17 @@ async def _run_with_bar(service: Any, job_id: int) -> None:
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True,
                   console=console) as bar:
-        task = bar.add_task(f"job {job_id}", total=1.0)
+        task = bar.add_task(_("job {id}", id=job_id), total=1.0)
         work = asyncio.ensure_future(service.run_next(job_id))
         while not work.done():
             await asyncio.wait({work}, timeout=0.3)
             async with service.db.sessions() as s:
                 job = await repository.get_job(s, job_id)
             if job is not None:
-                bar.update(task, completed=job.progress, description=f"job {job_id}: {job.message or job.state}")
+                bar.update(task, completed=job.progress,
+                           description=_("job {id}", id=job_id) + f": {job.message or job.state}")
         if work.result() is None:
-            fail(f"job {job_id} was taken by another runner; see 'ghgwatch analytics jobs show {job_id}'")
+            fail(_("job {id} was taken by another runner; see 'ghgwatch analytics jobs show {id}'", id=job_id))
 
 
 def _parse(items: list[str]) -> dict[str, Any]:
@@ -134,7 +136,7 @@ def _parse(items: list[str]) -> dict[str, Any]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            fail(f"parameter {item!r} is not name=value")
+            fail(_("parameter {item} is not name=value", item=repr(item)))
         try:
             out[name] = json.loads(value)
         except json.JSONDecodeError:
@@ -163,13 +165,13 @@ def models(
         for m in found:
             typer.echo(ModelOut.model_validate(m).model_dump_json())
         return
-    table = Table("id", "name", "version", "status", "method", "sensor", "data window", "MAE", "MASE", "coverage",
-                  "trained by")
+    table = Table(_("id"), _("name"), _("version"), _("status"), _("method"), _("sensor"), _("data window"), "MAE",
+                  "MASE", _("coverage"), _("trained by"))
     for m in found:
         scores = [m.metrics.get(k) for k in ("mae", "mase", "coverage")]
         table.add_row(str(m.id), m.name, str(m.version), m.status, m.method, str(m.sensor_id),
                       f"{m.data_start:%Y-%m-%d %H:%M} – {m.data_end:%Y-%m-%d %H:%M}",
-                      *("" if v is None else f"{v:.3g}" for v in scores), m.trained_by)
+                      *("" if v is None else sig(v, 3) for v in scores), m.trained_by)
     console.print(table)
 
 
@@ -182,7 +184,7 @@ def promote(model_id: int, data_dir: Path | None = DataDir) -> None:
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
             model = await repository.get_model(s, model_id)
             if model is None:
-                fail(f"model {model_id} does not exist")
+                fail(_("model {id} does not exist", id=model_id))
             retired = await promotion.promote(s, model, _actor())
             return {"id": model.id, "name": model.name, "version": model.version, "status": model.status,
                     "retired": [m.id for m in retired]}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, console, fail, settings_for
+from ghgwatch.cli._runtime import DataDir, _, console, fail, num, settings_for
 
 
 def register(app: typer.Typer) -> None:
@@ -24,8 +24,9 @@ def register(app: typer.Typer) -> None:
             report = backup(settings_for(data_dir), target)
         except BackupError as exc:
             fail(str(exc))
-        console.print(f"backup written to [bold]{report.path}[/bold]: {report.files} files, {report.bytes:,} bytes, "
-                      f"database revision {report.revision}")
+        console.print(_("backup written to {path}: {files} files, {bytes} bytes, database revision {revision}",
+                        path=f"[bold]{report.path}[/bold]", files=report.files, bytes=num(report.bytes),
+                        revision=report.revision))
 
     @app.command("restore")
     def restore_command(

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ghgwatch.cli._runtime import _, fail, ngettext, num
+
 if TYPE_CHECKING:
     from ghgwatch.inventory.result import CalcResult
 
@@ -23,11 +25,9 @@ def load_calc_input(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
-        typer.echo(f"error: cannot read {path}: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(_("cannot read {path}: {reason}", path=path, reason=exc))
     if not isinstance(data, dict):
-        typer.echo(f"error: {path}: the input must be a JSON object", err=True)
-        raise typer.Exit(2)
+        fail(_("{path}: the input must be a JSON object", path=path))
     return data
 
 
@@ -39,10 +39,23 @@ def run_calc(path: Path) -> CalcResult:
     try:
         return calculate(data, base_dir=path.parent)
     except InventoryInputError as exc:
-        typer.echo(f"error: {len(exc.items)} problem(s) in {path}:", err=True)
-        for item in exc.items:
-            typer.echo(f"  - {item}", err=True)
-        raise typer.Exit(2) from None
+        problems = "".join(f"\n  - {item}" for item in exc.items)
+        fail(ngettext("{n} problem in {path}:", "{n} problems in {path}:", len(exc.items), path=path) + problems)
+
+
+def _fz296_note(result: CalcResult) -> str:
+    """The 296-FZ verdict of ``inventory.fz296`` in the chosen language (its ``note`` is English only)."""
+    fz = result.fz296
+    in_force = any(row["in_force_for_year"] for row in fz.thresholds)
+    if not in_force:
+        return _("No 296-FZ reporting obligation existed for {year} (first reporting year 2022).", year=fz.year)
+    values = {"total": num(fz.total_t_co2e, 0), "threshold": num(fz.threshold_t_co2e, 0), "article": fz.article,
+              "year": fz.year}
+    if fz.regulated and fz.report_deadline is not None:
+        return _("Total {total} t CO2e >= {threshold} t CO2e ({article}): GHG report for {year} due by {due}.",
+                 due=fz.report_deadline.isoformat(), **values)
+    return _("Total {total} t CO2e < {threshold} t CO2e ({article}): no 296-FZ report required on the emission "
+             "criterion.", **values)
 
 
 def _print_table(result: CalcResult) -> None:
@@ -50,29 +63,24 @@ def _print_table(result: CalcResult) -> None:
     from rich.table import Table
 
     table = Table(
-        title=f"{result.organization or 'Inventory'} {result.year} "
+        title=f"{result.organization or _('Inventory')} {result.year} "
         f"({result.methodology.name}, GWP {result.gwp.name})"
     )
-    for col in ("id", "type", "CO2, t", "CH4, t", "N2O, t", "CO2e, t"):
-        table.add_column(col, justify="left" if col in ("id", "type") else "right")
+    for col in (_("id"), _("type")):
+        table.add_column(col, justify="left")
+    for col in (_("CO2, t"), _("CH4, t"), _("N2O, t"), _("CO2e, t")):
+        table.add_column(col, justify="right")
     for a in result.activities:
-        table.add_row(
-            a.id, a.type, f"{a.co2_t:,.1f}", f"{a.ch4_t:,.1f}", f"{a.n2o_t:,.3f}", f"{a.co2e_t:,.1f}"
-        )
+        table.add_row(a.id, a.type, num(a.co2_t, 1), num(a.ch4_t, 1), num(a.n2o_t, 3), num(a.co2e_t, 1))
     t = result.totals()
     table.add_row(
-        "total",
-        "",
-        f"{t['co2_t']:,.1f}",
-        f"{t['ch4_t']:,.1f}",
-        f"{t['n2o_t']:,.3f}",
-        f"{t['co2e_t']:,.1f}",
+        _("total"), "", num(t["co2_t"], 1), num(t["ch4_t"], 1), num(t["n2o_t"], 3), num(t["co2e_t"], 1),
         style="bold",
     )
     console = Console()
     console.print(table)
-    console.print(result.fz296.note)
-    console.print(f"inputs sha256: {result.inputs_sha256}")
+    console.print(_fz296_note(result), highlight=False)
+    console.print(_("inputs sha256: {digest}", digest=result.inputs_sha256))
 
 
 def calc(

@@ -6,8 +6,20 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from ghgwatch.cli._runtime import DataDir, console, database, err_console, fail, finish_import, run, settings_for
+from ghgwatch.cli._runtime import (
+    DataDir,
+    _,
+    console,
+    database,
+    err_console,
+    fail,
+    finish_import,
+    ngettext,
+    run,
+    settings_for,
+)
 from ghgwatch.cli.admin import cli_actor
 
 import_app = typer.Typer(help="Import reference data and registry tables.", no_args_is_help=True)
@@ -29,7 +41,7 @@ def import_gem(
 
     mines = gem.find_mines(kuzbass_only=kuzbass_only, ids=set(mine) or None)
     if not mines:
-        fail("no GEM mine matches")
+        fail(_("no GEM mine matches"))
 
     async def go() -> gem.ImportSummary:
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
@@ -52,11 +64,12 @@ def import_table(
     from ghgwatch.registry import tabular
     from ghgwatch.registry.specs import BY_PATH
 
-    spec = BY_PATH.get(table) or fail(f"unknown table {table!r}; choose from {', '.join(BY_PATH)}")
+    spec = BY_PATH.get(table) or fail(_("unknown table {table}; choose from {choices}", table=repr(table),
+                                        choices=", ".join(BY_PATH)))
     try:
         import_mode = tabular.ImportMode(mode)
     except ValueError:
-        fail("--mode must be partial or atomic")
+        fail(_("--mode must be partial or atomic"))
     fmt = tabular.TableFormat.XLSX if file.suffix.lower() == ".xlsx" else tabular.TableFormat.CSV
     rows = tabular.read_table(file.read_bytes(), fmt)
 
@@ -96,11 +109,12 @@ def audit_verify(
 
     checked, problem = run(go())
     if problem is not None:
-        err_console.print(f"[red]audit log broken[/red] at entry {problem.seq}: {problem.reason} "
-                          f"({checked} entries verified before it)", highlight=False)
+        err_console.print("[red]" + _("audit log broken") + "[/red] " + escape(
+            _("at entry {seq}: {reason} ({n} entries verified before it)", seq=problem.seq, reason=problem.reason,
+              n=checked)), highlight=False)
         raise typer.Exit(1)
-    suffix = f"; {len(checkpoint)} checkpoint(s) hold" if checkpoint else ""
-    console.print(f"audit log intact: {checked} entries verified{suffix}", highlight=False)
+    suffix = ("; " + ngettext("{n} checkpoint holds", "{n} checkpoints hold", len(checkpoint))) if checkpoint else ""
+    console.print(_("audit log intact: {n} entries verified", n=checked) + suffix, highlight=False)
 
 
 @audit_app.command("checkpoint")
@@ -125,7 +139,8 @@ def audit_checkpoint(
     except checkpoints.CheckpointError as exc:
         fail(str(exc))
     out.write_text(text, encoding="utf-8")
-    console.print(f"audit checkpoint written to {out}: {json.loads(text)['count']} entries", highlight=False)
+    console.print(_("audit checkpoint written to {path}: {n} entries", path=out, n=json.loads(text)["count"]),
+                  highlight=False)
 
 
 @audit_app.command("anchor")
@@ -144,9 +159,9 @@ def audit_anchor(data_dir: Path | None = DataDir) -> None:
     try:
         anchored = run(go())
     except ValueError as exc:
-        err_console.print(f"[red]not anchored[/red]: {exc}", highlight=False)
+        err_console.print("[red]" + _("not anchored") + f"[/red]: {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from exc
-    console.print(f"audit log anchored: {anchored} entries given a MAC")
+    console.print(_("audit log anchored: {n} entries given a MAC", n=anchored))
 
 
 def register(app: typer.Typer) -> None:

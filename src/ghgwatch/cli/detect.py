@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ghgwatch.cli._runtime import _, sig
+
 
 class Method(StrEnum):
     AUTO = "auto"
@@ -48,35 +50,35 @@ def detect(
     from ghgwatch.kit.tables import InputError
 
     if threshold is not None and threshold <= 0:
-        typer.echo("Error: --threshold must be > 0", err=True)
+        typer.echo(_("Error: {message}", message="--threshold must be > 0"), err=True)
         raise typer.Exit(2)
     try:
         series = read_series(input)
     except InputError as exc:
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(_("Error: {message}", message=exc), err=True)
         raise typer.Exit(2) from None
     for warning in series.warnings[:10]:
-        typer.echo(f"Warning: {warning}", err=True)
+        typer.echo(_("Warning: {message}", message=warning), err=True)
     if len(series.warnings) > 10:
-        typer.echo(f"Warning: {input}: {len(series.warnings)} warnings in all", err=True)
+        typer.echo(_("Warning: {path}: {n} warnings in all", path=input, n=len(series.warnings)), err=True)
     with progress_bar(series.values.size, f"detect ({method.value})") as step:
         result = run(
             series,
             method.value,
             threshold,
             HOLDOFF_POINTS if holdoff is None else holdoff,
-            progress=lambda rows: step("scoring", rows),
+            progress=lambda rows: step(_("scoring"), rows),
         )
     try:
         write_flags(output, series, result)
     except OSError as exc:
-        typer.echo(f"Error: {output}: cannot write ({exc.strerror or exc})", err=True)
+        typer.echo(_("Error: {message}", message=_("{path}: cannot write ({reason})", path=output,
+                                                   reason=exc.strerror or exc)), err=True)
         raise typer.Exit(2) from None
-    typer.echo(
-        f"{int(result.alarms.sum())} alarms, {int(result.flags.sum())} of {result.flags.size} points flagged "
-        f"(method {result.method}, threshold {result.threshold:g}, hold-off {result.holdoff} points) "
-        f"-> {output}"
-    )
+    typer.echo(_("{alarms} alarms, {flagged} of {points} points flagged (method {method}, threshold {threshold}, "
+                 "hold-off {holdoff} points) -> {path}", alarms=int(result.alarms.sum()),
+                 flagged=int(result.flags.sum()), points=result.flags.size, method=result.method,
+                 threshold=sig(result.threshold, 6), holdoff=result.holdoff, path=output))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from ghgwatch.cli._runtime import console, fail, settings_for, tr
+from ghgwatch.cli._runtime import _, console, fail, settings_for
 
 
 class Forward(StrEnum):
@@ -30,11 +30,10 @@ def run_edge(host: str, port: int, data_dir: Path | None, edge: dict[str, Any] |
     settings = settings_for(data_dir, api={"host": host, "port": port},
                             edge={k: v for k, v in (edge or {}).items() if v is not None}, **groups)
     if not settings.edge.upstream or settings.edge.token is None or settings.edge.hmac_secret is None:
-        fail(str(ConfigurationError("an edge gateway needs --upstream, --token and --hmac-secret (or "
-                                    "GHGWATCH_EDGE__UPSTREAM, GHGWATCH_EDGE__TOKEN, GHGWATCH_EDGE__HMAC_SECRET)")))
+        fail(str(ConfigurationError(_("an edge gateway needs --upstream, --token and --hmac-secret (or "
+                                      "GHGWATCH_EDGE__UPSTREAM, GHGWATCH_EDGE__TOKEN, GHGWATCH_EDGE__HMAC_SECRET)"))))
     _observe(settings, Role.EDGE)
     app = build_edge_app(settings)
-    _ = tr().gettext
     console.print(_("ghgwatch edge gateway on {url}, forwarding {mode} to {upstream}",
                     url=f"[bold]http://{host}:{port}[/bold]", mode=settings.edge.forward,
                     upstream=settings.edge.upstream))

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, database, fail, finish_import, run, settings_for, validation_message
+from ghgwatch.cli._runtime import (
+    DataDir,
+    _,
+    database,
+    fail,
+    finish_import,
+    ngettext,
+    run,
+    settings_for,
+    validation_message,
+)
 from ghgwatch.cli.admin import cli_actor
 
 factors_app = typer.Typer(help="Factor sets: built-in (ipcc2006, ru371, kuzbass) and user-defined.",
@@ -22,7 +32,8 @@ def factors_list(data_dir: Path | None = DataDir) -> None:
 
     for name in builtin_factor_set_names():
         fs = load_builtin_factor_set(name)
-        typer.echo(f"{name}\t{fs.version}\tbuilt-in\t{len(fs.factors)} factors")
+        typer.echo(f"{name}\t{fs.version}\t{_('built-in')}\t"
+                   + ngettext("{n} factor", "{n} factors", len(fs.factors)))
 
     async def go() -> list[tuple[str, str, int | None, int]]:
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
@@ -30,8 +41,8 @@ def factors_list(data_dir: Path | None = DataDir) -> None:
             return [(r.name, r.version, r.organization_id, len(r.values.get("factors", []))) for r in rows]
 
     for name, version, org, count in run(go()):
-        scope = "shared" if org is None else f"organisation {org}"
-        typer.echo(f"{name}@{version}\t{version}\t{scope}\t{count} factors")
+        scope = _("shared") if org is None else _("organisation {id}", id=org)
+        typer.echo(f"{name}@{version}\t{version}\t{scope}\t" + ngettext("{n} factor", "{n} factors", count))
 
 
 @factors_app.command("export")
@@ -55,7 +66,7 @@ def factors_export(
 
         data = run(go())[name]
     else:
-        fail(f"unknown factor set {name!r}: give a built-in name or name@version")
+        fail(_("unknown factor set {name}: give a built-in name or name@version", name=repr(name)))
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if output is None:
         typer.echo(text, nl=False)
@@ -100,7 +111,7 @@ def import_activity(
     try:
         import_mode = tabular.ImportMode(mode)
     except ValueError:
-        fail("--mode must be partial or atomic")
+        fail(_("--mode must be partial or atomic"))
     fmt = tabular.TableFormat.XLSX if file.suffix.lower() == ".xlsx" else tabular.TableFormat.CSV
 
     from ghgwatch.kit.problems import Problem
@@ -186,11 +197,12 @@ def inventory_forecast(
                "--coal-mining-tier": (coal_mining_tier, ("tier1", "tier2"))}
     for option, (value, allowed) in choices.items():
         if value not in allowed:
-            fail(f"{option} {value!r}: choose one of {', '.join(allowed)}")
+            fail(_("{option} {value}: choose one of {choices}", option=option, value=repr(value),
+                   choices=", ".join(allowed)))
     if not 0 < interval < 1:
-        fail(f"--interval {interval}: give a level between 0 and 1, e.g. 0.9")
+        fail(_("--interval {value}: give a level between 0 and 1, e.g. 0.9", value=interval))
     if horizon_months < 1:
-        fail(f"--horizon-months {horizon_months}: at least 1")
+        fail(_("--horizon-months {value}: at least 1", value=horizon_months))
 
     async def go() -> dict[str, object]:
         async with database(settings_for(data_dir)) as db, db.transaction() as s:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, database, err_console, fail, run, settings_for, tr
+from ghgwatch.cli._runtime import DataDir, _, database, err_console, fail, run, settings_for
 
 lab_app = typer.Typer(help="Laboratory gas analyses (docs/lab.md).", no_args_is_help=True)
 
@@ -24,7 +24,6 @@ def import_command(
     from ghgwatch.lab.parse import LabFileError, parse_lab_file
     from ghgwatch.lab.service import import_results
 
-    _ = tr().gettext
     try:
         data = file.read_bytes()
     except OSError as exc:

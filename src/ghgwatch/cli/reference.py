@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, console, database, fail, finish_import, run, settings_for, tr
+from ghgwatch.cli._runtime import DataDir, _, console, database, fail, finish_import, num, run, settings_for
 from ghgwatch.cli.admin import cli_actor
 
 reference_app = typer.Typer(help="The mine reference database (mines, mine-years, seams).", no_args_is_help=True)
@@ -22,7 +22,7 @@ TABLE_HELP = "mines | mine-years | seams"
 def _kind(table: str) -> Any:
     from ghgwatch.reference.minedb import service
 
-    return service.KINDS.get(table) or fail(tr().gettext("unknown table {table}; choose from {choices}",
+    return service.KINDS.get(table) or fail(_("unknown table {table}; choose from {choices}",
                                                          table=repr(table), choices=", ".join(service.KINDS)))
 
 
@@ -41,7 +41,7 @@ def import_file(
     try:
         import_mode = ImportMode(mode)
     except ValueError:
-        fail(tr().gettext("--mode must be partial or atomic"))
+        fail(_("--mode must be partial or atomic"))
     fmt = TableFormat.XLSX if file.suffix.lower() == ".xlsx" else TableFormat.CSV
     rows = read_table(file.read_bytes(), fmt)
 
@@ -72,7 +72,7 @@ def export_file(
 
     data, total = run(go())
     out.write_bytes(data)
-    console.print(tr().gettext("{n} rows written to {path}", n=total, path=out), highlight=False)
+    console.print(_("{n} rows written to {path}", n=total, path=out), highlight=False)
 
 
 @reference_app.command("list")
@@ -103,7 +103,7 @@ def list_rows(
     rows, total = run(go())
     for r in rows:
         typer.echo(json.dumps(r, ensure_ascii=False, default=str))
-    console.print(tr().gettext("{shown} of {total}", shown=len(rows), total=total), highlight=False)
+    console.print(_("{shown} of {total}", shown=len(rows), total=total), highlight=False)
 
 
 def _file_panel(file: Path, variable: str) -> tuple[Any, list[str], list[int], list[dict[str, Any]]]:
@@ -137,7 +137,7 @@ def restore_cmd(
     from ghgwatch.reference.minedb import panel, restore
 
     if method not in restore.METHODS:
-        fail(tr().gettext("--method {method}: choose from {choices}", method=repr(method),
+        fail(_("--method {method}: choose from {choices}", method=repr(method),
                           choices=", ".join(restore.METHODS)))
     if db:
         async def go() -> dict[str, Any]:
@@ -149,15 +149,15 @@ def restore_cmd(
         typer.echo(json.dumps({k: v for k, v in result.items() if k != "cells"}, ensure_ascii=False))
         return
     if file is None:
-        fail(tr().gettext("give a panel file, or --db"))
-    values, mines, years, _ = _file_panel(file, variable)
+        fail(_("give a panel file, or --db"))
+    values, mines, years, _rows = _file_panel(file, variable)
     filled, marks = restore.restore(values, method)
     text = panel.filled_csv(filled, marks, mines, years, variable)
     if out is None:
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
-        console.print(tr().gettext("{n} cells filled by {method}; written to {path}",
+        console.print(_("{n} cells filled by {method}; written to {path}",
                                    n=int(sum(1 for r in marks for c in r if c)), method=method, path=out),
                       highlight=False)
 
@@ -191,14 +191,13 @@ def evaluate_cmd(
     elif file is not None:
         values = _file_panel(file, variable)[0]
     else:
-        fail(tr().gettext("give a panel file, --db or --synthetic"))
+        fail(_("give a panel file, --db or --synthetic"))
     try:
         results = restore.evaluate(values, fraction=fraction, repeats=repeats, seed=seed)
     except ValueError as exc:
         fail(str(exc))
     import numpy as np
 
-    _ = tr().gettext
     known = int((~np.isnan(values)).sum())
     if synthetic:
         console.print(_("SYNTHETIC panel: generated for testing the methods, no real mine is described"),
@@ -209,7 +208,7 @@ def evaluate_cmd(
     console.print(f"| {_('method')} | {_('mean error, %')} | {_('std, %')} |", highlight=False)
     console.print("|---|---|---|", highlight=False)
     for r in results:
-        console.print(f"| {r.method} | {r.mean_error_pct:.2f} | {r.std_error_pct:.2f} |", highlight=False)
+        console.print(f"| {r.method} | {num(r.mean_error_pct, 2)} | {num(r.std_error_pct, 2)} |", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

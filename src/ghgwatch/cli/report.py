@@ -9,6 +9,8 @@ from typing import Any
 
 import typer
 
+from ghgwatch.cli._runtime import _, fail
+
 report_app = typer.Typer(help="Build reports (PDF, XLSX, CSV, JSON) from files or stored inventory runs; sign off "
                                 "inventory reports (prepare, review, approve, submit, check).",
                          no_args_is_help=True)
@@ -61,14 +63,14 @@ def build(
     from ghgwatch.reports import build_annual_report, build_detail_report, render
 
     if (input_path is None) == (run_id is None):
-        typer.echo("error: give exactly one of --input and --run", err=True)
-        raise typer.Exit(2)
+        fail(_("give exactly one of --input and --run"))
     result, comparison = ((run_calc(input_path).to_dict(), None) if input_path is not None
                           else _stored_result(int(run_id or 0), data_dir))
     builder = build_annual_report if kind is Kind.annual else build_detail_report
     doc = builder(result, lang.value, comparison=comparison)
     render(doc, fmt.value, output)
-    typer.echo(f"{output} ({kind.value}, {fmt.value}, {lang.value}); inputs sha256 {doc.inputs_sha256}")
+    typer.echo(f"{output} ({kind.value}, {fmt.value}, {lang.value}); "
+               + _("inputs sha256 {digest}", digest=doc.inputs_sha256))
 
 
 @report_app.command("methane-safety")
@@ -88,20 +90,18 @@ def methane_safety(
     try:
         zone(tz)
     except ValueError as exc:
-        typer.echo(f"error: --tz: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(f"--tz: {exc}")
     if month is not None and not re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])", month):
-        typer.echo(f"error: --month must be YYYY-MM, got {month!r}", err=True)
-        raise typer.Exit(2)
+        fail(_("--month must be YYYY-MM, got {month}", month=repr(month)))
     try:
         readings, digest = read_readings_csv(input_path)
     except (OSError, ReadingsFormatError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
     exceedances = find_exceedances(readings, threshold, month, tz)
     doc = build_methane_safety_report(exceedances, threshold, digest, month, lang.value, tz=tz)
     render(doc, fmt.value, output)
-    typer.echo(f"{output}: {len(exceedances)} exceedance(s); inputs sha256 {digest}")
+    typer.echo(f"{output}: " + _("{n} exceedance(s)", n=len(exceedances)) + "; "
+               + _("inputs sha256 {digest}", digest=digest))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, database, fail, run, settings_for, validation_message
+from ghgwatch.cli._runtime import DataDir, _, database, fail, run, settings_for, validation_message
 
 User = typer.Option(..., "--user", help="The platform user who acts (their role and organisation apply)")
 
@@ -26,7 +26,7 @@ async def _principal(session: Any, username: str) -> Any:
 
     user = (await session.execute(select(UserRow).where(UserRow.username == username))).scalar_one_or_none()
     if user is None or not user.active:
-        fail(f"--user: no active user {username!r}")
+        fail(_("--user: no active user {name}", name=repr(username)))
     return Principal(user_id=user.id, username=user.username, role=user.role, organization_id=user.organization_id)
 
 
@@ -135,8 +135,9 @@ def submit(report: int = typer.Argument(...), user: str = User, data_dir: Path |
     out = run(go())
     typer.echo(json.dumps(out, default=str, ensure_ascii=False))
     if not out["submitted"]:
-        fail(f"the inputs of report {report} changed since approval: not submitted; restatement "
-             f"{out['restatement']['id']} (version {out['restatement']['version']}) prepared", code=1)
+        fail(_("the inputs of report {report} changed since approval: not submitted; restatement {id} (version "
+               "{version}) prepared", report=report, id=out["restatement"]["id"],
+               version=out["restatement"]["version"]), code=1)
 
 
 def check(report: int = typer.Argument(...), user: str = User, data_dir: Path | None = DataDir) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from ghgwatch.cli._runtime import DataDir, console, fail, migrate, run, settings_for, tr
+from ghgwatch.cli._runtime import DataDir, _, console, fail, migrate, run, settings_for
 from ghgwatch.settings import ConfigurationError, Mode, Settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -34,7 +34,7 @@ def db_upgrade(data_dir: Path | None = DataDir, revision: str = typer.Option("he
 
     settings = settings_for(data_dir)
     upgrade(settings.database_url, revision)
-    console.print(f"database at revision [bold]{current(settings.database_url)}[/bold]")
+    console.print(_("database at revision {revision}", revision=f"[bold]{current(settings.database_url)}[/bold]"))
 
 
 def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) -> None:
@@ -59,7 +59,6 @@ def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) 
         run(migrate(settings))
     app = build_role_app(settings, role.value, demo=demo)
     url = f"{scheme(settings)}://{host}:{port}"
-    _ = tr().gettext
     console.print(_("ghgwatch {role} on {url}  (API docs {url}/docs, health {url}/healthz)",
                     role=role.value, url=f"[bold]{url}[/bold]"))
     if role in (Role.ALL, Role.UI):

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ghgwatch.cli._runtime import _, fail, num
+
 if TYPE_CHECKING:
     from ghgwatch.simulator import SimulationStats
 
@@ -24,10 +26,12 @@ def _summary(stats: SimulationStats) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="Simulation", show_header=False)
-    for name in ("generated", "backfilled", "skipped", "sent", "accepted", "rejected", "failed", "retries",
-                 "dropped", "requests"):
-        table.add_row(name, f"{getattr(stats, name):,}")
+    table = Table(title=_("Simulation"), show_header=False)
+    labels = {"generated": _("generated"), "backfilled": _("backfilled"), "skipped": _("skipped"), "sent": _("sent"),
+              "accepted": _("accepted"), "rejected": _("rejected"), "failed": _("failed"), "retries": _("retries"),
+              "dropped": _("dropped"), "requests": _("requests")}
+    for name, label in labels.items():
+        table.add_row(label, num(getattr(stats, name)))
     console = Console()
     console.print(table)
     for message in stats.errors[:10]:
@@ -66,18 +70,17 @@ def simulate(
     try:
         creds = load_credentials(credentials)
     except (OSError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
     if rate <= 0 or (duration is not None and duration < 0) or backfill_hours < 0 or not 0 <= dropout < 1:
-        typer.echo("error: --rate must be > 0, --duration and --backfill-hours >= 0, --dropout in [0, 1)", err=True)
-        raise typer.Exit(2)
+        fail(_("--rate must be > 0, --duration and --backfill-hours >= 0, --dropout in [0, 1)"))
     if events:
         from ghgwatch.simulator import default_events
 
         sensors = sensors_from(creds["sensors"])
         for item in describe(default_events(sensors), sensors):
-            typer.echo(f"event {item['kind']} at +{item['start_s']:g} s for {item['duration_s']:g} s: "
-                       f"{item['sensor_name']} (sensor {item['sensor']})")
+            typer.echo(_("event {kind} at +{start} s for {duration} s: {name} (sensor {sensor})", kind=item["kind"],
+                         start=num(item["start_s"]), duration=num(item["duration_s"]), name=item["sensor_name"],
+                         sensor=item["sensor"]))
     def run(stop: asyncio.Event) -> Awaitable[SimulationStats]:
         return run_simulation(
             creds, rate=rate, duration_s=duration, transport=transport.value, mqtt_url=mqtt_url, sign=sign,
@@ -87,8 +90,7 @@ def simulate(
     try:
         stats = asyncio.run(_run_until_signal(run))
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
     _summary(stats)
     if stats.sent == 0 and stats.generated > 0:
         raise typer.Exit(1)

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from ghgwatch.cli._runtime import err_console, fail, tr
+from ghgwatch.cli._runtime import _, err_console, fail, sig
 
 uav_app = typer.Typer(help="UAV flights: leak quantification (docs/uav.md).", no_args_is_help=True)
 
@@ -29,20 +30,20 @@ def quantify_command(
     """Quantify a CH4 leak rate with a 95 % interval; exit 3 with the reason when it cannot."""
     from ghgwatch.uav import CannotQuantify, FlightFileError, Method, quantify, read_flight
 
-    _ = tr().gettext
     try:
         chosen = Method(method)
     except ValueError:
-        fail(f"--method: {method!r} is not one of mass-balance, plume")
+        fail(_("--method: {value} is not one of {choices}", value=repr(method), choices="mass-balance, plume"))
     if stability is not None and stability.upper() not in ("A", "B", "C", "D", "E", "F"):
-        fail(f"--stability: {stability!r} is not one of A, B, C, D, E, F")
+        fail(_("--stability: {value} is not one of {choices}", value=repr(stability), choices="A, B, C, D, E, F"))
     if (source_lat is None) != (source_lon is None):
-        fail("--source-lat and --source-lon go together")
+        fail(_("--source-lat and --source-lon go together"))
     try:
         flight = read_flight(input)
     except FlightFileError as exc:
         for row, message in exc.errors:
-            err_console.print(f"{input}: row {row}: {message}" if row else f"{input}: {message}", highlight=False)
+            where = f"{input}: " + (_("row {row}", row=row) + ": " if row else "")
+            err_console.print(escape(where + message), highlight=False)
         raise typer.Exit(2) from None
     source = (source_lat, source_lon) if source_lat is not None and source_lon is not None else None
     try:
@@ -57,9 +58,9 @@ def quantify_command(
     try:
         output.write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
-        fail(f"{output}: cannot write ({exc.strerror})")
-    typer.echo(_("{rate} kg/h (95 % interval {lower}-{upper}) -> {path}", rate=f"{result.rate_kg_h:.3g}",
-                 lower=f"{result.lower_kg_h:.3g}", upper=f"{result.upper_kg_h:.3g}", path=output))
+        fail(_("{path}: cannot write ({reason})", path=output, reason=exc.strerror))
+    typer.echo(_("{rate} kg/h (95 % interval {lower}-{upper}) -> {path}", rate=sig(result.rate_kg_h),
+                 lower=sig(result.lower_kg_h), upper=sig(result.upper_kg_h), path=output))
 
 
 @uav_app.command("simulate")
@@ -75,13 +76,13 @@ def simulate_command(
     from ghgwatch.uav.simulator import Scenario, simulate
 
     if rate <= 0 or wind <= 0 or distance <= 0:
-        fail("--rate, --wind and --distance must be > 0")
+        fail(_("--rate, --wind and --distance must be > 0"))
     flight = simulate(Scenario(rate_kg_h=rate, wind_speed_ms=wind, distance_m=distance), seed=seed)
     try:
         output.write_text(flight_to_csv(flight), encoding="utf-8")
     except OSError as exc:
-        fail(f"{output}: cannot write ({exc.strerror})")
-    typer.echo(tr().gettext("{n} samples -> {path}", n=len(flight), path=output))
+        fail(_("{path}: cannot write ({reason})", path=output, reason=exc.strerror))
+    typer.echo(_("{n} samples -> {path}", n=len(flight), path=output))
 
 
 def register(app: typer.Typer) -> None:
