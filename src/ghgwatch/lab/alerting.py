@@ -3,7 +3,9 @@
 They are ordinary rows of ``alerts`` (listed, acknowledged and resolved like any other), with a ``rule_id`` that
 starts with :data:`EXTERNAL_PREFIX`. The rule engine does not load them at start-up (``alerts.store.load_open``
 leaves them out): it has no rule to continue them with and would resolve them as "rule no longer in force".
-``sensor_id`` is the sensor checked, or 0 for an alert that concerns a source and no sensor (a UAV leak).
+``sensor_id`` is the sensor checked, or 0 for an alert that concerns a source and no sensor (a UAV leak): such an
+alert names its subject in its ``rule_id`` (:func:`uav_leak_rule`: the facility, and the source when the flight
+has one), which :func:`leak_subject` reads back and the web UI shows as the source's name instead of a sensor.
 """
 
 from __future__ import annotations
@@ -22,6 +24,21 @@ EXTERNAL_PREFIX = "ext:"
 CALIBRATION_RULE = EXTERNAL_PREFIX + "calibration"
 UAV_LEAK_RULE = EXTERNAL_PREFIX + "uav_leak"
 NO_SENSOR = 0
+
+
+def uav_leak_rule(facility_id: int, source_id: int | None) -> str:
+    """``ext:uav_leak:<facility>:<source>`` (or ``ext:uav_leak:<facility>`` for a flight with no source): one
+    open leak alert per source, since the database keeps one unresolved alert per (sensor, rule)."""
+    return f"{UAV_LEAK_RULE}:{facility_id}" + (f":{source_id}" if source_id is not None else "")
+
+
+def leak_subject(rule_id: str) -> tuple[int, int | None] | None:
+    """``(facility_id, source_id)`` of a UAV leak alert's ``rule_id``; None for any other alert."""
+    head, _, rest = rule_id.partition(UAV_LEAK_RULE + ":")
+    parts = rest.split(":")
+    if head or not rest or len(parts) > 2 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1]) if len(parts) == 2 else None
 
 
 async def open_alert(session: AsyncSession, *, actor: str, organization_id: int, facility_id: int,

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghgwatch.kit.timeutil import ensure_utc
-from ghgwatch.lab.alerting import NO_SENSOR, UAV_LEAK_RULE, open_alert
+from ghgwatch.lab.alerting import NO_SENSOR, open_alert, uav_leak_rule
 from ghgwatch.lab.settings import LeakSettings
+from ghgwatch.registry.models import EmissionSource, Facility
 from ghgwatch.uav.leak_models import MeasuredEmission
 from ghgwatch.uav.models import UavFlight
 
@@ -81,19 +82,25 @@ async def leak_alert(session: AsyncSession, flight: UavFlight, settings: LeakSet
                      actor: str) -> tuple[int, dict[str, Any]] | None:
     """Open (or update) the facility's leak alert when the flight's rate is at or above the configured limit:
     ``warning`` when the estimate is, ``alarm`` when even the lower bound of its 95 % interval is. The rule id
-    names the facility (``ext:uav_leak:<facility>``): leak alerts have no sensor, and the database keeps one
-    unresolved alert per (sensor, rule)."""
+    names the facility and the source (``ext:uav_leak:<facility>:<source>``, :func:`uav_leak_rule`): leak alerts
+    have no sensor, and the database keeps one unresolved alert per (sensor, rule). The reason names the source
+    (else the facility) by its registry name."""
     limit = settings.alert_rate_kg_h
     if limit is None or flight.rate_kg_h is None or flight.rate_kg_h < limit:
         return None
     lower = flight.lower_kg_h if flight.lower_kg_h is not None else flight.rate_kg_h
     severity = "alarm" if lower >= limit else "warning"
-    where = f"source {flight.source_id}" if flight.source_id is not None else f"facility {flight.facility_id}"
+    if flight.source_id is not None:
+        source = await session.get(EmissionSource, flight.source_id)
+        where = f"source {source.name if source else flight.source_id}"
+    else:
+        facility = await session.get(Facility, flight.facility_id)
+        where = f"facility {facility.name if facility else flight.facility_id}"
     reason = (f"UAV flight {flight.id} ({flight.method}) measured a CH4 leak of {flight.rate_kg_h:.3g} kg/h "
               f"(95 % {lower:.3g}-{flight.upper_kg_h:.3g}) at {where}; limit {limit:g} kg/h")
     alert, event = await open_alert(
         session, actor=actor, organization_id=flight.organization_id, facility_id=flight.facility_id,
-        sensor_id=NO_SENSOR, rule_id=f"{UAV_LEAK_RULE}:{flight.facility_id}", condition="uav_leak",
+        sensor_id=NO_SENSOR, rule_id=uav_leak_rule(flight.facility_id, flight.source_id), condition="uav_leak",
         severity=severity, reason=reason,
         value=flight.rate_kg_h, threshold=limit, unit="kg/h", at=ensure_utc(flight.started_at),
         details={"flight_id": flight.id, "source_id": flight.source_id, "lower_kg_h": flight.lower_kg_h,

@@ -26,6 +26,8 @@ JS_TEXTS = (
     N_("open the flare valve"),
     N_("ALARM"),
     N_("sensor {id}"),
+    N_("source {id}"),
+    N_("facility {id}"),
     N_("Open alerts"),
     N_("Dismiss"),
     N_("No open alerts."),

@@ -19,5 +19,7 @@ async def alerts(view: Annotated[View, Depends(signed_in)], session: Session, id
     assert view.actor is not None
     site = await load_site(session, view.actor)
     data = {"facilities": site.facilities, "sensors": [{"id": s["id"], "name": s["name"]} for s in site.sensors],
+            # Leak alerts from UAV flights concern a source, not a sensor (GW.alertSubject in app.js).
+            "sources": [{"id": s["id"], "name": s["name"], "facility_id": s["facility_id"]} for s in site.sources],
             "can_operate": view.can_operate, "focus": id}
     return render(view, "alerts.html", view.t.gettext("Alerts"), site=site, data=data)

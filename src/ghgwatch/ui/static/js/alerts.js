@@ -1,7 +1,6 @@
 (function () {
   "use strict";
-  const { t, api, qs, num, dt, el, toast, guard, pageData } = window.GW;
-  const sensorName = Object.fromEntries(pageData.sensors.map((s) => [s.id, s.name]));
+  const { t, api, qs, num, dt, el, toast, guard, alertSubject, pageData } = window.GW;
   const form = document.getElementById("alert-filters");
   const dialog = document.getElementById("comment-dialog");
   let fresh = new Set();
@@ -43,7 +42,7 @@
     const rows = answer.items.map((a) => el("tr", { class: fresh.has(a.id) ? "state-" + a.severity : "", "data-alert": a.id },
       el("td", {}, el("button", { type: "button", class: "link-like", onclick: guard(() => show(a.id)), "aria-label": t("Details") + " #" + a.id }, "#" + a.id)),
       el("td", {}, el("span", { class: "pill state-" + (a.severity === "alarm" ? "alarm" : "warning") }, t(a.severity))),
-      el("td", {}, sensorName[a.sensor_id] || t("sensor {id}", { id: a.sensor_id })),
+      el("td", {}, alertSubject(a).name),
       el("td", { class: "num" }, num(a.reading_value), " ", a.unit || ""),
       el("td", {}, a.threshold == null ? "—" : num(a.threshold) + " " + (a.unit || "")),
       el("td", {}, dt(a.opened_at)),
@@ -60,7 +59,7 @@
     const a = await api("/alerts/" + id);
     document.getElementById("alert-detail").replaceChildren(
       el("dl", { class: "kv" },
-        el("dt", {}, t("Sensor")), el("dd", {}, sensorName[a.sensor_id] || String(a.sensor_id)),
+        el("dt", {}, alertSubject(a).label), el("dd", {}, alertSubject(a).name),
         el("dt", {}, t("State")), el("dd", {}, t(a.state)),
         el("dt", {}, t("Value")), el("dd", {}, num(a.reading_value) + " " + (a.unit || "") + " (" + a.reason + ")"),
         el("dt", {}, t("Comment")), el("dd", {}, a.comment || "—")),

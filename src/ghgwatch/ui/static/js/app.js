@@ -104,11 +104,23 @@
       osc.start(); osc.stop(ctx.currentTime + 0.6);
     } catch (e) { /* no audio device */ }
   }
+  /* What an alert concerns, as {label, name}: the sensor, or for a UAV leak alert (sensor_id 0, rule_id
+     "ext:uav_leak:<facility>[:<source>]", lab/alerting.py) the source, else the facility, by their names from the
+     page's data when it has them. */
+  const LEAK_RULE = /^ext:uav_leak:(\d+)(?::(\d+))?$/;
+  function alertSubject(alert) {
+    const named = (list, id) => ((list || []).find((x) => String(x.id) === String(id)) || {}).name;
+    const leak = LEAK_RULE.exec(alert.rule_id || "");
+    if (leak && leak[2]) return { label: t("Source"), name: named(pageData.sources, leak[2]) || t("source {id}", { id: leak[2] }) };
+    if (leak) return { label: t("Facility"), name: named(pageData.facilities, leak[1]) || t("facility {id}", { id: leak[1] }) };
+    return { label: t("Sensor"), name: named(pageData.sensors, alert.sensor_id) || t("sensor {id}", { id: alert.sensor_id }) };
+  }
+
   function showAlarm(alert) {
     const banner = document.getElementById("alarm-banner");
     if (!banner) return;
     banner.replaceChildren(
-      el("span", {}, t("ALARM") + ": " + t("sensor {id}", { id: alert.sensor_id }) + " — " + num(alert.reading_value) + " " + (alert.unit || "") + " (" + (alert.reason || alert.rule_id) + ")"),
+      el("span", {}, t("ALARM") + ": " + alertSubject(alert).name + " — " + num(alert.reading_value) + " " + (alert.unit || "") + " (" + (alert.reason || alert.rule_id) + ")"),
       el("a", { href: "/alerts?id=" + alert.id }, t("Open alerts")),
       el("button", { type: "button", onclick: () => { banner.hidden = true; } }, t("Dismiss")));
     banner.hidden = false;
@@ -126,5 +138,5 @@
     window.addEventListener("beforeunload", () => stream.close());
   }
 
-  window.GW = { t, api, qs, num, dt, el, toast, guard, download, sensorState, locale, pageData, csrf, ApiError };
+  window.GW = { t, api, qs, num, dt, el, toast, guard, download, sensorState, alertSubject, locale, pageData, csrf, ApiError };
 })();

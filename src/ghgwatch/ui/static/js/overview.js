@@ -1,10 +1,9 @@
 (function () {
   "use strict";
-  const { t, num, dt, el, sensorState, pageData } = window.GW;
+  const { t, num, dt, el, sensorState, alertSubject, pageData } = window.GW;
   const { unresolvedAlerts, latest, worst, watch } = window.GWLive;
   const site = pageData;
   const facilityName = Object.fromEntries(site.facilities.map((f) => [f.id, f.name]));
-  const sensorById = Object.fromEntries(site.sensors.map((s) => [s.id, s]));
 
   function setState(node, state) {
     node.classList.remove("state-normal", "state-warning", "state-alarm", "state-silent");
@@ -44,7 +43,7 @@
     const list = document.getElementById("open-alerts");
     list.replaceChildren(alerts.length ? el("ul", {}, alerts.slice(0, 20).map((a) => el("li", {},
       el("span", { class: "pill state-" + (a.severity === "alarm" ? "alarm" : "warning") }, t(a.severity)), " ",
-      el("a", { href: "/alerts?id=" + a.id }, (sensorById[a.sensor_id] || {}).name || t("sensor {id}", { id: a.sensor_id })),
+      el("a", { href: "/alerts?id=" + a.id }, alertSubject(a).name),
       " — ", num(a.reading_value), " ", a.unit || "", " · ", dt(a.opened_at)))) : el("p", { class: "muted" }, t("No open alerts.")));
   }
 
