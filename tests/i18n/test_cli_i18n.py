@@ -70,10 +70,8 @@ def untranslated_literals(source: str, filename: str) -> list[str]:
         if name not in SINKS:
             continue
         args = [*node.args, *(k.value for k in node.keywords if k.arg in TEXT_KEYWORDS)]
-        for arg in args:
-            for text in _literal_text(arg):
-                if WORD.search(MARKUP.sub("", text)):
-                    found.append(f"{filename}:{node.lineno}: {text!r}")
+        found += [f"{filename}:{node.lineno}: {text!r}" for arg in args for text in _literal_text(arg)
+                  if WORD.search(MARKUP.sub("", text))]
     return found
 
 
@@ -139,9 +137,10 @@ def flat(text: str) -> str:
 def test_help_in_russian_from_the_option_and_from_lang() -> None:
     russian = runner.invoke(app, ["--lang", "ru", "inventory", "run", "--help"])
     assert russian.exit_code == 0
-    assert "Рассчитать и сохранить расчёт инвентаризации" in flat(russian.stdout)  # the command's docstring
-    assert "Пропуски внутри телеметрии" in flat(russian.stdout)  # an option's help
-    assert "Параметры" in flat(russian.stdout) and "Показать эту справку и выйти." in flat(russian.stdout)  # Typer's texts
+    shown = flat(russian.stdout)
+    assert "Рассчитать и сохранить расчёт инвентаризации" in shown  # the command's docstring
+    assert "Пропуски внутри телеметрии" in shown  # an option's help
+    assert "Параметры" in shown and "Показать эту справку и выйти." in shown  # Typer's own texts
     from_env = runner.invoke(app, ["--help"], env={"LANG": "ru_RU.UTF-8"})
     assert "Мониторинг, инвентаризация, прогнозирование" in flat(from_env.stdout)
     assert "Команды" in flat(from_env.stdout) and "Полёты БПЛА" in flat(from_env.stdout)  # a group's help in the list
