@@ -112,3 +112,14 @@ def test_source_category_names_are_translated() -> None:
 
     assert CATEGORIES["coal_mining_underground"].name("ru") == "Подземная добыча угля"
     assert all(c.name("ru") != c.en and c.name("en") == c.en for c in CATEGORIES.values())
+
+
+def test_the_cli_messages_are_extracted_and_translated() -> None:
+    """The command line's messages (``_()``/``ngettext`` of ``ghgwatch/cli``) are part of the check above, as the
+    ``cli`` domain; its help texts are checked against the same catalog in ``test_cli_i18n.py``."""
+    cli = extracted()["cli"]
+    assert len(cli) > 100
+    assert {"inputs sha256: {digest}", "audit log intact: {n} entries verified", "{n} checkpoint holds"} <= cli
+    ru = i18n.translator("ru", "cli")
+    assert ru.ngettext("{n} checkpoint holds", "{n} checkpoints hold", 3) == "3 контрольные точки сходятся"
+    assert ru.ngettext("{n} checkpoint holds", "{n} checkpoints hold", 5) == "5 контрольных точек сходятся"
