@@ -147,3 +147,12 @@ def test_help_in_russian_from_the_option_and_from_lang() -> None:
     english = runner.invoke(app, ["inventory", "run", "--help"], env={"LANG": "C.UTF-8"})
     assert "Calculate and store an inventory run" in flat(english.stdout) and "Options" in flat(english.stdout)
     assert not CYRILLIC.search(flat(english.stdout))  # Russian does not stick after a Russian run
+
+
+def test_reference_evaluation_table_in_russian() -> None:
+    result = runner.invoke(app, ["--lang", "ru", "reference", "evaluate", "--synthetic", "--repeats", "1"])
+    assert result.exit_code == 0, result.output
+    assert "СИНТЕТИЧЕСКАЯ панель" in result.stdout and "| метод | средняя ошибка, % | СКО, % |" in result.stdout
+    rows = re.findall(r"^\| (\w+) \| (\S+) \| (\S+) \|$", result.stdout, re.MULTILINE)
+    assert {r[0] for r in rows} >= {"mean", "knn"}
+    assert all(re.fullmatch(r"\d+,\d\d", v) for r in rows for v in r[1:])  # decimal comma, two decimals
