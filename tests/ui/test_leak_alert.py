@@ -4,6 +4,7 @@ sensor: lab/alerting.py names the facility and the source in the rule id)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -46,6 +47,9 @@ def test_a_leak_alert_names_its_source_not_a_sensor(context: Any, demo: Demo) ->
     assert page.evaluate("(a) => window.GW.alertSubject(a).name", alert) == source["name"]
     page.get_by_role("link", name="Overview", exact=True).click()
     expect(page.locator("#open-alerts").get_by_role("link", name=source["name"])).to_be_visible()
+    # The source's marker on the map takes the alert's state, though none of its sensors measured the leak.
+    expect(page.locator(f'svg.map [data-marker="{source["id"]}"]').first).to_have_class(
+        re.compile(rf"\bstate-{alert['severity']}\b"))
 
     page.goto(f"{demo.base}/lang/ru?next=/alerts")
     expect(page.locator(f'tr[data-alert="{alert_id}"]')).to_contain_text(source["name"])

@@ -108,11 +108,15 @@
      "ext:uav_leak:<facility>[:<source>]", lab/alerting.py) the source, else the facility, by their names from the
      page's data when it has them. */
   const LEAK_RULE = /^ext:uav_leak:(\d+)(?::(\d+))?$/;
+  function leakSubject(alert) {  /* {facility, source (or null)} of a UAV leak alert, else null */
+    const m = LEAK_RULE.exec(alert.rule_id || "");
+    return m ? { facility: Number(m[1]), source: m[2] ? Number(m[2]) : null } : null;
+  }
   function alertSubject(alert) {
     const named = (list, id) => ((list || []).find((x) => String(x.id) === String(id)) || {}).name;
-    const leak = LEAK_RULE.exec(alert.rule_id || "");
-    if (leak && leak[2]) return { label: t("Source"), name: named(pageData.sources, leak[2]) || t("source {id}", { id: leak[2] }) };
-    if (leak) return { label: t("Facility"), name: named(pageData.facilities, leak[1]) || t("facility {id}", { id: leak[1] }) };
+    const leak = leakSubject(alert);
+    if (leak && leak.source) return { label: t("Source"), name: named(pageData.sources, leak.source) || t("source {id}", { id: leak.source }) };
+    if (leak) return { label: t("Facility"), name: named(pageData.facilities, leak.facility) || t("facility {id}", { id: leak.facility }) };
     return { label: t("Sensor"), name: named(pageData.sensors, alert.sensor_id) || t("sensor {id}", { id: alert.sensor_id }) };
   }
 
@@ -138,5 +142,5 @@
     window.addEventListener("beforeunload", () => stream.close());
   }
 
-  window.GW = { t, api, qs, num, dt, el, toast, guard, download, sensorState, alertSubject, locale, pageData, csrf, ApiError };
+  window.GW = { t, api, qs, num, dt, el, toast, guard, download, sensorState, alertSubject, leakSubject, locale, pageData, csrf, ApiError };
 })();

@@ -1,6 +1,6 @@
 (function () {
   "use strict";
-  const { t, num, dt, el, sensorState, alertSubject, pageData } = window.GW;
+  const { t, num, dt, el, sensorState, alertSubject, leakSubject, pageData } = window.GW;
   const { unresolvedAlerts, latest, worst, watch } = window.GWLive;
   const site = pageData;
   const facilityName = Object.fromEntries(site.facilities.map((f) => [f.id, f.name]));
@@ -31,6 +31,13 @@
     for (const s of site.sensors) {
       (bySource[s.source_id] = bySource[s.source_id] || []).push(states[s.id]);
       (byFacility[s.facility_id] = byFacility[s.facility_id] || []).push(states[s.id]);
+    }
+    for (const a of alerts) {  // a UAV leak alert colours its source (and facility), which has no sensor of it
+      const leak = leakSubject(a);
+      if (!leak) continue;
+      const state = a.severity === "alarm" ? "alarm" : "warning";
+      if (leak.source) (bySource[leak.source] = bySource[leak.source] || []).push(state);
+      (byFacility[leak.facility] = byFacility[leak.facility] || []).push(state);
     }
     document.querySelectorAll("[data-marker]").forEach((node) => {
       const id = Number(node.dataset.marker);
