@@ -252,7 +252,8 @@ class AlertService:
         for attempt in range(1, PERSIST_ATTEMPTS + 1):
             saved = dict(self.ids)
             try:
-                async with self.db.transaction() as s:
+                # SQLite: ahead of every queued bulk write, behind at most one storage chunk (Database.write_turn)
+                async with self.db.write_turn(urgent=True), self.db.transaction() as s:
                     written = await persist_events(s, events, self.ids, metas)
                     await record_alert_changes(s, written)  # notifications and responses commit with the change
                 break
