@@ -10,6 +10,7 @@ adopts the alert (still one row, no second ``opened``) and owns it from there (a
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
@@ -97,6 +98,12 @@ async def test_an_api_replica_opens_the_alarm_at_accept_time_and_the_pipeline_en
                 assert answer.status_code == 202, answer.text
 
                 # Now a pipeline replica stores both readings and judges them: it adopts the open alert.
+                # (with api #2's keys: the last replica started holds the process's secret cipher, under which
+                # the device token was stored)
+                (tmp_path / "p").mkdir()
+                for name in ("secrets.key", "jwt.secret", "audit.key"):
+                    if (tmp_path / "a2" / name).exists():
+                        shutil.copy(tmp_path / "a2" / name, tmp_path / "p" / name)
                 pipe, _ = await stack.enter_async_context(replica("pipeline", tmp_path / "p", db_url, bus_url))
                 alerts = pipe.state.ctx.extras["alerts"]
                 key = AlertKey(str(sensor), "methane_limit")
