@@ -70,19 +70,19 @@ async def test_merged_rollups_equal_recomputed_ones_with_duplicates_and_late_dat
     assert raw == 7200 + 3600 + 50 == minute == day
 
 
-def test_sqlite_chunks_cover_every_reading_once_in_order() -> None:
-    from ghgwatch.readings.writer import _chunks
+def test_sqlitechunk_rows_cover_every_reading_once_in_order() -> None:
+    from ghgwatch.readings.writer import chunk_rows
 
     batches = [_rows(1, T0 + np.arange(7), np.arange(7.0)), _rows(2, np.empty(0, np.int64), np.empty(0)),
                _rows(3, T0 + np.arange(2), np.arange(2.0)), _rows(4, T0 + np.arange(5), np.arange(5.0))]
-    chunks = _chunks(batches, 3)
+    chunks = chunk_rows(batches, 3)
     assert [sum(len(b.ts) for b in c) for c in chunks] == [3, 3, 3, 3, 2]
     flat = [(b.sensor, int(t)) for c in chunks for b in c for t in b.ts]
     assert flat == [(b.sensor, int(t)) for b in batches for t in b.ts]
-    assert _chunks([], 3) == [[]]
+    assert chunk_rows([], 3) == [[]]
 
 
-async def test_a_batch_written_in_sqlite_chunks_stores_what_one_transaction_does(
+async def test_a_batch_written_in_sqlitechunk_rows_stores_what_one_transaction_does(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite writes a large batch in several transactions (so an alert waits for one chunk only); readings,
     rollups and latest values are those of one transaction, and a re-delivered batch changes nothing."""

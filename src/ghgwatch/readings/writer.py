@@ -157,14 +157,14 @@ async def write_batch(db: Database, batches: Sequence[SensorRows], dead: Sequenc
     (hundreds of thousands of readings, seconds of writing). Each chunk stores its readings with their rollups;
     a crash between chunks re-delivers the batch, whose stored part takes the idempotent recompute path.
     """
-    chunks = _chunks(batches, SQLITE_CHUNK) if db.dialect == "sqlite" else [batches]
+    chunks = chunk_rows(batches, SQLITE_CHUNK) if db.dialect == "sqlite" else [batches]
     offered = 0
     for i, chunk in enumerate(chunks):
         offered += await _write(db, chunk, dead if i == len(chunks) - 1 else ())
     return offered
 
 
-def _chunks(batches: Sequence[SensorRows], size: int) -> list[Sequence[SensorRows]]:
+def chunk_rows(batches: Sequence[SensorRows], size: int) -> list[Sequence[SensorRows]]:
     """``batches`` in consecutive groups of at most ``size`` readings (a larger batch is cut); at least one."""
     out: list[Sequence[SensorRows]] = []
     group: list[SensorRows] = []

@@ -64,7 +64,7 @@ async def test_the_lane_opens_first_and_the_engine_adopts_the_alert(alert_platfo
         # The engine judges the same readings (as the pipeline would after storing them) and adopts the alert.
         await p.post(sensor, [0.5, 0.9, 2.5], start=now - 3)
         deadline = time.monotonic() + 15
-        while p.service.ids.get(AlertKey(str(sensor), "methane_limit")) != row_id and time.monotonic() < deadline:
+        while p.service.ids.get(AlertKey(str(sensor), "methane_limit")) != row_id and time.monotonic() < deadline:  # noqa: ASYNC110 (a condition, not an event)
             await asyncio.sleep(0.05)
         assert p.service.ids.get(AlertKey(str(sensor), "methane_limit")) == row_id
         events = await _drain(sub, sensor, within_s=1.0)
@@ -92,7 +92,7 @@ async def test_the_lane_judges_only_live_readings_and_loses_a_race_quietly(alert
         # The engine opened it first (another process, as far as the lane knows): the lane opens nothing.
         await p.post(sensor, [2.0], start=time.time() - 1)
         deadline = time.monotonic() + 15
-        while not await _rows(p, sensor) and time.monotonic() < deadline:
+        while not await _rows(p, sensor) and time.monotonic() < deadline:  # noqa: ASYNC110 (a condition, not an event)
             await asyncio.sleep(0.05)
         other = AcceptLane(p.db, p.ctx.extras["sensors"], hub)  # knows nothing open
         await other.refresh()
