@@ -88,7 +88,10 @@ class AcceptLane:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        await self.refresh()
+        try:
+            await self.refresh()
+        except Exception:  # the api serves without the lane until a refresh succeeds (the engine judges anyway)
+            log.exception("loading the rules of the accept lane failed; retrying every %s s", self.refresh_s)
         self._tasks = [asyncio.create_task(self._judge_loop(), name="alerts-accept-lane"),
                        asyncio.create_task(self._refresh_loop(), name="alerts-accept-refresh"),
                        asyncio.create_task(self._follow(), name="alerts-accept-follow")]
