@@ -6,13 +6,19 @@ an organisation, user and device with the CLI and the site over the API, then ru
 over alert sensors, and times each from the 202 answer to the ``opened`` event on
 ``/api/v1/alerts/stream``. Also measures the streaming detectors' batch scoring throughput.
 
-``--backlog N``: before the exceeding readings, post N older readings (hours old, normal values, over the load
-sensors, 5,000 a request, as fast as they are accepted; the server's admission limit is raised to N + 200,000
-so that all of them may queue), so that they queue for storage ahead of the live exceedances; the result then
-also has ``backlog_posted_s``, ``backlog_peak`` (the most readings seen queued while posting) and
-``backlog_left`` (readings not yet stored when
-the first exceedance was sent: the ingest's backlog gauge on /metrics, in bus records, times the readings per
-record).
+``--rate R`` with ``--load-procs P``: the background load is posted by ``P`` processes of their own (at R/P each,
+``--load-conns`` connections per process), so that the load generator is not the bottleneck at 100,000 readings/s;
+the result has the load generator's and the server's CPU (``load_gen_cores``, ``server_cores``: CPU seconds per
+second of the measurement, i.e. cores used) and the machine's load average at the start and the end.
+
+``--backlog N``: a queue of at least N older readings ahead of the live exceedances. After the set-up and warm-up,
+the server is stopped, ``N + --backlog-extra`` readings (12 h old, normal values, over the load sensors, 100 a bus
+record) are appended straight into its embedded bus log (``readings.raw.v1``, as the ingest would have), and the
+server is started again: its pipeline finds them queued and stores them while the load and the exceedances arrive.
+The depth is measured, not assumed: the benchmark counts the backlog readings stored so far (a read-only query of
+the SQLite file, about every 0.5 s) and reports the readings still queued when the first and the last
+exceedance were posted (``queued_at_first``, ``queued_at_last``), and latencies over the exceedances posted while
+at least N were queued (``deep_p50_ms``, ``deep_p99_ms``, ``deep_alerts``).
 
 Last line: one JSON object with ``p50_ms``, ``p99_ms``, ``alerts``, ``missed``, ``detector_points_per_s``.
 """
@@ -23,12 +29,16 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing as mp
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +49,8 @@ import numpy as np
 
 refused = [0]  # clearing readings not accepted (503 while storage is far behind)
 PASSWORD = "bench-password-123"  # noqa: S105 (a throwaway data folder)
+BATCH = 1000  # readings per load request
+BACKLOG_PER_RECORD = 100  # backlog readings per bus record (as a gateway's 5,000-reading request over 50 sensors)
 
 
 def _free_port() -> int:
@@ -58,6 +70,21 @@ def _cli(data_dir: Path, *args: str) -> dict[str, Any]:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _iso_fast(ts: float) -> str:
+    sec = int(ts)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{int((ts - sec) * 1e6):06d}+00:00"
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 async def _setup(http: httpx.AsyncClient, org: int, n_load: int,
@@ -88,59 +115,229 @@ async def _setup(http: httpx.AsyncClient, org: int, n_load: int,
     return h["Authorization"].split()[1], load, alert
 
 
-async def _load(http: httpx.AsyncClient, auth: dict[str, str], sensors: list[int], rate: float,
-                stop: asyncio.Event, sent: list[int]) -> None:
-    batch = 1000
-    period = batch / rate
-    per = batch // len(sensors)
-    rng = np.random.default_rng(1)
-    nxt = time.perf_counter()
-    while not stop.is_set():
-        now = time.time()
-        readings = [{"sensor": s, "ts": _iso(now - 0.5 + j * (0.5 / per)), "value": round(0.3 + 0.02 * float(v), 4)}
-                    for s in sensors for j, v in enumerate(rng.standard_normal(per))]
-        r = await http.post("/api/v1/readings", json={"readings": readings}, headers=auth)
-        if r.status_code == 202:
-            sent[0] += r.json()["accepted"]
-        nxt = max(nxt + period, time.perf_counter() - period)  # fall behind rather than burst
-        await asyncio.sleep(max(0.0, nxt - time.perf_counter()))
+def _load_body(sensors: list[int], rng: np.random.Generator) -> bytes:
+    """``BATCH`` normal readings over ``sensors``, half a second of them ending now (built as text: at 100,000
+    readings/s building dicts and encoding them would cost the generator more than the server's parsing)."""
+    per = BATCH // len(sensors)
+    values = 0.3 + 0.02 * rng.standard_normal(per * len(sensors))
+    now = time.time()
+    parts, k = [], 0
+    for j in range(per):
+        ts = _iso_fast(now - 0.5 + j * (0.5 / per))
+        for s in sensors:
+            parts.append(f'{{"sensor":{s},"ts":"{ts}","value":{values[k]:.4f}}}')
+            k += 1
+    return ('{"readings":[' + ",".join(parts) + "]}").encode()
+
+
+async def _load(base: str, token: str, sensors: list[int], rate: float, conns: int, stop: Any,
+                seed: int) -> int:
+    """Post ``rate`` readings/s from ``conns`` connections until ``stop`` is set; returns readings accepted."""
+    sent = [0]
+    failed = [0]  # requests without an answer in time (an overloaded server): counted, the load goes on
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def one(http: httpx.AsyncClient, k: int) -> None:
+        period = BATCH / (rate / conns)
+        rng = np.random.default_rng(seed * 100 + k)
+        nxt = time.perf_counter() + k * period / conns
+        while not stop.is_set():
+            await asyncio.sleep(max(0.0, nxt - time.perf_counter()))
+            try:
+                r = await http.post("/api/v1/readings", content=_load_body(sensors, rng), headers=headers)
+            except httpx.HTTPError:
+                failed[0] += 1
+                continue
+            if r.status_code == 202:
+                sent[0] += r.json()["accepted"]
+            else:
+                failed[0] += 1
+            nxt = max(nxt + period, time.perf_counter() - period)  # fall behind rather than burst
+
+    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+        await asyncio.gather(*(one(http, k) for k in range(conns)))
+    if failed[0]:
+        print(f"load: {failed[0]} requests refused or unanswered within 30 s", file=sys.stderr)
+    return sent[0]
+
+
+def _load_proc(base: str, token: str, sensors: list[int], rate: float, conns: int, go: Any, stop: Any, out: Any,
+               seed: int) -> None:
+    """A load generator process: ready once imported, posts from ``go`` until ``stop``, then reports the readings
+    accepted and its own CPU seconds."""
+    out.put({"ready": seed})
+    go.wait()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    sent = asyncio.run(_load(base, token, sensors, rate, conns, stop, seed))
+    out.put({"sent": sent, "cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - t0})
+
+
+class LoadGenerator:
+    """``procs`` processes posting ``rate`` readings/s in all (or, with ``procs`` 0, a task in this process).
+    ``prepare`` starts the processes (imports take seconds on a busy machine), ``start`` lets them post."""
+
+    def __init__(self, base: str, token: str, sensors: list[int], rate: float, procs: int, conns: int) -> None:
+        self.args = (base, token, sensors, rate, procs, conns)
+        ctx = mp.get_context("spawn")
+        self.go, self.stop_event = ctx.Event(), ctx.Event()
+        self.out: Any = ctx.Queue()
+        self.procs = [ctx.Process(target=_load_proc, args=(base, token, sensors, rate / procs, conns, self.go,
+                                                           self.stop_event, self.out, i), daemon=True)
+                      for i in range(procs)]
+        self._task: asyncio.Task[int] | None = None
+        self._local_stop = asyncio.Event()
+        self.started = 0.0
+
+    async def prepare(self) -> None:
+        for p in self.procs:
+            p.start()
+        for _ in self.procs:
+            await asyncio.to_thread(self.out.get, True, 120)
+
+    def start(self) -> None:
+        base, token, sensors, rate, procs, conns = self.args
+        self.started = time.perf_counter()
+        if procs:
+            self.go.set()
+        else:
+            self._task = asyncio.create_task(_load(base, token, sensors, rate, conns, self._local_stop, 0))
+
+    async def stop(self) -> dict[str, float]:
+        """Readings accepted per second and the generator's CPU (cores) over its run."""
+        wall = time.perf_counter() - self.started
+        if self._task is not None:
+            self._local_stop.set()
+            sent = await self._task
+            return {"load_readings_per_s": round(sent / wall), "load_gen_cores": float("nan")}
+        self.stop_event.set()
+        results = [await asyncio.to_thread(self.out.get, True, 120) for _ in self.procs]
+        for p in self.procs:
+            await asyncio.to_thread(p.join, 10)
+        cpu = sum(r["cpu_s"] for r in results)
+        return {"load_readings_per_s": round(sum(r["sent"] for r in results) / wall),
+                "load_gen_cores": round(cpu / max(r["wall_s"] for r in results), 2)}
+
+
+class Server:
+    """``ghgwatch up`` on a data folder, as a subprocess (its log kept in the folder)."""
+
+    def __init__(self, data_dir: Path, port: int, env: dict[str, str]) -> None:
+        self.data_dir, self.port, self.env = data_dir, port, env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = f"http://127.0.0.1:{port}"
+
+    def start(self) -> None:
+        log = (self.data_dir / "server.log").open("ab")  # the server's log, kept with the throwaway data folder
+        print(f"server log: {self.data_dir / 'server.log'}", file=sys.stderr)
+        self.proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--port", str(self.port),
+                                      "--data-dir", str(self.data_dir)], env=self.env, stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
+    async def healthy(self, http: httpx.AsyncClient) -> None:
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("the server did not answer /healthz within 60 s")
 
 
 def run_once(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="ghgwatch-bench-alerts-"))
-    port = _free_port()
     _cli(data_dir, "db", "upgrade")
     org = int(_cli(data_dir, "org", "create", "Bench")["id"])
     _cli(data_dir, "user", "create", "bench", "--role", "engineer", "--organization", str(org))
-    device = str(_cli(data_dir, "device", "create", "bench-gw", "--organization", str(org), "--json")["token"])
+    device = _cli(data_dir, "device", "create", "bench-gw", "--organization", str(org), "--json")
     env = {**os.environ, "GHGWATCH_MQTT__EMBEDDED_PORT": str(_free_port())}
-    if args.backlog:  # let the whole backlog queue up (the admission limit would refuse it at 200,000)
-        env["GHGWATCH_ADMISSION__MAX_BACKLOG"] = str(args.backlog + 200_000)
-    log = (data_dir / "server.log").open("wb")  # the server's log, kept with the throwaway data folder
-    print(f"server log: {data_dir / 'server.log'}", file=sys.stderr)
-    proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir",
-                             str(data_dir)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    if args.backlog:  # the queue must not make the ingest refuse the live load (the limit counts bus records)
+        env["GHGWATCH_ADMISSION__MAX_BACKLOG"] = str(10_000_000)
+    server = Server(data_dir, _free_port(), env)
+    server.start()
     try:
-        return asyncio.run(_drive(f"http://127.0.0.1:{port}", org, device, args))
+        return asyncio.run(_drive(server, org, device, args))
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        server.stop()
+        for name in ("bus", "lake"):  # large; the server log stays in the folder
+            shutil.rmtree(data_dir / name, ignore_errors=True)
+        for db in data_dir.glob("ghgwatch.db*"):
+            db.unlink()
 
 
-async def _drive(base: str, org: int, device: str, args: argparse.Namespace) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get("/healthz")).status_code == 200:
-                    break
-            await asyncio.sleep(0.1)
+async def _drive(server: Server, org: int, device: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    auth = {"Authorization": f"Bearer {device['token']}"}
+    async with httpx.AsyncClient(base_url=server.base, timeout=30) as http:
+        await server.healthy(http)
         token, load, alert = await _setup(http, org, args.load_sensors, args.alert_sensors)
-        return await _measure(http, base, token, {"Authorization": f"Bearer {device}"}, load, alert, args)
+        # Warm-up, not measured: every alert sensor opens an alert once under load (the service learns new
+        # sensors and rules within its sensor-cache age plus its refresh period).
+        arrived: dict[tuple[int, float], float] = {}
+        async with _listen(server.base, token, arrived):
+            gen = LoadGenerator(server.base, device["token"], load, args.rate, args.load_procs, args.load_conns)
+            await gen.prepare()
+            gen.start()
+            clears: list[asyncio.Future[None]] = []
+            await _warm_up(http, auth, alert, arrived, clears)
+            await gen.stop()
+            await asyncio.gather(*clears, return_exceptions=True)
+        depth: Depth | None = None
+        gen = LoadGenerator(server.base, device["token"], load, args.rate, args.load_procs, args.load_conns)
+        await gen.prepare()
+        if args.backlog:
+            server.stop()
+            total = args.backlog + args.backlog_extra
+            t0 = time.perf_counter()
+            await _append_backlog(server.data_dir, org, int(device["id"]), load, total)
+            print(f"appended {total:,} readings to the bus log in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            depth = Depth(server.data_dir / "ghgwatch.db", load, total)
+            server.start()
+            depth.start()
+            await server.healthy(http)
+            print(f"restarted; queued {depth.at(time.perf_counter()):,}", file=sys.stderr)
+        try:
+            return await _measure(http, server, token, auth, load, alert, args, depth, gen)
+        finally:
+            if depth is not None:
+                depth.stop()
+
+
+@contextlib.asynccontextmanager
+async def _listen(base: str, token: str, arrived: dict[tuple[int, float], float]) -> Any:
+    """The SSE stream of alerts: the arrival time of every ``opened`` event by (sensor, reading value)."""
+    connected = asyncio.Event()
+
+    async def listen() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10.0, read=None)) as sse, sse.stream(
+                "GET", "/api/v1/alerts/stream", params={"access_token": token}) as stream:
+            async for line in stream.aiter_lines():
+                if line == ": connected":
+                    connected.set()
+                elif line.startswith("data: "):
+                    ev = json.loads(line[6:])
+                    if ev["event"] == "opened":
+                        a = ev["alert"]
+                        arrived[(a["sensor_id"], round(a["reading_value"], 6))] = time.perf_counter()
+
+    listener = asyncio.create_task(listen())
+    await asyncio.wait_for(connected.wait(), 30)
+    try:
+        yield
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
 
 
 async def _exceed(http: httpx.AsyncClient, auth: dict[str, str], sensor: int, value: float,
@@ -165,8 +362,7 @@ async def _exceed(http: httpx.AsyncClient, auth: dict[str, str], sensor: int, va
 
 async def _warm_up(http: httpx.AsyncClient, auth: dict[str, str], alert: list[int],
                    arrived: dict[tuple[int, float], float], clears: list[asyncio.Future[None]]) -> None:
-    """Not measured: wait until every alert sensor has opened an alert once (the service sees new sensors
-    and rules within its sensor-cache age plus its refresh period), under load."""
+    """Wait until every alert sensor has opened an alert once."""
     pending, value = set(alert), 1.5
     for _ in range(60):
         for sensor in pending:
@@ -179,93 +375,141 @@ async def _warm_up(http: httpx.AsyncClient, auth: dict[str, str], alert: list[in
     await asyncio.sleep(2.0)  # the warm-up alerts resolve (clear after 0.2 s, tick every 1 s)
 
 
-async def _measure(http: httpx.AsyncClient, base: str, token: str, auth: dict[str, str], load: list[int],
-                   alert: list[int], args: argparse.Namespace) -> dict[str, Any]:
+class Depth:
+    """Backlog readings still queued: appended minus those stored, counted in the SQLite file (read-only, WAL:
+    never blocks the server's writer) about every 0.5 s in a thread; ``at(t)`` interpolates."""
+
+    def __init__(self, db: Path, sensors: list[int], appended: int) -> None:
+        self.db, self.sensors, self.appended = db, sensors, appended
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.samples.append((time.perf_counter(), self.appended))  # nothing of it stored while the server was down
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        cutoff = int((time.time() - 3600) * 1e6)  # the backlog is 12 h old; live readings are newer than this
+        marks = ",".join("?" * len(self.sensors))
+        query = f"SELECT count(*) FROM readings WHERE sensor_id IN ({marks}) AND ts < ?"
+        con: sqlite3.Connection | None = None
+        while not self._stop.wait(0.5):
+            try:
+                if con is None:
+                    con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
+                stored = con.execute(query, [*self.sensors, cutoff]).fetchone()[0]
+            except sqlite3.Error:
+                continue
+            self.samples.append((time.perf_counter(), self.appended - int(stored)))
+            if stored >= self.appended:
+                break
+        if con is not None:
+            con.close()
+
+    def at(self, t: float) -> int:
+        ts = [s[0] for s in self.samples]
+        return int(np.interp(t, ts, [s[1] for s in self.samples]))
+
+
+async def _append_backlog(data_dir: Path, org: int, device: int, sensors: list[int], n: int) -> None:
+    """``n`` readings, 12 h old, straight into the stopped server's bus log (as the ingest would publish them)."""
+    from ghgwatch.bus import open_bus, topics
+    from ghgwatch.ingest.wire import SensorBatch, encode
+
+    bus = open_bus("embedded:", data_dir=data_dir)
+    await bus.start()
+    try:
+        start_us = int((time.time() - 12 * 3600) * 1e6)
+        now_us = int(time.time() * 1e6)
+        records, appended, k = [], 0, 0
+        while appended < n:
+            for s in sensors:
+                size = min(BACKLOG_PER_RECORD, n - appended)
+                if size <= 0:
+                    break
+                first = start_us + k * BACKLOG_PER_RECORD * 1_000_000  # one reading a second per sensor
+                ts = list(range(first, first + size * 1_000_000, 1_000_000))
+                records.append(encode(SensorBatch(s, None, ts, [0.3] * size, org, device, "http", now_us,
+                                                  f"backlog{k}-{s}")))
+                appended += size
+            k += 1
+            if len(records) >= 2000:
+                await bus.publish(topics.READINGS_RAW, records)
+                records = []
+        if records:
+            await bus.publish(topics.READINGS_RAW, records)
+    finally:
+        await bus.stop()
+
+
+def _percentiles(lat: list[float]) -> tuple[float | None, float | None]:
+    if not lat:
+        return None, None
+    return float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+
+
+async def _measure(http: httpx.AsyncClient, server: Server, token: str, auth: dict[str, str], load: list[int],
+                   alert: list[int], args: argparse.Namespace, depth: Depth | None,
+                   gen: LoadGenerator) -> dict[str, Any]:
     arrived: dict[tuple[int, float], float] = {}
-    connected = asyncio.Event()
-
-    async def listen() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10.0, read=None)) as sse, sse.stream(
-                "GET", "/api/v1/alerts/stream", params={"access_token": token}) as stream:
-            async for line in stream.aiter_lines():
-                if line == ": connected":
-                    connected.set()
-                elif line.startswith("data: "):
-                    ev = json.loads(line[6:])
-                    if ev["event"] == "opened":
-                        a = ev["alert"]
-                        arrived[(a["sensor_id"], round(a["reading_value"], 6))] = time.perf_counter()
-
-    listener = asyncio.create_task(listen())
-    await asyncio.wait_for(connected.wait(), 10)
-    stop, sent = asyncio.Event(), [0]
-    loader = asyncio.create_task(_load(http, auth, load, args.rate, stop, sent))
-    load_started = time.perf_counter()
     accepted: dict[tuple[int, float], float] = {}
+    posted: dict[tuple[int, float], float] = {}
     clears: list[asyncio.Future[None]] = []
-    await _warm_up(http, auth, alert, arrived, clears)
-    backlog: dict[str, Any] = {}
-    if args.backlog:
-        backlog = await _backlog(http, auth, load, args.backlog)
-        backlog["backlog_left"] = await _backlog_records(http) * 5000 // len(load)
-    interval = 1.0 / args.alert_rate
-    started = time.perf_counter()
-    for k in range(args.alerts):
-        sensor = alert[k % len(alert)]
-        value = round(2.0 + k * 1e-4, 6)
-        accepted[(sensor, value)] = await _exceed(http, auth, sensor, value, clears)
-        await asyncio.sleep(max(0.0, started + (k + 1) * interval - time.perf_counter()))
-    deadline = time.perf_counter() + 10
-    while len(arrived.keys() & accepted.keys()) < len(accepted) and time.perf_counter() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(0.05)
-    stop.set()
-    load_s = time.perf_counter() - load_started
-    await loader
-    await asyncio.gather(*clears, return_exceptions=True)
-    listener.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await listener
-    lat = np.array([max(0.0, arrived[k] - t) * 1000 for k, t in accepted.items() if k in arrived])
-    for sensor, value in sorted(accepted.keys() - arrived.keys()):  # what became of a missed exceedance
-        stored = (await http.get("/api/v1/alerts", params={"sensor_id": sensor, "limit": 10},
-                                 headers={"Authorization": f"Bearer {token}"})).json().get("items", [])
+    assert server.proc is not None
+    async with _listen(server.base, token, arrived):
+        load_before = _loadavg()
+        gen.start()
+        if depth is None:
+            await asyncio.sleep(args.settle_s)  # the load reaches its rate before the first exceedance
+        cpu0, t0 = _cpu_s(server.proc.pid), time.perf_counter()
+        interval = 1.0 / args.alert_rate
+        started = time.perf_counter()
+        for k in range(args.alerts):
+            sensor = alert[k % len(alert)]
+            value = round(2.0 + k * 1e-4, 6)
+            posted[(sensor, value)] = time.perf_counter()
+            accepted[(sensor, value)] = await _exceed(http, auth, sensor, value, clears)
+            await asyncio.sleep(max(0.0, started + (k + 1) * interval - time.perf_counter()))
+        deadline = time.perf_counter() + args.wait_s
+        while len(arrived.keys() & accepted.keys()) < len(accepted) and time.perf_counter() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        server_cores = (_cpu_s(server.proc.pid) - cpu0) / (time.perf_counter() - t0)
+        load_stats = await gen.stop()
+        load_after = _loadavg()
+        await asyncio.gather(*clears, return_exceptions=True)
+    lat = {k: max(0.0, arrived[k] - t) * 1000 for k, t in accepted.items() if k in arrived}
+    for sensor, value in sorted(accepted.keys() - arrived.keys())[:20]:  # what became of a missed exceedance
+        try:
+            stored = (await http.get("/api/v1/alerts", params={"sensor_id": sensor, "limit": 10}, timeout=60,
+                                     headers={"Authorization": f"Bearer {token}"})).json().get("items", [])
+        except httpx.HTTPError as exc:
+            print(f"missed: sensor {sensor} value {value}; its alerts not listed ({exc!r})", file=sys.stderr)
+            continue
         print(f"missed: sensor {sensor} value {value}; its alerts: "
               + json.dumps([{k: a.get(k) for k in ("id", "state", "reading_value", "peak_value", "late", "opened_at",
                                                    "resolved_at")} for a in stored]), file=sys.stderr)
     print(f"clear readings refused: {refused[0]}", file=sys.stderr)
-    return {"p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
-            "p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
-            "alerts": int(lat.size), "missed": len(accepted) - int(lat.size),
-            "load_readings_per_s": round(sent[0] / load_s), **backlog}
-
-
-async def _backlog_records(http: httpx.AsyncClient) -> int:
-    """Bus records accepted but not yet stored, as the ingest last saw it (0 if not exported)."""
-    for line in (await http.get("/metrics")).text.splitlines():
-        if line.startswith("ghgwatch_ingest_backlog_records "):
-            return int(float(line.rsplit(" ", 1)[1]))
-    return 0
-
-
-async def _backlog(http: httpx.AsyncClient, auth: dict[str, str], sensors: list[int], n: int) -> dict[str, Any]:
-    """Post ``n`` older readings as fast as they are accepted; they queue for storage."""
-    t0 = time.perf_counter()
-    start = time.time() - 12 * 3600
-    per_request, posted, k, peak = 5000, 0, 0, 0
-    while posted < n:
-        size = min(per_request, n - posted)
-        readings = [{"sensor": sensors[i % len(sensors)], "ts": _iso(start + (k * per_request + i) / len(sensors)),
-                     "value": 0.3} for i in range(size)]
-        r = await http.post("/api/v1/readings", json={"readings": readings}, headers=auth)
-        if r.status_code == 202:
-            posted += size
-            k += 1
-            peak = max(peak, await _backlog_records(http))
-        else:  # 503 while storage is far behind: the admission limit; wait as a sender would
-            await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
-    # The deepest queue seen while posting (in readings: bus records x readings per record).
-    return {"backlog_posted_s": round(time.perf_counter() - t0, 1),
-            "backlog_peak": peak * per_request // len(sensors)}
+    p50, p99 = _percentiles(list(lat.values()))
+    out: dict[str, Any] = {"p50_ms": p50, "p99_ms": p99, "alerts": len(lat), "missed": len(accepted) - len(lat),
+                           **load_stats, "server_cores": round(server_cores, 2),
+                           "loadavg_start": load_before, "loadavg_end": load_after}
+    if depth is not None:
+        t0 = depth.samples[0][0]
+        print("queued (s after restart, readings): "
+              + ", ".join(f"{t - t0:.1f} {d:,}" for t, d in depth.samples[::4]), file=sys.stderr)
+        first, last = min(posted.values()), max(posted.values())
+        deep = [v for k, v in lat.items() if depth.at(posted[k]) >= args.backlog]
+        deep_missed = sum(1 for k in accepted.keys() - lat.keys() if depth.at(posted[k]) >= args.backlog)
+        d50, d99 = _percentiles(deep)
+        out |= {"backlog": args.backlog, "appended": depth.appended, "queued_at_first": depth.at(first),
+                "queued_at_last": depth.at(last), "deep_p50_ms": d50, "deep_p99_ms": d99, "deep_alerts": len(deep),
+                "deep_missed": deep_missed}
+    return out
 
 
 def detector_points_per_s(points: int = 200_000, runs: int = 3) -> float:
@@ -292,29 +536,47 @@ def main() -> None:
     ap.add_argument("--alerts", type=int, default=250)
     ap.add_argument("--alert-rate", type=float, default=10.0, help="exceeding readings per second")
     ap.add_argument("--rate", type=float, default=10_000.0, help="background readings per second")
+    ap.add_argument("--load-procs", type=int, default=1,
+                    help="processes posting the background load (0: a task of the benchmark process)")
+    ap.add_argument("--load-conns", type=int, default=2, help="connections per load process")
     ap.add_argument("--load-sensors", type=int, default=50)
     ap.add_argument("--alert-sensors", type=int, default=100)
+    ap.add_argument("--settle-s", type=float, default=3.0, help="load before the first exceedance")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--backlog", type=int, default=0,
-                    help="older readings queued for storage before the exceedances are sent")
+                    help="older readings queued for storage (at least) when the first exceedance is sent")
+    ap.add_argument("--backlog-extra", type=int, default=1_500_000,
+                    help="appended beyond --backlog: what the pipeline stores while the server restarts and the "
+                         "exceedances are sent")
+    ap.add_argument("--wait-s", type=float, default=30.0,
+                    help="how long after the last exceedance an opened event may still arrive (later: missed)")
+    ap.add_argument("--skip-detectors", action="store_true")
     args = ap.parse_args()
     results = []
     for i in range(args.runs):
         r = run_once(args)
         print(f"run {i + 1}: {json.dumps(r)}", flush=True)
         results.append(r)
-    det = detector_points_per_s()
-    print(f"detectors: {det:,.0f} points/s (slowest streaming method, batch)")
+    det = None if args.skip_detectors else detector_points_per_s()
+    if det is not None:
+        print(f"detectors: {det:,.0f} points/s (slowest streaming method, batch)")
 
     def med(key: str) -> float | None:
-        vals = [r[key] for r in results if r[key] is not None]
-        return round(float(np.median(vals)), 1) if vals else None
+        vals = [r[key] for r in results if r.get(key) is not None and not np.isnan(r[key])]
+        return round(float(np.median(vals)), 2) if vals else None
 
-    print(json.dumps({"p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"), "alerts": sum(r["alerts"] for r in results),
-                      "missed": sum(r["missed"] for r in results), "detector_points_per_s": round(det),
-                      "load_readings_per_s": med("load_readings_per_s"), "runs": args.runs,
-                      "backlog": args.backlog, "backlog_left": med("backlog_left") if args.backlog else None,
-                      "backlog_peak": med("backlog_peak") if args.backlog else None}))
+    summary: dict[str, Any] = {"p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"),
+                               "alerts": sum(r["alerts"] for r in results),
+                               "missed": sum(r["missed"] for r in results),
+                               "detector_points_per_s": None if det is None else round(det),
+                               "rate": args.rate, "load_readings_per_s": med("load_readings_per_s"),
+                               "load_gen_cores": med("load_gen_cores"), "server_cores": med("server_cores"),
+                               "runs": args.runs, "backlog": args.backlog}
+    if args.backlog:
+        summary |= {k: med(k) for k in ("queued_at_first", "queued_at_last", "deep_p50_ms", "deep_p99_ms")}
+        summary |= {"deep_alerts": sum(r["deep_alerts"] for r in results),
+                    "deep_missed": sum(r["deep_missed"] for r in results)}
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ SERVICES: tuple[Service, ...] = (
             "ghgwatch.observability.service:stop_observability"),
     Service("alerts", frozenset({"pipeline"}), "ghgwatch.alerts.service:start_alerts",
             "ghgwatch.alerts.service:stop_alerts"),
+    # api replicas judge the safety limits of the readings they accept (skipped where "alerts" runs itself)
+    Service("alerts-accept", frozenset({"api"}), "ghgwatch.alerts.accept_lane:start_accept_lane",
+            "ghgwatch.alerts.accept_lane:stop_accept_lane"),
     # api/ui replicas serve SSE: they relay alerts.v1 to their hub (skipped where "alerts" runs itself)
     Service("alerts-relay", frozenset({"api", "ui"}), "ghgwatch.alerts.relay:start_relay",
             "ghgwatch.alerts.relay:stop_relay"),

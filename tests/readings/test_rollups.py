@@ -68,3 +68,46 @@ async def test_merged_rollups_equal_recomputed_ones_with_duplicates_and_late_dat
         minute = (await conn.execute(text("SELECT sum(count) FROM rollup_1m"))).scalar_one()
         day = (await conn.execute(text("SELECT sum(count) FROM rollup_1d"))).scalar_one()
     assert raw == 7200 + 3600 + 50 == minute == day
+
+
+def test_sqlitechunk_rows_cover_every_reading_once_in_order() -> None:
+    from ghgwatch.readings.writer import chunk_rows
+
+    batches = [_rows(1, T0 + np.arange(7), np.arange(7.0)), _rows(2, np.empty(0, np.int64), np.empty(0)),
+               _rows(3, T0 + np.arange(2), np.arange(2.0)), _rows(4, T0 + np.arange(5), np.arange(5.0))]
+    chunks = chunk_rows(batches, 3)
+    assert [sum(len(b.ts) for b in c) for c in chunks] == [3, 3, 3, 3, 2]
+    flat = [(b.sensor, int(t)) for c in chunks for b in c for t in b.ts]
+    assert flat == [(b.sensor, int(t)) for b in batches for t in b.ts]
+    assert chunk_rows([], 3) == [[]]
+
+
+async def test_a_batch_written_in_sqlitechunk_rows_stores_what_one_transaction_does(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite writes a large batch in several transactions (so an alert waits for one chunk only); readings,
+    rollups and latest values are those of one transaction, and a re-delivered batch changes nothing."""
+    from ghgwatch.readings import writer
+
+    monkeypatch.setattr(writer, "SQLITE_CHUNK", 250)
+    written: list[int] = []  # readings per transaction
+    write = writer._write
+
+    async def counting(db: Database, batches: list[SensorRows], dead: list[object]) -> int:
+        written.append(sum(len(b.ts) for b in batches))
+        return await write(db, batches, dead)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer, "_write", counting)
+    rng = np.random.default_rng(3)
+    ts = T0 + np.arange(0, 1800) * 1_000_000
+    batch = [_rows(1, ts, rng.normal(1, .2, 1800)), _rows(2, ts[::3], rng.normal(5, 1, 600))]
+    assert await write_batch(db, batch, []) == 2400
+    assert written == ([250] * 9 + [150] if db.dialect == "sqlite" else [2400])
+    merged = {t.__tablename__: await _table(db, t.__tablename__) for t in ROLLUPS}  # type: ignore[attr-defined]
+    assert await write_batch(db, batch, []) == 2400  # re-delivered after a crash between chunks: no change
+    await rebuild_rollups(db, [1, 2], T0 - 86_400_000_000, T0 + 86_400_000_000)
+    for name, rows in merged.items():
+        assert rows == await _table(db, name), name
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM readings"))).scalar_one() == 2400
+        latest = (await conn.execute(text("SELECT sensor_id, ts FROM sensor_latest ORDER BY sensor_id"))).all()
+    assert [tuple(r) for r in latest] == [(1, int(ts[-1])), (2, int(ts[::3][-1]))]

@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from ghgwatch.alerts.accept_lane import origin_of
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.bus import topics
 from ghgwatch.kit.aio import cancel_and_wait
@@ -40,8 +41,11 @@ def relay_group() -> str:
 
 
 class AlertRelay:
-    def __init__(self, bus: Any, hub: AlertHub, *, group: str | None = None, replay_s: float = REPLAY_S) -> None:
+    def __init__(self, bus: Any, hub: AlertHub, *, group: str | None = None, replay_s: float = REPLAY_S,
+                 origin: str | None = None) -> None:
         self.bus, self.hub = bus, hub
+        self.origin = origin
+        """This process's name in the events it published itself (alerts/accept_lane.py): already on its hub."""
         self.group = group or relay_group()
         self.replay_s = replay_s
         self.relayed = 0
@@ -82,6 +86,9 @@ class AlertRelay:
                         continue
                     try:
                         event = msgspec.json.decode(m.value)
+                        if self.origin is not None and event.get("origin") == self.origin:
+                            self.skipped += 1
+                            continue
                         self.hub.publish(event)
                     except Exception:  # one bad record must not stop the relay
                         log.exception("alert event at %s/%d offset %d not relayed", m.topic, m.partition, m.offset)
@@ -96,7 +103,7 @@ async def start_relay(ctx: AppContext) -> None:
     bus = ctx.extras.get("bus")
     if bus is None or "alerts" in ctx.extras:
         return
-    relay = AlertRelay(bus, hub_of(ctx.extras))
+    relay = AlertRelay(bus, hub_of(ctx.extras), origin=origin_of(ctx.extras))
     relay.start()
     ctx.extras[EXTRA_KEY] = relay
 

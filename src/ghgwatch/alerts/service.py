@@ -41,12 +41,13 @@ from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.observability import metrics, tracing
 from ghgwatch.pipeline.runner import StoredBatch, min_ts_us
 from ghgwatch.pipeline.validate import check_many
-from ghgwatch.readings.writer import SensorRows
+from ghgwatch.readings.writer import SQLITE_CHUNK, SensorRows, chunk_rows
 from ghgwatch.registry.cache import SensorCache
 from ghgwatch.store import Database
 from ghgwatch.web.context import AppContext
 
 log = logging.getLogger(__name__)
+STORED_SLICE = SQLITE_CHUNK  # about 0.1 s of judging on a quiet core, as a storage chunk is of writing
 PERSIST_ATTEMPTS = 8  # about 12 s of retries (0.1 s doubling, at most 2 s apart) before events are given up
 
 
@@ -165,9 +166,12 @@ class AlertService:
 
     # ------------------------------------------------------------------ evaluation
     async def on_stored(self, batch: StoredBatch) -> None:
-        """The pipeline hook: evaluate every stored reading of the batch."""
-        self._trace = batch.trace  # alerts opened now continue their readings' traces
-        await self._judge(batch.rows)
+        """The pipeline hook: evaluate every stored reading of the batch, ``STORED_SLICE`` readings per turn of
+        the engine's lock, so that the live lane gets in between the slices of a large batch (a backlog)."""
+        for rows in chunk_rows(batch.rows, STORED_SLICE):
+            self._trace = batch.trace  # alerts opened now continue their readings' traces
+            await self._judge(rows)
+            await asyncio.sleep(0)
 
     def on_accepted(self, batches: Sequence[SensorBatch]) -> None:
         """The ingest hook (same process): the readings are durable on the bus; judge them in the live lane
@@ -252,7 +256,8 @@ class AlertService:
         for attempt in range(1, PERSIST_ATTEMPTS + 1):
             saved = dict(self.ids)
             try:
-                async with self.db.transaction() as s:
+                # SQLite: ahead of every queued bulk write, behind at most one storage chunk (Database.write_turn)
+                async with self.db.write_turn(urgent=True), self.db.transaction() as s:
                     written = await persist_events(s, events, self.ids, metas)
                     await record_alert_changes(s, written)  # notifications and responses commit with the change
                 break

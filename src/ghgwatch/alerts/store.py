@@ -86,6 +86,27 @@ async def load_open(session: AsyncSession) -> list[Alert]:
     return list((await session.execute(stmt)).scalars())
 
 
+def new_alert(ev: AlertEvent, meta: SensorMeta) -> Alert:
+    """The row of a newly opened alert (not yet added to a session)."""
+    oa = ev.alert
+    return Alert(
+        organization_id=meta.organization_id, facility_id=meta.facility_id, sensor_id=meta.id,
+        rule_id=oa.rule.rule_id, condition=oa.rule.kind.value, severity=severity_name(oa.severity),
+        state=AlertState.OPEN.value, threshold=oa.rule.threshold, unit=oa.rule.unit or meta.unit,
+        rule_source=oa.rule.source[:500], reason=ev.reason[:500], reading_ts=_dt(oa.opened_by.ts),
+        reading_value=_num(oa.opened_by.value), peak_ts=_dt(oa.peak.ts), peak_value=_num(oa.peak.value),
+        opened_at=_dt(oa.opened_at) or utcnow(), updated_at=utcnow(), late=oa.late,
+    )
+
+
+def _same_opening(row: Alert, ev: AlertEvent) -> bool:
+    """Whether ``row`` was opened by the reading that opens ``ev`` (same time to the microsecond, same value)."""
+    by = ev.alert.opened_by
+    return (row.reading_ts is not None and row.reading_value is not None and not math.isnan(by.value)
+            and round(ensure_utc(row.reading_ts).timestamp() * 1e6) == round(by.ts * 1e6)
+            and row.reading_value == by.value and row.severity == severity_name(ev.alert.severity))
+
+
 def _apply(a: Alert, ev: AlertEvent) -> None:
     oa = ev.alert
     a.severity = severity_name(oa.severity)
@@ -130,6 +151,12 @@ async def persist_events(
                 Alert.state != AlertState.RESOLVED.value))).scalars().first()
             if row is not None:
                 ids[ev.key] = row.id
+                if ev.kind is EventKind.OPENED and _same_opening(row, ev):
+                    # Opened already from the same reading where it was accepted (alerts/accept_lane.py): the
+                    # same alert, announced once; the engine continues it from here on without an event.
+                    _apply(row, ev)
+                    out.append((PEAK, {}, ""))
+                    continue
         if ev.kind is EventKind.PEAK:
             if row is not None:
                 _apply(row, ev)
@@ -142,15 +169,7 @@ async def persist_events(
             meta = sensors.get(int(ev.key.sensor_id))
             if meta is None:
                 continue
-            oa = ev.alert
-            row = Alert(
-                organization_id=meta.organization_id, facility_id=meta.facility_id, sensor_id=meta.id,
-                rule_id=oa.rule.rule_id, condition=oa.rule.kind.value, severity=severity_name(oa.severity),
-                state=AlertState.OPEN.value, threshold=oa.rule.threshold, unit=oa.rule.unit or meta.unit,
-                rule_source=oa.rule.source[:500], reason=ev.reason[:500], reading_ts=_dt(oa.opened_by.ts),
-                reading_value=_num(oa.opened_by.value), peak_ts=_dt(oa.peak.ts), peak_value=_num(oa.peak.value),
-                opened_at=_dt(oa.opened_at) or utcnow(), updated_at=utcnow(), late=oa.late,
-            )
+            row = new_alert(ev, meta)
             session.add(row)
             await session.flush()
             ids[ev.key] = row.id

@@ -1,7 +1,8 @@
 """Bulk storage of validated readings with deduplication, rollups, latest values and dead letters.
 
-Everything of one pipeline batch is written in one transaction, so rollups are always consistent with
-the raw readings. When every reading of the batch was new, the batch's own aggregates are merged into the
+Readings are written with their rollups in one transaction (a whole pipeline batch on PostgreSQL; chunks of
+``SQLITE_CHUNK`` readings on SQLite, see :func:`write_batch`), so rollups are always consistent with the raw
+readings. When every reading of the batch was new, the batch's own aggregates are merged into the
 rollups (:func:`ghgwatch.readings.rollups.merge`); when some were already stored (a re-delivered batch after a
 crash, a reading sent twice), each touched 1-minute bucket is recomputed from raw, each touched hour from its
 minutes and each touched day from its hours, which makes a re-delivery harmless. :func:`rebuild_rollups`
@@ -28,6 +29,9 @@ from ghgwatch.store import Database
 COLUMNS = ("sensor_id", "ts", "value", "quality")
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+SQLITE_CHUNK = 20_000
+"""Readings per SQLite transaction: about 0.1 s of writing at the ~190,000 readings/s the embedded pipeline
+stores (docs/benchmarks.md, "Ingest: HTTP accept to durable storage"), the most an alert waits for storage."""
 _LOCK_NAMESPACE = 20_261_116
 """First key of the pipeline's advisory locks (the second is the sensor id)."""
 
@@ -146,7 +150,42 @@ async def store_dead_letters(db: Database, rows: Sequence[DeadLetterRow]) -> Non
 
 
 async def write_batch(db: Database, batches: Sequence[SensorRows], dead: Sequence[DeadLetterRow]) -> int:
-    """Store one pipeline batch in one transaction; returns the number of readings offered."""
+    """Store one pipeline batch; returns the number of readings offered.
+
+    PostgreSQL: one transaction. SQLite (a single writer): transactions of at most ``SQLITE_CHUNK`` readings,
+    each with its own write turn, so that an alert waits for one chunk and not for a whole batch of a backlog
+    (hundreds of thousands of readings, seconds of writing). Each chunk stores its readings with their rollups;
+    a crash between chunks re-delivers the batch, whose stored part takes the idempotent recompute path.
+    """
+    chunks = chunk_rows(batches, SQLITE_CHUNK) if db.dialect == "sqlite" else [batches]
+    offered = 0
+    for i, chunk in enumerate(chunks):
+        offered += await _write(db, chunk, dead if i == len(chunks) - 1 else ())
+    return offered
+
+
+def chunk_rows(batches: Sequence[SensorRows], size: int) -> list[Sequence[SensorRows]]:
+    """``batches`` in consecutive groups of at most ``size`` readings (a larger batch is cut); at least one."""
+    out: list[Sequence[SensorRows]] = []
+    group: list[SensorRows] = []
+    n = 0
+    for b in batches:
+        start = 0
+        while len(b.ts) - start > size - n:
+            cut = start + size - n
+            group.append(SensorRows(b.sensor, b.ts[start:cut], b.values[start:cut], b.quality[start:cut]))
+            out.append(group)
+            group, n, start = [], 0, cut
+        if start < len(b.ts) or not len(b.ts):
+            rest = b if start == 0 else SensorRows(b.sensor, b.ts[start:], b.values[start:], b.quality[start:])
+            group.append(rest)
+            n += len(rest.ts)
+    if group or not out:
+        out.append(group)
+    return out
+
+
+async def _write(db: Database, batches: Sequence[SensorRows], dead: Sequence[DeadLetterRow]) -> int:
     sensor, ts, values, quality = _flatten(batches)
     if len(ts) and partitions.is_partitioned(db):
         await partitions.ensure_days(db, np.unique(ts // partitions.DAY_US).tolist())
