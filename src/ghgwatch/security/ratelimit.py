@@ -13,22 +13,24 @@ starts afresh, which only ever loosens the limit. Shared rows are deleted once t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Boolean, Float, String, TextClause, bindparam, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ghgwatch.store import Database
 from ghgwatch.store.base import Base
 
 log = logging.getLogger(__name__)
+Executor = AsyncSession | AsyncConnection
 
 
 class SlidingWindow:
@@ -165,8 +167,8 @@ class SharedLimits:
     callers then use their process's own limiter (ingest keeps accepting during a database outage).
     """
 
-    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time, timeout_s: float = 2.0,
-                 retry_after_s: float = 5.0, purge_every_s: float = 60.0) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time, timeout_s: float = 5.0,
+                 retry_after_s: float = 10.0, purge_every_s: float = 60.0) -> None:
         self._db, self._clock, self._timeout_s = db, clock, timeout_s
         self._retry_after_s, self._purge_every_s = retry_after_s, purge_every_s
         self._down_until = 0.0
@@ -204,7 +206,7 @@ class SharedLimits:
         attempts already, else ``None``."""
         now = self._clock()
 
-        async def go(session: AsyncSession) -> Any:
+        async def go(session: Executor) -> Any:
             return (await session.execute(select(RateLimitRow.level, RateLimitRow.expires_at).where(
                 RateLimitRow.name == name, RateLimitRow.key == key))).first()
 
@@ -216,36 +218,42 @@ class SharedLimits:
     async def reset(self, name: str, key: str) -> None:
         now = self._clock()
 
-        async def go(session: AsyncSession) -> None:
+        async def go(session: Executor) -> None:
             await session.execute(delete(RateLimitRow).where(RateLimitRow.name == name, RateLimitRow.key == key))
 
         await self._guard(go, now)
 
     async def _run(self, statement: TextClause, params: dict[str, Any], now: float) -> Any:
-        async def go(session: AsyncSession) -> Any:
+        async def go(session: Executor) -> Any:
             return (await session.execute(statement, params)).one()
 
         return await self._guard(go, now)
 
-    async def _guard(self, work: Callable[[AsyncSession], Awaitable[Any]], now: float, *, write: bool = True) -> Any:
+    async def _guard(self, work: Callable[[Executor], Awaitable[Any]], now: float, *, write: bool = True) -> Any:
         if now < self._down_until:
             raise SharedLimitsUnavailable("the database did not answer a moment ago")
         try:
-            async with asyncio.timeout(self._timeout_s), self._db.transaction() as session:
+            async with asyncio.timeout(self._timeout_s), self._executor() as executor:
                 if write and now >= self._next_purge:
                     self._next_purge = now + self._purge_every_s
-                    await session.execute(delete(RateLimitRow).where(RateLimitRow.expires_at < now))
-                return await work(session)
+                    await executor.execute(delete(RateLimitRow).where(RateLimitRow.expires_at < now))
+                return await work(executor)
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
             self._down_until = self._clock() + self._retry_after_s
             log.warning("shared rate limits unavailable (%s); this process's own limits apply for %.0f s",
                         type(exc).__name__, self._retry_after_s)
             raise SharedLimitsUnavailable(str(exc)) from exc
 
-
-def retry_after_header(seconds: float) -> dict[str, str]:
-    """``Retry-After`` in whole seconds, at least 1 (RFC 9110 section 10.2.3)."""
-    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+    @contextlib.asynccontextmanager
+    async def _executor(self) -> AsyncIterator[Executor]:
+        """PostgreSQL: each statement commits by itself (one round trip instead of BEGIN, statement, COMMIT;
+        each statement is atomic on its own). SQLite: a transaction, which takes the write lock up front."""
+        if self._db.dialect == "sqlite":
+            async with self._db.transaction() as session:
+                yield session
+        else:
+            async with self._db.engine.connect() as connection:
+                yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 class SharedTokenBucket:
@@ -263,3 +271,8 @@ class SharedTokenBucket:
             return await self.shared.take(self.name, key, self.rate, self.burst)
         except SharedLimitsUnavailable:
             return self.local.take(key)
+
+
+def retry_after_header(seconds: float) -> dict[str, str]:
+    """``Retry-After`` in whole seconds, at least 1 (RFC 9110 section 10.2.3)."""
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
