@@ -209,3 +209,32 @@ async def test_without_an_answer_from_the_database_each_process_limits_on_its_ow
         assert refused.value.status == 429
     finally:
         await down.dispose()
+
+
+async def test_leases_ask_the_database_less_and_never_grant_more_than_the_limit(db_url: str, db: Database) -> None:
+    """Two processes, leases of 10, a bucket of 200 that hardly refills: together they grant at most 200 (and at
+    least 200 less what each may still hold), with about a tenth of the statements, and refusals are answered
+    without asking the database again."""
+    other = open_database(db_url)
+    try:
+        statements = [0]
+        counted = []
+        for database in (db, other):
+            limits = SharedLimits(database)
+            real = limits.take_up_to
+
+            async def spy(*args: object, real: object = real) -> tuple[int, float]:
+                statements[0] += 1
+                return await real(*args)  # type: ignore[operator, no-any-return]
+
+            limits.take_up_to = spy  # type: ignore[method-assign]
+            counted.append(SharedTokenBucket(limits, "ingest_device", 0.0001, 200, lease=10))
+        granted = 0
+        for i in range(300):
+            granted += await counted[i % 2].take("3") is None
+        assert 200 - 2 * 9 <= granted <= 200
+        # About one statement per 10 grants, a few partial leases, and one refusal per process: a refusal holds
+        # locally until a token can exist again, so the 100 refused takes cost no statement each.
+        assert statements[0] <= 200 // 10 + 6, statements[0]
+    finally:
+        await other.dispose()

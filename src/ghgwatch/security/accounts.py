@@ -216,8 +216,12 @@ async def admit_ingest(extras: dict[str, Any], settings: SecuritySettings, devic
     if limiter is None:
         shared = shared_limits(extras, db, settings)
         rate, burst = settings.ingest_requests_per_device_s, settings.ingest_burst
+        # Leases of up to 10 tokens (a twentieth of the burst, so none for small bursts): a busy device costs one
+        # database statement per 10 requests, not per request (docs/benchmarks.md, "Shared rate limits"), and a
+        # replica holds back at most 9 of its tokens for at most 1 s.
+        lease = max(1, min(10, burst // 20))
         limiter = extras["ingest_limiter"] = TokenBucket(rate, burst) if shared is None else SharedTokenBucket(
-            shared, metrics.RateLimit.INGEST_DEVICE.value, rate, burst)
+            shared, metrics.RateLimit.INGEST_DEVICE.value, rate, burst, lease=lease)
     key = str(device_id)
     wait = await limiter.take(key) if isinstance(limiter, SharedTokenBucket) else limiter.take(key)
     if wait is not None:

@@ -21,7 +21,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Boolean, Float, String, TextClause, bindparam, delete, select, text
+from sqlalchemy import Float, String, TextClause, bindparam, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -118,8 +118,8 @@ class RateLimitRow(Base):
     """Token bucket: tokens left after the last take. Window: attempts counted in the current window."""
     stamp: Mapped[float] = mapped_column(Float)
     """Unix seconds. Token bucket: the last refill. Window: when the current window began (its first attempt)."""
-    granted: Mapped[bool] = mapped_column(Boolean)
-    """Token bucket: whether the last take was granted."""
+    taken: Mapped[float] = mapped_column(Float)
+    """Token bucket: how many tokens the last take got (0: refused). Window: 1."""
     expires_at: Mapped[float] = mapped_column(Float, index=True)
     """Unix seconds after which the row holds nothing (a full bucket, an ended window) and may be deleted."""
 
@@ -128,21 +128,23 @@ class SharedLimitsUnavailable(Exception):
     """The database did not answer: the caller falls back to its own process's limiter."""
 
 
+# Takes ``:want`` tokens when there are that many, else one when there is one, else none.
 _BUCKET_SQL = """
-INSERT INTO rate_limits (name, key, level, stamp, granted, expires_at)
-VALUES (:name, :key, :burst - 1, :now, TRUE, :now + :burst / :rate)
+INSERT INTO rate_limits (name, key, level, stamp, taken, expires_at)
+VALUES (:name, :key, :burst - {least}(:want, :burst), :now, {least}(:want, :burst), :now + :burst / :rate)
 ON CONFLICT (name, key) DO UPDATE SET
-  level = CASE WHEN {avail} >= 1 THEN {avail} - 1 ELSE {avail} END,
-  granted = {avail} >= 1,
+  level = {avail} - {taken},
+  taken = {taken},
   stamp = {greatest}(rate_limits.stamp, :now),
   expires_at = {greatest}(rate_limits.stamp, :now) + :burst / :rate
-RETURNING level, granted
+RETURNING level, taken
 """
+_TAKEN = "CASE WHEN {avail} >= :want THEN :want WHEN {avail} >= 1 THEN 1 ELSE 0 END"
 _AVAIL = "{least}(:burst, rate_limits.level + {greatest}(0, :now - rate_limits.stamp) * :rate)"
 
 _WINDOW_SQL = """
-INSERT INTO rate_limits (name, key, level, stamp, granted, expires_at)
-VALUES (:name, :key, 1, :now, TRUE, :now + :window)
+INSERT INTO rate_limits (name, key, level, stamp, taken, expires_at)
+VALUES (:name, :key, 1, :now, 1, :now + :window)
 ON CONFLICT (name, key) DO UPDATE SET
   level = CASE WHEN rate_limits.expires_at <= :now THEN 1 ELSE rate_limits.level + 1 END,
   stamp = CASE WHEN rate_limits.expires_at <= :now THEN :now ELSE rate_limits.stamp END,
@@ -178,19 +180,26 @@ class SharedLimits:
         else:
             fn = {"least": "LEAST", "greatest": "GREATEST"}
         avail = _AVAIL.format(**fn)
+        taken = _TAKEN.format(avail=avail)
         # Typed parameters: PostgreSQL would take ``:burst - 1`` for an integer expression without the casts.
         typed = [bindparam("name", type_=String), bindparam("key", type_=String), bindparam("now", type_=Float)]
-        self._bucket = text(_BUCKET_SQL.format(avail=avail, **fn)).bindparams(
-            *typed, bindparam("rate", type_=Float), bindparam("burst", type_=Float))
+        self._bucket = text(_BUCKET_SQL.format(avail=avail, taken=taken, **fn)).bindparams(
+            *typed, bindparam("rate", type_=Float), bindparam("burst", type_=Float), bindparam("want", type_=Float))
         self._window = text(_WINDOW_SQL).bindparams(*typed, bindparam("window", type_=Float))
 
     async def take(self, name: str, key: str, rate: float, burst: int) -> float | None:
         """Token bucket: take one token; ``None`` when granted, else the seconds until one is available."""
+        taken, wait = await self.take_up_to(name, key, rate, burst, 1)
+        return None if taken else wait
+
+    async def take_up_to(self, name: str, key: str, rate: float, burst: int, want: int) -> tuple[int, float]:
+        """Token bucket: take ``want`` tokens if there are that many, else one if there is one. Returns how many
+        were taken and, when none, the seconds until one is available."""
         now = self._clock()
         row = await self._run(self._bucket, {"name": name, "key": key, "now": now, "rate": float(rate),
-                                             "burst": float(burst)}, now)
-        level, granted = float(row[0]), bool(row[1])
-        return None if granted else max(0.0, (1.0 - level) / rate)
+                                             "burst": float(burst), "want": float(want)}, now)
+        level, taken = float(row[0]), int(row[1])
+        return taken, (0.0 if taken else max(0.0, (1.0 - level) / rate))
 
     async def count(self, name: str, key: str, limit: int, window_s: float) -> float | None:
         """Fixed window: count one attempt; ``None`` while the window holds at most ``limit`` of them, else the
@@ -258,19 +267,54 @@ class SharedLimits:
 
 class SharedTokenBucket:
     """A token bucket per key in :class:`SharedLimits`, with this process's own :class:`TokenBucket` while the
-    database does not answer."""
+    database does not answer.
 
-    def __init__(self, shared: SharedLimits, name: str, rate: float, burst: int) -> None:
+    To ask the database less often for a busy key, a take may get ``lease`` tokens at once (when the bucket holds
+    that many) and spend the rest in this process for up to ``lease / rate`` seconds (at most 1 s); unspent ones
+    then lapse. Leased tokens are taken from the shared bucket, so all processes together still grant no more
+    than the limit; a process may only refuse a little earlier than a single process would, while another
+    holds leased tokens."""
+
+    def __init__(self, shared: SharedLimits, name: str, rate: float, burst: int, *, lease: int = 1,
+                 clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
         self.shared, self.name, self.rate, self.burst = shared, name, rate, burst
+        self.lease, self._clock, self.max_keys = max(1, min(lease, burst)), clock, max_keys
         self.local = TokenBucket(rate, burst)
+        self._leased: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        """key: (leased tokens left, until when they may be spent)"""
+        self._refused: OrderedDict[str, float] = OrderedDict()
+        """key: until when the shared bucket cannot have a token (it only fills with time; others only take)"""
 
     async def take(self, key: str) -> float | None:
         if self.rate <= 0:
             return None
+        now = self._clock()
+        left, until = self._leased.pop(key, (0, 0.0))
+        if left > 0 and now < until:
+            if left > 1:
+                self._leased[key] = (left - 1, until)
+            return None
+        refused_until = self._refused.get(key, 0.0)
+        if now < refused_until:  # a device over its limit costs no statement per request
+            return refused_until - now
+        self._refused.pop(key, None)
         try:
-            return await self.shared.take(self.name, key, self.rate, self.burst)
+            taken, wait = await self.shared.take_up_to(self.name, key, self.rate, self.burst, self.lease)
         except SharedLimitsUnavailable:
             return self.local.take(key)
+        if not taken:
+            _bounded_put(self._refused, key, now + wait, self.max_keys)
+            return wait
+        if taken > 1:
+            _bounded_put(self._leased, key, (taken - 1, now + min(1.0, taken / self.rate)), self.max_keys)
+        return None
+
+
+def _bounded_put(entries: OrderedDict[str, Any], key: str, value: Any, max_keys: int) -> None:
+    entries[key] = value
+    entries.move_to_end(key)
+    while len(entries) > max_keys:
+        entries.popitem(last=False)
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:

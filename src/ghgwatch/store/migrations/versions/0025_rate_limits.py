@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('level', sa.Float(), nullable=False),
     sa.Column('stamp', sa.Float(), nullable=False),
-    sa.Column('granted', sa.Boolean(), nullable=False),
+    sa.Column('taken', sa.Float(), nullable=False),
     sa.Column('expires_at', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('name', 'key', name=op.f('pk_rate_limits'))
     )
