@@ -270,15 +270,15 @@ class SharedTokenBucket:
     database does not answer.
 
     To ask the database less often for a busy key, a take may get ``lease`` tokens at once (when the bucket holds
-    that many) and spend the rest in this process for up to ``lease / rate`` seconds (at most 1 s); unspent ones
-    then lapse. Leased tokens are taken from the shared bucket, so all processes together still grant no more
-    than the limit; a process may only refuse a little earlier than a single process would, while another
-    holds leased tokens."""
+    that many) and spend the rest in this process for up to ``lease_s`` (1 s); unspent ones then lapse. Leased
+    tokens are taken from the shared bucket, so all processes together grant no more than the bucket gives out;
+    a process may refuse a little earlier than a single process would while another holds leased tokens, and
+    a momentary burst can exceed ``burst`` by the leases held (at most ``lease - 1`` per process)."""
 
     def __init__(self, shared: SharedLimits, name: str, rate: float, burst: int, *, lease: int = 1,
-                 clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+                 lease_s: float = 1.0, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
         self.shared, self.name, self.rate, self.burst = shared, name, rate, burst
-        self.lease, self._clock, self.max_keys = max(1, min(lease, burst)), clock, max_keys
+        self.lease, self.lease_s, self._clock, self.max_keys = max(1, min(lease, burst)), lease_s, clock, max_keys
         self.local = TokenBucket(rate, burst)
         self._leased: OrderedDict[str, tuple[int, float]] = OrderedDict()
         """key: (leased tokens left, until when they may be spent)"""
@@ -306,7 +306,7 @@ class SharedTokenBucket:
             _bounded_put(self._refused, key, now + wait, self.max_keys)
             return wait
         if taken > 1:
-            _bounded_put(self._leased, key, (taken - 1, now + min(1.0, taken / self.rate)), self.max_keys)
+            _bounded_put(self._leased, key, (taken - 1, now + self.lease_s), self.max_keys)
         return None
 
 
