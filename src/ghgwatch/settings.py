@@ -69,6 +69,10 @@ class SecuritySettings(BaseModel):
     ingest_requests_per_device_s: float = Field(default=50.0, ge=0)
     """HTTP ingest requests per second per device, sustained (0: no limit); bursts up to ``ingest_burst``."""
     ingest_burst: int = Field(default=200, ge=1)
+    rate_limit_store: Literal["auto", "memory", "database"] = "auto"
+    """Where sign-in and ingest limits are counted. ``database``: the table ``rate_limits``, one limit for every
+    process using the database (API replicas); ``memory``: each process its own; ``auto``: ``database`` on
+    PostgreSQL, ``memory`` on SQLite (one process; docs/benchmarks.md, "Shared rate limits", measured the cost)."""
 
 
 class ApiSettings(BaseModel):

@@ -91,3 +91,35 @@ async def test_ingest_answers_503_on_a_full_disk_and_recovers(tmp_path: Path, db
     assert report["retry_after"] and report["content_type"].startswith("application/problem+json"), report
     assert report["again"] == 202, report
     assert report["stored"] == report["acked"] + 60, report  # everything acknowledged, once
+
+
+def test_the_full_disk_needs_no_root() -> None:
+    """The test above mounts its tmpfs as whatever user runs the suite. Run as root (as here), it would not show
+    that a normal user (a CI runner) can do the same; so this mounts the same 1 MiB tmpfs as an unprivileged user
+    (uid/gid 65534, ``setpriv``) when run as root, and as the current user otherwise, and checks the mount is
+    really 1 MiB and full after 1 MiB. It fails where unprivileged user namespaces are off
+    (``kernel.unprivileged_userns_clone=0``, or AppArmor's ``kernel.apparmor_restrict_unprivileged_userns=1``
+    on Ubuntu 24.04 and later): those hosts need the setting changed, or the suite run as root."""
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="ghgwatch-userns-"))
+    try:
+        work.chmod(0o777)  # reachable by the unprivileged user; /tmp itself is world-writable
+        mount = work / "tiny"
+        mount.mkdir()
+        mount.chmod(0o777)
+        script = (f"mount -t tmpfs -o size=1m tmpfs {mount} && id -u && "
+                  f"dd if=/dev/zero of={mount}/filler bs=64k count=64 2>&1; stat -f -c '%b %a %S' {mount}")
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+        child = subprocess.run([*drop, "unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+                               capture_output=True, text=True, timeout=60, check=False, cwd=work)
+        assert "No space left on device" in child.stdout, child.stdout + child.stderr
+        lines = child.stdout.strip().splitlines()
+        assert lines[0] == "0"  # root inside the namespace only
+        blocks, available, size = map(int, lines[-1].split())
+        assert blocks * size == 1024 * 1024 and available == 0, lines[-1]
+        if drop:  # nothing was mounted outside the namespace
+            assert not os.path.ismount(mount)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -139,9 +139,11 @@ async def test_hole3_mqtt_dead_letters_go_to_the_senders_organisation(tmp_path: 
     from tests.support.mosquitto import running_mosquitto
 
     del db
-    # mosquitto's ACL (the production recipe) checks only the device segment of the topic. Device ids start at 1:
-    # device 1 is organisation A's (made by the platform fixture), device 2 is organisation B's.
-    with running_mosquitto({"ghgwatch-bridge": "bridge-pw", "1": "pw-1", "2": "pw-2"}) as port:
+    # The shipped mosquitto now refuses such a topic itself (tests/security/test_mqtt_broker.py). The bridge must
+    # not trust the broker for it: here a broker without any ACL (anonymous, as someone's own broker may be) lets
+    # it through, and the bridge still files it as a dead letter of the sender's organisation, never of A's.
+    # Device ids start at 1: device 1 is organisation A's (made by the platform fixture), device 2 is B's.
+    with running_mosquitto(None) as port:
         url = f"mqtt://ghgwatch-bridge:bridge-pw@127.0.0.1:{port}"
         async for p in _platform(tmp_path, db_url, "embedded:", mqtt_url=url):
             await asyncio.wait_for(p.extras["mqtt_bridge"].connected.wait(), 15)

@@ -51,6 +51,8 @@ PLATFORM_TABLES: dict[str, str] = {
     "organizations": "the organisations themselves (a user reads only their own)",
     "audit_head": "the audit chain's head: one row for the platform, hashes only",
     "seen_signatures": "the replay memory of device signatures: digests and expiry times only, no data",
+    "rate_limits": "sign-in and ingest rate-limit counters shared by the API replicas: keyed by client address, "
+                   "case-folded username or device id, never read by or shown to any organisation (no route)",
 }
 
 

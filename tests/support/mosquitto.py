@@ -2,8 +2,8 @@
 
 With accounts it runs the configuration that docker-compose ships (``deploy/compose/mosquitto/mosquitto.conf``
 and its ACL file) with only the paths and ports replaced: password authentication, one account per device
-(username = device id), devices may write only their own topic, only the bridge reads, and MQTT over TLS on a
-second listener with a self-signed certificate.
+(username = ``<organisation id>/<device id>``), devices may write only their own topic (organisation and device),
+only the bridge reads, and MQTT over TLS on a second listener with a self-signed certificate.
 """
 
 from __future__ import annotations
@@ -41,6 +41,16 @@ class Mosquitto:
         """Add a device account the way docs/security.md tells operators: mosquitto_passwd, then SIGHUP."""
         subprocess.run([PASSWD, "-b", str(self.passwd), user, password], check=True, capture_output=True)
         self.passwd.chmod(0o644)
+        self.proc.send_signal(signal.SIGHUP)
+
+    def rename_account(self, old: str, new: str) -> None:
+        """Rename an account in the password file, keeping its hash (mosquitto's PBKDF2 hash does not cover the
+        username), then SIGHUP: the upgrade recipe of docs/security.md for accounts named by device id alone."""
+        lines = self.passwd.read_text().splitlines()
+        renamed = [f"{new}:{line.split(':', 1)[1]}" if line.split(":", 1)[0] == old else line for line in lines]
+        if renamed == lines:
+            raise AssertionError(f"no account {old!r} in {self.passwd}")
+        self.passwd.write_text("\n".join(renamed) + "\n")
         self.proc.send_signal(signal.SIGHUP)
 
 

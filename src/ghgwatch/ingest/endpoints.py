@@ -47,7 +47,8 @@ async def post_readings(
         raise unauthorized("a device token is required: Authorization: Bearer <token>")
     device = await auth.device(authorization[7:].strip())
     ctx = context(request)
-    admit_ingest(ctx.extras, ctx.settings.security, device.id)  # 429 + Retry-After beyond the device's rate
+    # 429 + Retry-After beyond the device's rate (counted in the database, for all replicas, on PostgreSQL)
+    await admit_ingest(ctx.extras, ctx.settings.security, device.id, ctx.db)
     if (admission := context(request).extras.get("admission")) is not None:
         admission.check("http")  # storage behind: 503 + Retry-After before reading the body
     body = await _read_body(request)

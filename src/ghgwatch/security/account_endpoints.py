@@ -68,14 +68,14 @@ async def change_password(body: PasswordChange, request: Request, session: Sessi
                           ctx: Ctx) -> TokenOut:
     # Guessing the current password here counts like failed sign-ins (a stolen token must not become a way to
     # test passwords without limit).
-    guard = login_guard(ctx.extras, ctx.settings.security)
-    guard.admit(client_address(request.client), actor.username)
+    guard = login_guard(ctx.extras, ctx.settings.security, ctx.db)
+    await guard.admit(client_address(request.client), actor.username)
     try:
         user = await users.change_own_password(session, actor, current=body.current_password,
                                                new=body.new_password)
     except Problem as exc:
         if exc.status == 403:
-            guard.failed(actor.username)
+            await guard.failed(actor.username)
         raise
     user_cache(ctx.extras, ctx.db, ctx.settings.security).forget(user.id)
     return token_for(user, ctx)

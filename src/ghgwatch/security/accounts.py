@@ -8,6 +8,7 @@ another process takes effect within that time; this process forgets its cached e
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,14 @@ from ghgwatch.kit.problems import Problem, unauthorized
 from ghgwatch.observability import metrics
 from ghgwatch.security.models import Role, User
 from ghgwatch.security.principal import Principal
-from ghgwatch.security.ratelimit import SlidingWindow, retry_after_header
+from ghgwatch.security.ratelimit import (
+    SharedLimits,
+    SharedLimitsUnavailable,
+    SharedTokenBucket,
+    SlidingWindow,
+    TokenBucket,
+    retry_after_header,
+)
 from ghgwatch.security.tokens import Claims
 from ghgwatch.settings import SecuritySettings
 from ghgwatch.store import Database
@@ -79,44 +87,91 @@ async def principal_for(claims: Claims, cache: UserCache) -> Principal:
 
 
 class LoginGuard:
-    """Limits sign-in attempts per client address and failed attempts per username."""
+    """Limits sign-in attempts per client address and failed attempts per username.
 
-    def __init__(self, settings: SecuritySettings) -> None:
+    With ``shared`` (a shared database) the counts are kept there, for all processes together; this process's
+    own sliding windows apply when there is no shared store or while it does not answer."""
+
+    def __init__(self, settings: SecuritySettings, shared: SharedLimits | None = None) -> None:
+        self.settings, self.shared = settings, shared
         self.by_address = SlidingWindow(settings.login_attempts_per_address, settings.login_window_s)
         self.by_user = SlidingWindow(settings.login_failures_per_user, settings.login_window_s)
 
-    def admit(self, address: str, username: str) -> None:
+    async def admit(self, address: str, username: str) -> None:
         """Raise 429 with ``Retry-After`` when either limit is reached; otherwise count the attempt."""
-        user_key = _user_key(username)
-        wait = self.by_address.retry_after(address)
+        s, user_key = self.settings, _user_key(username)
+        counted, wait = False, None
+        if self.shared is not None and s.login_attempts_per_address > 0:
+            try:  # counts the attempt and checks the count in one statement
+                wait = await self.shared.count(metrics.RateLimit.LOGIN_ADDRESS.value, address,
+                                               s.login_attempts_per_address, s.login_window_s)
+                counted = True
+            except SharedLimitsUnavailable:
+                pass
+        if not counted:
+            wait = self.by_address.retry_after(address)
         limit = metrics.RateLimit.LOGIN_ADDRESS
         if wait is None:
-            wait, limit = self.by_user.retry_after(user_key), metrics.RateLimit.LOGIN_USER
+            wait, limit = await self._user_wait(user_key), metrics.RateLimit.LOGIN_USER
         if wait is not None:
             metrics.observe_rate_limited(limit)
             metrics.observe_login(metrics.LoginOutcome.LIMITED)
             what = "this address" if limit is metrics.RateLimit.LOGIN_ADDRESS else "this user"
             raise Problem(429, "Too many sign-in attempts", f"too many sign-in attempts from {what}; retry later",
                           type_="rate-limited", headers=retry_after_header(wait))
-        self.by_address.hit(address)
+        if not counted:
+            self.by_address.hit(address)
 
-    def failed(self, username: str) -> None:
-        self.by_user.hit(_user_key(username))
+    async def _user_wait(self, user_key: str) -> float | None:
+        s = self.settings
+        if self.shared is not None and s.login_failures_per_user > 0:
+            try:
+                return await self.shared.peek(metrics.RateLimit.LOGIN_USER.value, user_key,
+                                              s.login_failures_per_user)
+            except SharedLimitsUnavailable:
+                pass
+        return self.by_user.retry_after(user_key)
+
+    async def failed(self, username: str) -> None:
         metrics.observe_login(metrics.LoginOutcome.FAILURE)
+        s, user_key = self.settings, _user_key(username)
+        if self.shared is not None and s.login_failures_per_user > 0:
+            try:
+                await self.shared.count(metrics.RateLimit.LOGIN_USER.value, user_key, s.login_failures_per_user,
+                                        s.login_window_s)
+                return
+            except SharedLimitsUnavailable:
+                pass
+        self.by_user.hit(user_key)
 
-    def succeeded(self, username: str) -> None:
-        self.by_user.reset(_user_key(username))
+    async def succeeded(self, username: str) -> None:
         metrics.observe_login(metrics.LoginOutcome.SUCCESS)
+        user_key = _user_key(username)
+        self.by_user.reset(user_key)
+        if self.shared is not None and self.settings.login_failures_per_user > 0:
+            with contextlib.suppress(SharedLimitsUnavailable):
+                await self.shared.reset(metrics.RateLimit.LOGIN_USER.value, user_key)
 
 
 def _user_key(username: str) -> str:
     return username[:200].casefold()  # bounded: the limiter keeps up to 100,000 keys in memory
 
 
-def login_guard(extras: dict[str, Any], settings: SecuritySettings) -> LoginGuard:
+def shared_limits(extras: dict[str, Any], db: Database, settings: SecuritySettings) -> SharedLimits | None:
+    """This process's handle on the shared limits, or ``None`` when limits are kept in memory
+    (``security.rate_limit_store``: ``auto`` means the database on PostgreSQL, memory on SQLite)."""
+    if "shared_limits" not in extras:
+        store = settings.rate_limit_store
+        shared = store == "database" or (store == "auto" and db.dialect != "sqlite")
+        extras["shared_limits"] = SharedLimits(db) if shared else None
+    limits: SharedLimits | None = extras["shared_limits"]
+    return limits
+
+
+def login_guard(extras: dict[str, Any], settings: SecuritySettings, db: Database) -> LoginGuard:
     guard = extras.get("login_guard")
     if guard is None:
-        guard = extras["login_guard"] = LoginGuard(settings)
+        guard = extras["login_guard"] = LoginGuard(settings, shared_limits(extras, db, settings))
     return guard
 
 
@@ -127,8 +182,8 @@ async def sign_in(db: Database, extras: dict[str, Any], settings: SecuritySettin
     from ghgwatch import audit
     from ghgwatch.security import service
 
-    guard = login_guard(extras, settings)
-    guard.admit(address, username)
+    guard = login_guard(extras, settings, db)
+    await guard.admit(address, username)
     async with db.transaction() as s:
         user = await service.authenticate_user(s, username, password)
         if user is not None:
@@ -144,9 +199,9 @@ async def sign_in(db: Database, extras: dict[str, Any], settings: SecuritySettin
                                entity_id=None if known is None else known[0],
                                organization_id=None if known is None else known[1], after={"address": address})
     if user is None:
-        guard.failed(username)
+        await guard.failed(username)
     else:
-        guard.succeeded(username)
+        await guard.succeeded(username)
     return user
 
 
@@ -154,14 +209,21 @@ def client_address(scope_client: tuple[str, int] | None) -> str:
     return scope_client[0] if scope_client else "unknown"
 
 
-def admit_ingest(extras: dict[str, Any], settings: SecuritySettings, device_id: int) -> None:
-    """Per-device limit of ingest requests: 429 with ``Retry-After`` beyond ``ingest_requests_per_device_s``."""
-    from ghgwatch.security.ratelimit import TokenBucket
-
-    bucket = extras.get("ingest_limiter")
-    if bucket is None:
-        bucket = extras["ingest_limiter"] = TokenBucket(settings.ingest_requests_per_device_s, settings.ingest_burst)
-    wait = bucket.take(str(device_id))
+async def admit_ingest(extras: dict[str, Any], settings: SecuritySettings, device_id: int, db: Database) -> None:
+    """Per-device limit of ingest requests: 429 with ``Retry-After`` beyond ``ingest_requests_per_device_s``
+    (shared by every process when the limits are kept in the database)."""
+    limiter: TokenBucket | SharedTokenBucket | None = extras.get("ingest_limiter")
+    if limiter is None:
+        shared = shared_limits(extras, db, settings)
+        rate, burst = settings.ingest_requests_per_device_s, settings.ingest_burst
+        # Leases of up to 10 tokens (a twentieth of the burst, so none for small bursts): a busy device costs one
+        # database statement per 10 requests, not per request (docs/benchmarks.md, "Shared rate limits"), and a
+        # replica holds back at most 9 of its tokens for at most 1 s.
+        lease = max(1, min(10, burst // 20))
+        limiter = extras["ingest_limiter"] = TokenBucket(rate, burst) if shared is None else SharedTokenBucket(
+            shared, metrics.RateLimit.INGEST_DEVICE.value, rate, burst, lease=lease)
+    key = str(device_id)
+    wait = await limiter.take(key) if isinstance(limiter, SharedTokenBucket) else limiter.take(key)
     if wait is not None:
         metrics.observe_rate_limited(metrics.RateLimit.INGEST_DEVICE)
         raise Problem(429, "Too many requests", f"device {device_id} sends faster than "

@@ -15,6 +15,7 @@ from ghgwatch.registry import models as registry_models
 from ghgwatch.reports.signoff import models as signoff_models  # noqa: F401
 from ghgwatch.responses import models as responses_models  # noqa: F401
 from ghgwatch.security import models as security_models
+from ghgwatch.security import ratelimit as security_ratelimit  # noqa: F401
 from ghgwatch.uav import leak_models  # noqa: F401
 from ghgwatch.uav import models as uav_models  # noqa: F401
 

@@ -1,10 +1,13 @@
 """An embedded MQTT broker (amqtt) for ``ghgwatch up`` when no broker is configured.
 
-Devices log in with their device id as username and their device token as password; each may publish
-only to its own topic ``ghgwatch/<organisation>/<device id>/readings``, where the organisation must be the
-device's own (``org_of``; the bridge checks it again and takes the organisation from the device, never from
-the topic). The bridge logs in with a random
-password made at start-up. Production deployments use mosquitto (see docs/operations.md).
+Devices log in with ``<organisation id>/<device id>`` as username (as at the compose mosquitto, whose ACL
+``pattern write ghgwatch/%u/readings`` needs both) and their device token as password; a bare device id is
+still accepted here, because this broker looks the organisation up itself. Each device may publish only to
+its own topic ``ghgwatch/<organisation>/<device id>/readings``, where the organisation must be the device's own
+(``org_of``) and, when the username names one, that one; a username naming another organisation than the
+device's is refused at login. The bridge checks the organisation again and takes it from the device, never
+from the topic. The bridge logs in with a random password made at start-up. Production deployments use
+mosquitto (see docs/security.md).
 """
 
 from __future__ import annotations
@@ -26,22 +29,39 @@ OrgOf = Callable[[int], Awaitable["int | None"]]
 BRIDGE_USER = "ghgwatch-bridge"
 
 
+def device_username(username: str) -> tuple[int | None, int] | None:
+    """``"<organisation id>/<device id>"`` or ``"<device id>"`` as (organisation or ``None``, device), else
+    ``None``. ASCII digits only (``str.isdigit`` also takes superscripts and other scripts' digits)."""
+    parts = username.split("/")
+    if len(parts) > 2 or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
+        return None  # 18 digits stay below 2**63 (a database integer)
+    return (int(parts[0]) if len(parts) == 2 else None), int(parts[-1])
+
+
 class DeviceAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no type information
-    """Accepts the bridge (its start-up password) and devices (id + token, checked by ``checker``)."""
+    """Accepts the bridge (its start-up password) and devices (id + token, checked by ``checker``; the
+    organisation of a username ``<organisation>/<device>`` checked by ``org_of``)."""
 
     @dataclass
     class Config:
         checker: Any = None
         bridge_password: str = ""
+        org_of: Any = None
 
     async def authenticate(self, *, session: Session) -> bool:
         config: DeviceAuthPlugin.Config = self.config
         username, password = session.username or "", session.password or ""
         if username == BRIDGE_USER:
             return bool(config.bridge_password) and secrets.compare_digest(password, config.bridge_password)
-        if not (username.isascii() and username.isdigit()) or not password or config.checker is None:
+        ids = device_username(username)
+        if ids is None or not password or config.checker is None:
             return False
-        return bool(await config.checker(username, password))
+        organization_id, device_id = ids
+        if not await config.checker(str(device_id), password):
+            return False
+        if organization_id is None:
+            return True
+        return config.org_of is None or await config.org_of(device_id) == organization_id
 
 
 class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
@@ -58,8 +78,8 @@ class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
         if username == BRIDGE_USER:
             return True
         if action is Action.PUBLISH and topic and username:
-            ids = topic_ids(topic)
-            if ids is None or str(ids[1]) != username:
+            ids, own = topic_ids(topic), device_username(username)
+            if ids is None or own is None or ids[1] != own[1] or own[0] not in (None, ids[0]):
                 return False
             org_of = self.config.org_of
             return org_of is None or await org_of(ids[1]) == ids[0]
@@ -91,7 +111,7 @@ async def start_embedded_broker(host: str, port: int, checker: Checker, org_of: 
     config: dict[str, Any] = {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
         "plugins": {
-            f"{__name__}.DeviceAuthPlugin": {"checker": checker, "bridge_password": password},
+            f"{__name__}.DeviceAuthPlugin": {"checker": checker, "bridge_password": password, "org_of": org_of},
             f"{__name__}.DeviceTopicPlugin": {"org_of": org_of},
         },
     }
