@@ -352,8 +352,9 @@ def profiled(pids: list[int], out_dir: Path | None, seconds: float) -> Iterator[
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     spy = str(Path(sys.executable).with_name("py-spy"))
-    procs = [subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "50", "--duration", str(int(seconds)),
-                               "--format", "raw", "--output", str(out_dir / f"{pid}.txt")],
+    procs = [subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "50",
+                               "--duration", str(int(seconds)), "--format", "raw",
+                               "--output", str(out_dir / f"{pid}.txt")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
     try:
         yield
