@@ -182,8 +182,8 @@ class Pipeline:
                 await asyncio.sleep(1.0)
 
     async def _consume(self) -> None:
-        if self.store_process is not None:
-            await self.store_process.start()
+        # The store process starts with the first batch, not here: its start-up (imports) would compete with
+        # this process's own for the CPU and delay the moment the API answers.
         consumer = self.bus.consumer(GROUP, [topics.READINGS_RAW], listener=self.listener)
         await consumer.start()
         lag_reported = 0.0
