@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select, text
 
 from ghgwatch.pipeline.store_process import StoreProcess
@@ -55,10 +56,15 @@ async def test_store_process_stores_once_and_survives_being_killed(tmp_path: Pat
         for first in range(0, 3000, 500):
             answer = await p.client.post("/api/v1/readings", json=body(sensor, first, 500), headers=p.auth)
             assert answer.status_code == 202 and answer.json()["accepted"] == 500
+        writes_before = REGISTRY.get_sample_value("ghgwatch_store_write_duration_seconds_count",
+                                                  {"table": "readings"}) or 0.0
         assert await p.wait_stored(3000, within=60) == 3000
         first_child = store.pid
         assert first_child is not None and first_child != os.getpid()  # stored by another process
         assert await rollup_counts(p) == [3000, 3000, 3000]
+        # The child's store-write timings are exported by this process.
+        assert (REGISTRY.get_sample_value("ghgwatch_store_write_duration_seconds_count",
+                                          {"table": "readings"}) or 0.0) > writes_before
 
         # A resent body (a client retrying after a lost answer) and one reading out of the physical range.
         resent = await p.client.post("/api/v1/readings", json=body(sensor, 0, 500), headers=p.auth)

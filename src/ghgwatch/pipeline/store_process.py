@@ -117,6 +117,10 @@ class StoreProcess:
             except BaseException:  # cancelled mid-exchange: the channel's state is unknown, start afresh
                 await self._reap(proc)
                 raise
+        from ghgwatch.observability import metrics
+
+        for table, seconds in reply[-1]:  # the child's store-write timings, exported by this process
+            metrics.observe_store_write(table, seconds)
         if reply[0] == "ok":
             return reply[1], reply[2]
         raise StoreProcessError(reply[1])
@@ -167,9 +171,15 @@ def _send(channel: Any, message: object) -> None:
 
 
 async def _serve(database_url: str, source: Any, channel: Any) -> None:
+    from ghgwatch.observability import metrics
     from ghgwatch.pipeline.runner import store_messages
     from ghgwatch.registry.cache import SensorCache
     from ghgwatch.store.engine import open_database
+
+    # This process exports no metrics: its store-write timings go back with each answer (readings/writer.py and
+    # rollups.py look the function up on the module at each call).
+    timings: list[tuple[str, float]] = []
+    metrics.observe_store_write = lambda table, seconds: timings.append((table, seconds))
 
     db = open_database(database_url)
     sensors = SensorCache(db)
@@ -182,11 +192,12 @@ async def _serve(database_url: str, source: Any, channel: Any) -> None:
                 return  # the parent closed our input (stop) or died
             body = source.read(_HEADER.unpack(head)[0])
             items, min_ts = pickle.loads(body)  # noqa: S301 (our own parent process)
+            timings.clear()
             try:
                 stored, waited = await store_messages(db, sensors, _from_wire(items), min_ts)
             except Exception as exc:  # the parent decides: retry, bisect, set aside
-                _send(channel, ("error", f"{type(exc).__name__}: {exc}"[:2000]))
+                _send(channel, ("error", f"{type(exc).__name__}: {exc}"[:2000], timings))
             else:
-                _send(channel, ("ok", stored, waited))
+                _send(channel, ("ok", stored, waited, timings))
     finally:
         await db.dispose()
