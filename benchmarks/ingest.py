@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -321,24 +322,77 @@ def cluster_system(workdir: Path, sensors: int, admin_url: str,
         postgres.drop_database(admin_url, name)
 
 
+def family(pids: list[int]) -> list[int]:
+    """The processes and their children (``ghgwatch up`` runs its pipeline's store step in a child)."""
+    out = list(pids)
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            out += [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes (and their threads) so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+@contextmanager
+def profiled(pids: list[int], out_dir: Path | None, seconds: float) -> Iterator[None]:
+    """With ``out_dir``, sample the system's processes with py-spy while the load runs (collapsed stacks, one
+    file per process, ``--format raw``; 50 Hz, so the profiler costs little)."""
+    if out_dir is None:
+        yield
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    procs = [subprocess.Popen([spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "50",
+                               "--duration", str(int(seconds)), "--format", "raw",
+                               "--output", str(out_dir / f"{pid}.txt")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.wait(60)
+
+
 def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_url: str | None,
-             rate: float | None = None, pipelines: int = 1) -> dict[str, float]:
+             rate: float | None = None, pipelines: int = 1, profile: Path | None = None) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="ghgwatch-bench-"))
     base_s = int((datetime.now(UTC) - timedelta(days=2)).timestamp())
     system = embedded_system(workdir, sensors) if mode == "embedded" else cluster_system(
         workdir, sensors, admin_url or "", pipelines)
     with system as (url, token, procs, store):
-        acked, elapsed, refused = asyncio.run(load(url, token, sensors, base_s, seconds, concurrency, rate))
+        pids = family([p.pid for p in procs])
+        system_cpu, own_cpu = cpu_seconds(pids), cpu_seconds([os.getpid()])
+        with profiled(pids, profile, seconds):
+            acked, elapsed, refused = asyncio.run(load(url, token, sensors, base_s, seconds, concurrency, rate))
+        # Shares of the 2 cores during the load: the system under test and this load generator.
+        pids = family([p.pid for p in procs])  # a child started during the load counts from its start
+        system_cores = (cpu_seconds(pids) - system_cpu) / elapsed
+        # Of which the children (the pipeline's store process): CPU-seconds since they started.
+        children_cores = cpu_seconds([p for p in pids if p not in {q.pid for q in procs}]) / elapsed
+        loadgen_cores = (cpu_seconds([os.getpid()]) - own_cpu) / elapsed
+        load_avg = os.getloadavg()[0]  # 1-minute load average at the end of the load (this run included)
         accept_rate = acked / elapsed
         started = time.perf_counter()
         deadline = started + 600
         while (stored := store.count()) < acked and time.perf_counter() < deadline:
             time.sleep(0.25)
         drain_s = time.perf_counter() - started
+        # CPU cost per reading, load included and drained: comparable across machine loads, unlike rates.
+        readings_per_cpu_s = acked / max(cpu_seconds(pids) - system_cpu, 1e-9)
         duplicates = store.duplicates()
         metrics_text = httpx.get(f"{url}/metrics").text if mode == "embedded" else _pipeline_metrics(procs)
         p50, p99 = histogram_quantiles(metrics_text, "ghgwatch_pipeline_accept_to_stored_seconds", (0.5, 0.99))
-        rss = peak_rss_mb([p.pid for p in procs])
+        rss = peak_rss_mb(family([p.pid for p in procs]))
     rows = sent_rows(acked // BATCH, sensors, base_s, cap=2_000_000)
     baseline = (SqliteStore.baseline(rows, workdir) if mode == "embedded"
                 else PostgresStore.baseline(rows, admin_url or ""))
@@ -347,7 +401,10 @@ def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_ur
     return {"readings_per_s": e2e, "accept_per_s": accept_rate, "baseline_rows_per_s": baseline,
             "ratio": e2e / baseline, "p50_ms": p50, "p99_ms": p99, "acked": acked, "stored": stored,
             "duplicates": duplicates, "rss_mb": rss, "refused_503": refused,
-            "loadgen_rss_mb": peak_rss_mb([os.getpid()])}
+            "loadgen_rss_mb": peak_rss_mb([os.getpid()]), "system_cores": system_cores,
+            "children_cores": children_cores,
+            "loadgen_cores": loadgen_cores, "load_avg": load_avg,
+            "readings_per_cpu_s": readings_per_cpu_s}
 
 
 def _pipeline_metrics(procs: list[subprocess.Popen[bytes]]) -> str:
@@ -370,6 +427,8 @@ def main() -> None:
     parser.add_argument("--pipelines", type=int, default=1, help="cluster mode: pipeline replicas")
     parser.add_argument("--rate", type=float, default=None,
                         help="pace the load at this many readings/s (default: as fast as possible)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="write py-spy samples of the system's processes during the load to this folder")
     args = parser.parse_args()
     admin_url = None
     pg = None
@@ -382,7 +441,7 @@ def main() -> None:
         results = []
         for i in range(args.runs):
             result = run_once(args.mode, args.seconds, args.sensors, args.concurrency, admin_url,
-                              args.rate, args.pipelines)
+                              args.rate, args.pipelines, args.profile / f"run{i + 1}" if args.profile else None)
             print(f"run {i + 1}: " + ", ".join(f"{k}={v:,.1f}" for k, v in result.items()), flush=True)
             results.append(result)
     finally:

@@ -96,10 +96,13 @@ async def start_ingest(ctx: AppContext) -> None:
 
 async def start_pipeline(ctx: AppContext) -> None:
     from ghgwatch.pipeline.runner import Pipeline
+    from ghgwatch.pipeline.store_process import StoreProcess
 
+    store = StoreProcess(ctx.settings.database_url) if ctx.settings.pipeline.store_process else None
     pipeline = Pipeline(ctx.extras["bus"], ctx.db, ctx.extras["sensors"], hooks=ctx.extras.get("stored_hooks"),
                         raw_retention_days=ctx.settings.retention.raw_days,
-                        listener=getattr(ctx.extras.get("alerts"), "handover", None))  # alerts/handover.py
+                        listener=getattr(ctx.extras.get("alerts"), "handover", None),  # alerts/handover.py
+                        store_process=store)
     ctx.extras["pipeline"] = pipeline
     pipeline.start()
 

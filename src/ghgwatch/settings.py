@@ -204,6 +204,13 @@ class AdmissionSettings(BaseModel):
     retry_after_s: int = Field(default=2, ge=1)
 
 
+class PipelineSettings(BaseModel):
+    store_process: bool = False
+    """Decode, validate and store in a child process of the pipeline (its consumer, offsets and hooks stay).
+    ``ghgwatch up`` turns it on unless set: the API and storage then use two cores instead of sharing one
+    interpreter (docs/benchmarks.md, issue 16)."""
+
+
 class CoapSettings(BaseModel):
     host: str = ""
     """Address of the CoAP ingest (UDP); empty: the API host."""
@@ -253,6 +260,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     lake: LakeSettings = Field(default_factory=LakeSettings)
     admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     coap: CoapSettings = Field(default_factory=CoapSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
     lab: LabSettings = Field(default_factory=LabSettings)

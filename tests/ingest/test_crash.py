@@ -125,7 +125,12 @@ def test_embedded_sigkill_loses_nothing(tmp_path: Path, clean_env: dict[str, str
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir", str(data)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_healthy(url, proc)
+    try:
+        _wait_healthy(url, proc)
+    except BaseException:  # a server that never became healthy must not outlive the test
+        proc.kill()
+        proc.wait(20)
+        raise
     sender = Sender(url, token, sensors)
     sender.start()
     time.sleep(3.0)

@@ -4,6 +4,7 @@ its partition, and the records around it are stored once (real databases, embedd
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import msgspec
 from sqlalchemy import select
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from ghgwatch.bus import topics
 from ghgwatch.ingest.wire import SensorBatch, encode
 from ghgwatch.readings.models import DeadLetter
-from tests.ingest.conftest import Platform
+from ghgwatch.store import Database
+from tests.ingest.conftest import Platform, _platform
 
 
 def _batch(sensor: int, first_us: int, n: int, org: int) -> SensorBatch:
@@ -20,7 +22,19 @@ def _batch(sensor: int, first_us: int, n: int, org: int) -> SensorBatch:
 
 
 async def test_poison_record_is_set_aside_and_the_partition_moves_on(platform: Platform) -> None:
-    p = platform
+    await _poison_is_set_aside(platform)
+
+
+async def test_poison_record_is_set_aside_by_way_of_the_store_process(tmp_path: Path, db_url: str,
+                                                                      db: Database) -> None:
+    """The same when the store step runs in its own process (``ghgwatch up``): its errors come back as text."""
+    del db  # the db fixture truncates PostgreSQL afterwards
+    async for p in _platform(tmp_path, db_url, "embedded:", pipeline={"store_process": True}):
+        await _poison_is_set_aside(p)
+        assert p.extras["pipeline"].store_process.pid is not None
+
+
+async def _poison_is_set_aside(p: Platform) -> None:
     sensor, org = p.world.sensor_a, p.world.org_a
     t0 = (time.time_ns() // 1000 // 60_000_000 - 120) * 60_000_000
     # A sensor id beyond any integer column: storing its dead letter overflows on SQLite and PostgreSQL alike,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -49,7 +50,11 @@ def _serve(role: Role, host: str, port: int, data_dir: Path | None, demo: bool) 
     from ghgwatch.roles import build_role_app
     from ghgwatch.web.tls import scheme, uvicorn_tls
 
-    settings = settings_for(data_dir, api={"host": host, "port": port})
+    overrides: dict[str, object] = {"api": {"host": host, "port": port}}
+    if role is Role.ALL and "GHGWATCH_PIPELINE__STORE_PROCESS" not in os.environ:
+        # One process for everything would leave storage and the API one interpreter between them.
+        overrides["pipeline"] = {"store_process": True}
+    settings = settings_for(data_dir, **overrides)
     try:
         tls = uvicorn_tls(settings)
     except ConfigurationError as exc:

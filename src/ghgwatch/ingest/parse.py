@@ -95,9 +95,34 @@ def parse_json(body: bytes) -> Parsed:
         raise Problem(400, "Malformed JSON", str(exc), type_="malformed") from exc
     if len(readings) > MAX_READINGS:
         raise _too_many(len(readings))
-    for i, r in enumerate(readings):
-        out.add(i, r.sensor, r.ts, r.value, r.unit)
+    if not _fast(out, readings):
+        for i, r in enumerate(readings):
+            out.add(i, r.sensor, r.ts, r.value, r.unit)
     return out
+
+
+def _fast(out: Parsed, readings: list[_Reading]) -> bool:
+    """The whole body at once when every reading is plainly valid (integer sensor ids in range, offsets on
+    every timestamp, finite values): column lists by comprehension and one timestamp conversion each, instead
+    of a method call per reading (1.6 -> 0.5 µs a reading, ``benchmarks/ingest_stages.py``). Anything else
+    (a string id, a naive time, NaN) returns False and the caller takes the per-reading path with its
+    messages."""
+    sensors = [r.sensor for r in readings]
+    if not all(type(s) is int and -MAX_ID <= s <= MAX_ID for s in sensors):
+        return False
+    stamps = [r.ts for r in readings]
+    if any(t.tzinfo is None for t in stamps):
+        return False
+    values = [r.value for r in readings]
+    if not all(map(math.isfinite, values)):
+        return False
+    # Whole microseconds exactly: timedelta // timedelta is integer arithmetic.
+    out.sensors = sensors  # type: ignore[assignment]  # every item checked to be an int above
+    out.ts_us = [(t - EPOCH) // _US for t in stamps]
+    out.values = values
+    out.units = [r.unit or None for r in readings]
+    out.indexes = list(range(len(readings)))
+    return True
 
 
 def _parse_json_slow(body: bytes) -> Parsed:

@@ -43,20 +43,23 @@ class Ingestor:
                      flags: int = 0) -> IngestResult:
         """Check, group and publish; returns once the accepted readings are durable on the bus."""
         with tracing.span("ingest.accept", transport=transport, organization=organization_id, device=device_id):
-            records, result = await self.prepare(parsed, organization_id=organization_id, device_id=device_id,
-                                                 transport=transport, flags=flags)
+            batches, records, result = await self._prepare(parsed, organization_id=organization_id,
+                                                           device_id=device_id, transport=transport, flags=flags)
             with tracing.span("bus.publish", topic=topics.READINGS_RAW, records=len(records)):
-                await self.publish(records)
+                await self.publish(records, batches)
         return result
 
-    async def publish(self, records: list[Record]) -> None:
+    async def publish(self, records: list[Record], batches: Sequence[SensorBatch] | None = None) -> None:
+        """Publish durably, then tell the hooks; ``batches`` (the records' contents, in order) spares decoding
+        the records again for them."""
         if not records:
             return
         started = time.perf_counter()
         await self.bus.publish(topics.READINGS_RAW, records)
         metrics.observe_publish(topics.READINGS_RAW, time.perf_counter() - started)
         if self.hooks:
-            batches = [decode(r.value) for r in records]
+            if batches is None:
+                batches = [decode(r.value) for r in records]
             for hook in self.hooks:
                 try:
                     hook(batches)
@@ -66,6 +69,12 @@ class Ingestor:
     async def prepare(self, parsed: Parsed, *, organization_id: int, device_id: int, transport: str,
                       flags: int = 0) -> tuple[list[Record], IngestResult]:
         """The bus records of the accepted readings, and the answer for the sender (nothing published)."""
+        _, records, result = await self._prepare(parsed, organization_id=organization_id, device_id=device_id,
+                                                 transport=transport, flags=flags)
+        return records, result
+
+    async def _prepare(self, parsed: Parsed, *, organization_id: int, device_id: int, transport: str,
+                       flags: int = 0) -> tuple[list[SensorBatch], list[Record], IngestResult]:
         ref = uuid.uuid4().hex[:16]
         rejected: list[tuple[int, str]] = [(i, msg) for i, _, msg in parsed.rejected]
         reasons: dict[str, int] = {}
@@ -88,9 +97,9 @@ class Ingestor:
             bucket[1].append(value)
             accepted += 1
         now_us = time.time_ns() // 1000
-        records = [encode(SensorBatch(sensor, unit, ts, values, organization_id, device_id, transport, now_us,
-                                      ref, flags))
+        batches = [SensorBatch(sensor, unit, ts, values, organization_id, device_id, transport, now_us, ref, flags)
                    for (sensor, unit), (ts, values) in groups.items()]
+        records = [encode(b) for b in batches]
         if tracing.tracing_enabled() and records:  # the trace context travels in the record headers
             with (contextlib.nullcontext() if tracing.has_current_span()
                   else tracing.span("ingest.accept", transport=transport, organization=organization_id)):
@@ -100,4 +109,4 @@ class Ingestor:
         for reason, n in reasons.items():
             metrics.observe_rejected(reason, transport, n)
         rejected.sort()
-        return records, IngestResult(accepted, [{"index": i, "error": e} for i, e in rejected], ref)
+        return batches, records, IngestResult(accepted, [{"index": i, "error": e} for i, e in rejected], ref)

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 import numpy as np
@@ -32,6 +33,9 @@ from ghgwatch.pipeline.validate import WRONG_ORGANIZATION, check_many
 from ghgwatch.readings.writer import DeadLetterRow, SensorRows, store_dead_letters, write_batch
 from ghgwatch.registry.cache import SensorCache
 from ghgwatch.store import Database
+
+if TYPE_CHECKING:
+    from ghgwatch.pipeline.store_process import StoreProcess
 
 log = logging.getLogger(__name__)
 GROUP = "pipeline"
@@ -69,11 +73,66 @@ def _reading(batch: SensorBatch, i: int) -> dict[str, object]:
     return {"sensor": batch.sensor, "ts": ts, "value": batch.values[i], "unit": batch.unit, "device": batch.device}
 
 
+async def store_messages(db: Database, sensors: SensorCache, messages: Sequence[Message],
+                         min_ts: int | None) -> tuple[StoredBatch, list[float]]:
+    """Decode, validate and store one poll in one transaction (nothing published).
+
+    Returns what was stored and a sample of accept-to-stored latencies in seconds (a few hundred a poll at most,
+    uniformly spaced, which keeps the histogram's shape). Runs in the pipeline's process or in its store
+    process (:mod:`ghgwatch.pipeline.store_process`).
+    """
+    decoded: list[tuple[Message, SensorBatch]] = []
+    dead: list[DeadLetterRow] = []
+    for m in messages:
+        try:
+            decoded.append((m, decode(m.value)))
+        except msgspec.DecodeError as exc:
+            dead.append(DeadLetterRow(f"{m.topic}/{m.partition}/{m.offset}", None, None, "bus", "malformed",
+                                      str(exc), {"raw": m.value[:200].hex()}))
+    metas = await sensors.lookup({b.sensor for _, b in decoded})
+    now_us = time.time_ns() // 1000
+    checked = check_many([b for _, b in decoded], metas, now_us, min_ts)
+    rows = [SensorRows(*parts) for parts in zip(checked.sensors, checked.ts, checked.values, checked.quality,
+                                                strict=True)]
+    for bi, index, reason, detail in checked.rejected:
+        m, batch = decoded[bi]
+        # A record claiming another organisation's sensor is kept for the platform's administrators only:
+        # filed under either organisation it would put a stranger's text into that organisation's queue.
+        owner = None if reason == WRONG_ORGANIZATION else batch.organization
+        dead.append(DeadLetterRow(f"{m.topic}/{m.partition}/{m.offset}/{index}", owner,
+                                  batch.sensor, batch.transport, reason, detail, _reading(batch, index)))
+    carriers: dict[str, dict[str, str]] = {}
+    per_sensor: dict[int, str] = {}
+    if tracing.tracing_enabled():
+        for m, b in decoded:
+            if carrier := tracing.carrier_of(m.headers):
+                carriers.setdefault(carrier["traceparent"], carrier)
+                per_sensor[b.sensor] = carrier["traceparent"]
+    spans = {tp: tracing.start_span("pipeline.store", parent=c) for tp, c in carriers.items()}
+    try:
+        with tracing.span("pipeline.batch", links=list(carriers.values())[:64], messages=len(messages)), \
+                tracing.span("store.write", readings=sum(len(r.ts) for r in rows)):
+            await write_batch(db, rows, dead)
+    finally:
+        for handle in spans.values():
+            tracing.end_span(handle)
+    trace = {sensor: tracing.carrier_for(spans[tp]) for sensor, tp in per_sensor.items()}
+    stored_at = time.time_ns() // 1000
+    waited: list[float] = []
+    if checked.accepted_us:
+        accepted = np.concatenate(checked.accepted_us)
+        # A few hundred observations a poll at most: each is a Python call into the histogram (py-spy: 3 % of the
+        # server's GIL time at ~1,000 a poll); that many keep the distribution's shape.
+        step = max(1, len(accepted) // 200)
+        waited = ((stored_at - accepted[::step]) / 1e6).tolist()
+    return StoredBatch(rows, dead, trace), waited
+
+
 class Pipeline:
     def __init__(self, bus: Bus, db: Database, sensors: SensorCache, *, max_records: int = 5000,
                  hooks: list[StoredHook] | None = None, max_attempts: int = 5, retry_cap_s: float = 5.0,
                  raw_retention_days: float | None = None,
-                 listener: RebalanceListener | None = None) -> None:
+                 listener: RebalanceListener | None = None, store_process: StoreProcess | None = None) -> None:
         self.bus = bus
         self.db = db
         self.sensors = sensors
@@ -84,61 +143,29 @@ class Pipeline:
         self.raw_retention_days = raw_retention_days
         self.listener = listener
         """Hears which partitions of ``readings.raw.v1`` this replica consumes (the alert service's hand-over)."""
+        self.store_process = store_process
+        """Where decoding, validation and the store transaction run (embedded mode: a process of their own, so
+        that they do not share one interpreter with the API); None: in this process."""
         self.stored = 0
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def process(self, messages: Sequence[Message]) -> StoredBatch:
-        decoded: list[tuple[Message, SensorBatch]] = []
-        dead: list[DeadLetterRow] = []
-        for m in messages:
-            try:
-                decoded.append((m, decode(m.value)))
-            except msgspec.DecodeError as exc:
-                dead.append(DeadLetterRow(f"{m.topic}/{m.partition}/{m.offset}", None, None, "bus", "malformed",
-                                          str(exc), {"raw": m.value[:200].hex()}))
-        metas = await self.sensors.lookup({b.sensor for _, b in decoded})
         now_us = time.time_ns() // 1000
-        checked = check_many([b for _, b in decoded], metas, now_us, self._min_ts(now_us))
-        rows = [SensorRows(*parts) for parts in zip(checked.sensors, checked.ts, checked.values, checked.quality,
-                                                    strict=True)]
-        for bi, index, reason, detail in checked.rejected:
-            m, batch = decoded[bi]
-            # A record claiming another organisation's sensor is kept for the platform's administrators only:
-            # filed under either organisation it would put a stranger's text into that organisation's queue.
-            owner = None if reason == WRONG_ORGANIZATION else batch.organization
-            dead.append(DeadLetterRow(f"{m.topic}/{m.partition}/{m.offset}/{index}", owner,
-                                      batch.sensor, batch.transport, reason, detail, _reading(batch, index)))
-        carriers: dict[str, dict[str, str]] = {}
-        per_sensor: dict[int, str] = {}
-        if tracing.tracing_enabled():
-            for m, b in decoded:
-                if carrier := tracing.carrier_of(m.headers):
-                    carriers.setdefault(carrier["traceparent"], carrier)
-                    per_sensor[b.sensor] = carrier["traceparent"]
-        spans = {tp: tracing.start_span("pipeline.store", parent=c) for tp, c in carriers.items()}
-        try:
-            with tracing.span("pipeline.batch", links=list(carriers.values())[:64], messages=len(messages)), \
-                    tracing.span("store.write", readings=sum(len(r.ts) for r in rows)):
-                await write_batch(self.db, rows, dead)
-        finally:
-            for handle in spans.values():
-                tracing.end_span(handle)
-        trace = {sensor: tracing.carrier_for(spans[tp]) for sensor, tp in per_sensor.items()}
-        stored_at = time.time_ns() // 1000
-        if checked.accepted_us:
-            accepted = np.concatenate(checked.accepted_us)
-            # At most ~1,000 observations a batch: a uniform sample keeps the histogram's shape.
-            step = max(1, len(accepted) // 1000)
-            metrics.observe_accept_to_stored(((stored_at - accepted[::step]) / 1e6).tolist())
-        counts = Counter((d.reason, d.transport) for d in dead)
+        if self.store_process is not None and not tracing.tracing_enabled():
+            stored, waited = await self.store_process.process(messages, self._min_ts(now_us))
+        else:  # in this process (and always with tracing: its spans belong to this process's exporter)
+            stored, waited = await store_messages(self.db, self.sensors, messages, self._min_ts(now_us))
+        if waited:
+            metrics.observe_accept_to_stored(waited)
+        counts = Counter((d.reason, d.transport) for d in stored.dead)
         for (reason, transport), n in counts.items():
             metrics.observe_rejected(reason, transport, n)
-        if dead:
+        if stored.dead:
             await self.bus.publish(topics.READINGS_DEADLETTER, [
                 Record(key=str(d.sensor_id or 0).encode(), value=msgspec.json.encode(asdict(d)),
-                       headers=(("reason", d.reason.encode()),)) for d in dead])
-        return StoredBatch(rows, dead, trace)
+                       headers=(("reason", d.reason.encode()),)) for d in stored.dead])
+        return stored
 
     def _min_ts(self, now_us: int) -> int | None:
         return min_ts_us(now_us, self.raw_retention_days)
@@ -157,6 +184,8 @@ class Pipeline:
                 await asyncio.sleep(1.0)
 
     async def _consume(self) -> None:
+        # The store process starts with the first batch, not here: its start-up (imports) would compete with
+        # this process's own for the CPU and delay the moment the API answers.
         consumer = self.bus.consumer(GROUP, [topics.READINGS_RAW], listener=self.listener)
         await consumer.start()
         lag_reported = 0.0
@@ -261,3 +290,5 @@ class Pipeline:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.store_process is not None:
+            await self.store_process.stop()
