@@ -113,3 +113,15 @@ def test_replay_state_is_for_sensors_not_judged_here_and_is_forgotten_on_release
     # Owned again with nothing adopted: judged in order from scratch (a new owner's state).
     assert [ev.kind for ev in e.evaluate([Reading("m2", 50.0, 1.5)])] == [EventKind.OPENED]
     assert e.late_readings == 1
+
+
+def test_a_replayed_reading_newer_than_the_newest_stored_one_is_covered_by_an_alert_resolved_by_it() -> None:
+    """The embedded platform died after judging readings in the live lane (an alert opened and resolved) but before
+    storing all of them: the newest stored reading is older than the replay, whose readings are judged in order, and
+    the interval loaded from the database still covers them."""
+    b = engine(LW)
+    b.adopt({"m1": 0.0}, 130.0, [(KEY, 10.0, 100.0, int(Severity.ALARM))], silence=False)
+    assert _replay(b, JUDGED_BY_A) == []
+    assert b.late_readings == 1  # only the stored reading at 0
+    (opened,) = b.evaluate([Reading("m1", 110.0, 1.4)])  # after the interval: opens as ever
+    assert opened.kind is EventKind.OPENED

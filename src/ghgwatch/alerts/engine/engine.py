@@ -239,7 +239,9 @@ class RuleEngine(EngineState):
             self._step_late(al, key, rule, level, z, reading, lane, s, events)
             return
         if al is None:
-            if level > 0:
+            # An in-order reading is newer than every interval the engine closed itself; only one loaded by ``adopt``
+            # can cover it: a replayed reading the previous run judged but had not stored when it died.
+            if level > 0 and not (key in self._closed and self.covered(key, reading.ts, level)):
                 al = self._open[key] = _Open(key, rule, Severity(level), reading, z, at, lane, s)
                 if lane is not None:
                     lane.has_open[s] = True
