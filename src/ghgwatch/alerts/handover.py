@@ -10,7 +10,9 @@ lost silent. ``Handover`` is the pipeline consumer's ``RebalanceListener``:
 * on an assignment the sensors of partitions revoked and not assigned again are forgotten (``RuleEngine.release``:
   their open alerts stay in the database for the new owner), and then, before the consumer returns any reading
   of the new partitions, the open alerts of every owned sensor that the engine does not hold are loaded from the
-  database (``restore``) with the time of each sensor's newest stored reading (``adopt``);
+  database (``restore``) with the time of each sensor's newest stored reading and its alerts resolved lately
+  (``adopt``): readings the previous owner stored but never committed on the bus come again, and are judged as late
+  readings against those (a replayed exceedance of an alert already resolved does not open it again);
 * a lost partition (this replica was out of the group too long; another may own it already) is forgotten at once.
 
 The embedded bus never calls it: its group has a single member, which owns every partition while it runs (the
@@ -23,13 +25,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ghgwatch.alerts.engine import AlertKey
+from ghgwatch.alerts.models import Alert, AlertHistory, AlertState, HistoryAction
+from ghgwatch.alerts.rule_codec import SEVERITY_NAMES
 from ghgwatch.alerts.store import load_open, to_open_alert
 from ghgwatch.bus import TopicPartition, topics
 from ghgwatch.bus._partitioner import partition_for
+from ghgwatch.kit.timeutil import ensure_utc
 from ghgwatch.readings.models import SensorLatest
 
 if TYPE_CHECKING:
@@ -38,6 +46,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TOPIC = topics.READINGS_RAW
 WAIT_S = 30.0  # how long a rebalance callback waits for the engine (the database may be slow)
+REPLAY_HORIZON_S = 86_400.0
+"""Alerts resolved this long ago or less are loaded as closed intervals on a hand-over (``load_closed``). Chosen, not
+measured: a replay holds the previous owner's last uncommitted batch (the pipeline commits after every stored batch,
+pipeline/runner.py), whose alerts it resolved seconds before it died; a day also covers a process restarted the next
+day. A replayed exceedance of an alert resolved longer ago opens an alert marked late."""
 
 
 class Handover:
@@ -114,7 +127,7 @@ class Handover:
             elif gone:
                 self._release([n for n in svc.engine.sensor_ids() if partition_for(n.encode(), count) in gone])
             svc.engine.own(self.owns)
-        await self._adopt()
+        await self.adopt()
         log.info("alert engine: owns partitions %s of %d, with %d open alert(s)", sorted(parts), count,
                  len(svc.engine.open_alerts()))
 
@@ -126,13 +139,15 @@ class Handover:
         if names:
             log.info("alert engine: handed %d sensor(s) over", len(names))
 
-    async def _adopt(self) -> None:
-        """Load the open alerts and newest reading times of the owned sensors the engine does not hold."""
+    async def adopt(self, *, silence: bool = True) -> None:
+        """Load the open alerts, newest reading times and alerts resolved lately of the owned sensors the engine does
+        not hold (on every assignment; at start with ``silence=False``, see ``RuleEngine.adopt``)."""
         svc = self.service
         async with svc.db.sessions() as s:
             rows = await load_open(s)
             latest = {str(sid): ts / 1e6 for sid, ts in (await s.execute(select(SensorLatest.sensor_id,
                                                                                 SensorLatest.ts))).all()}
+            closed = await load_closed(s, time.time() - REPLAY_HORIZON_S, latest)
         # The previous owner may know sensors or rules this engine has not learned yet (registered or changed since
         # its last refresh): learn them first, or their open alerts would be resolved as "rule no longer in force".
         theirs = {str(r.sensor_id) for r in rows if self.owns(str(r.sensor_id))}
@@ -144,9 +159,43 @@ class Handover:
                 svc.ids[oa.key] = row_id
             now = time.time()
             gone = svc.engine.restore([oa for _, oa in new], now=now)
-            svc.engine.adopt({k: v for k, v in latest.items() if self.owns(k)}, now)
+            svc.engine.adopt({k: v for k, v in latest.items() if self.owns(k)}, now,
+                             [c for c in closed if self.owns(c[0].sensor_id)], silence=silence)
             self.adopted += len(new) - len(gone)
             if gone:
                 await svc._persist(gone)
         if new:
             log.info("alert engine: took over %d open alert(s)", len(new))
+
+
+async def load_closed(s: AsyncSession, since: float,
+                      latest: Mapping[str, float]) -> list[tuple[AlertKey, float, float, int]]:
+    """The alerts resolved at or after ``since`` (wall clock) as the engine's closed intervals: (key, oldest reading
+    time covered, reading time it resolved at, severity). The end is the reading that resolved it (its history's
+    ``reading_ts``); an alert resolved on the clock or by hand has none, and ends at its resolution time or at its
+    sensor's newest stored reading, whichever is older (the engine judged no newer reading before resolving it)."""
+    cutoff = datetime.fromtimestamp(since, UTC)
+    resolved = (Alert.state == AlertState.RESOLVED.value, Alert.resolved_at >= cutoff)
+    alerts = (await s.execute(select(Alert.id, Alert.sensor_id, Alert.rule_id, Alert.severity, Alert.reading_ts,
+                                     Alert.peak_ts, Alert.resolved_at).where(*resolved))).all()
+    if not alerts:
+        return []
+    ends: dict[int, float] = {}
+    history = select(AlertHistory.alert_id, AlertHistory.details).join(Alert, Alert.id == AlertHistory.alert_id).where(
+        *resolved, AlertHistory.action == HistoryAction.AUTO_RESOLVED.value)
+    for alert_id, details in (await s.execute(history)).all():
+        stamp = (details or {}).get("reading_ts")
+        if isinstance(stamp, str):
+            ends[int(alert_id)] = ensure_utc(datetime.fromisoformat(stamp)).timestamp()
+    out: list[tuple[AlertKey, float, float, int]] = []
+    for alert_id, sensor_id, rule_id, severity, reading_ts, peak_ts, resolved_at in alerts:
+        times = [ensure_utc(t).timestamp() for t in (reading_ts, peak_ts) if t is not None]
+        if not times or severity not in SEVERITY_NAMES:
+            continue
+        end = ends.get(int(alert_id))
+        if end is None:
+            bounds = [latest.get(str(sensor_id)), None if resolved_at is None else ensure_utc(resolved_at).timestamp()]
+            end = min((b for b in bounds if b is not None), default=max(times))
+        start = min(times)
+        out.append((AlertKey(str(sensor_id), str(rule_id)), start, max(end, max(times)), int(SEVERITY_NAMES[severity])))
+    return out

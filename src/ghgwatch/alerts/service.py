@@ -82,6 +82,9 @@ class AlertService:
             rows = await load_open(s)
         self.ids = {to_open_alert(r).key: r.id for r in rows}
         await self.rebuild(restore=[to_open_alert(r) for r in rows])
+        # Readings stored (and maybe judged) before a crash whose bus offsets were not committed come again: judge
+        # them as late against the newest stored reading times and the alerts resolved lately (alerts/handover.py).
+        await self.handover.adopt(silence=False)
         self._tasks = [asyncio.create_task(self._every(self.tick_s, self.tick), name="alerts-tick"),
                        asyncio.create_task(self._every(self.refresh_s, self.refresh), name="alerts-refresh"),
                        asyncio.create_task(self._forward(), name="alerts-to-bus"),

@@ -87,9 +87,12 @@ async def test_webhook_gives_up_after_max_attempts_and_not_on_4xx(tmp_path: Path
             await p.client.post("/api/v1/notification-routes", headers=p.engineer, json={
                 "name": "gone", "channel": "webhook", "target": f"{base}/missing"})
             await p.post(p.world.sensor_a, [0.9])
-            items = await _deliveries(p, 3)
-            await asyncio.sleep(0.2)
-            items = await _deliveries(p, 3)
+            deadline = time.monotonic() + 30
+            while True:  # until the second (last) attempt to the failing route is recorded; not a fixed sleep
+                items = await _deliveries(p, 3)
+                if any(d["attempt"] == 2 and d["status"] == "failed" for d in items) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.05)
     by_route: dict[int, list[tuple[int, str, int]]] = {}
     for d in items:
         by_route.setdefault(d["route_id"], []).append((d["attempt"], d["status"], d["response_code"]))

@@ -118,6 +118,9 @@ class EngineState:
         self._silent_open = np.zeros(n, dtype=np.bool_)
         self._last_ts = np.full(n, math.nan if started_at is None else float(started_at))
         self._last_seen = self._last_ts.copy()  # what ``silent`` judges by (see ``arrived_at``)
+        self._replayed = np.full(n, math.nan)
+        """The newest stored reading time of a sensor taken over (``adopt``): its readings at or before it were
+        stored, and may have been judged, by the previous owner; they are judged as late (a replay)."""
         self._last_value = np.full(n, math.nan)
         self._hist: dict[tuple[int, str], deque[tuple[float, float]]] = {}
         self._stuck: dict[tuple[int, str], list[float]] = {}  # [last value, run start ts]
@@ -154,6 +157,7 @@ class EngineState:
                 continue
             self._last_ts[s] = old._last_ts[s_old]
             self._last_seen[s] = old._last_seen[s_old]
+            self._replayed[s] = old._replayed[s_old]
             self._last_value[s] = old._last_value[s_old]
             self._owned[s] = old._owned[s_old]
         for (s_old, rule_id), hist in old._hist.items():
@@ -308,7 +312,7 @@ class EngineState:
                 dropped.append(key)
             self._silent_open[s] = False
             self._owned[s] = False
-            self._last_ts[s] = self._last_seen[s] = self._last_value[s] = math.nan
+            self._last_ts[s] = self._last_seen[s] = self._last_value[s] = self._replayed[s] = math.nan
             for table in (self._hist, self._stuck):
                 for k in [k for k in table if k[0] == s]:
                     del table[k]
@@ -316,15 +320,38 @@ class EngineState:
                 del self._closed[key]
         return dropped
 
-    def adopt(self, last_seen: Mapping[str, float], now: float) -> None:
-        """Silence of sensors taken over from another replica: ``last_seen`` is the time of each sensor's newest
-        stored reading. The previous owner judged silence by arrival, which the database does not keep; so a newest
-        reading within the sensor's silent limit counts from its time, and an older one (a backfill, a device
-        emptying its buffer, or a sensor that stopped) from ``now``: such a sensor is silent one limit after the
-        hand-over unless a reading arrives (a silent alert the previous owner opened is loaded with the open
-        alerts). Sensors with a time of their own (seen here already) keep it."""
+    def adopt(self, last_seen: Mapping[str, float], now: float,
+              closed: Iterable[tuple[AlertKey, float, float, int]] = (), *, silence: bool = True) -> None:
+        """What the engine learns from the database about sensors taken over from another replica (or from a previous
+        run of this process): ``last_seen`` is the time of each sensor's newest stored reading; ``closed`` the alerts
+        of those sensors resolved lately, as (key, oldest reading time covered, reading time it resolved at,
+        severity).
+
+        Silence: the previous owner judged it by arrival, which the database does not keep; so a newest reading within
+        the sensor's silent limit counts from its time, and an older one (a backfill, a device emptying its buffer, or
+        a sensor that stopped) from ``now``: such a sensor is silent one limit after the hand-over unless a reading
+        arrives (a silent alert the previous owner opened is loaded with the open alerts). Sensors with a time of
+        their own (seen here already) keep it. ``silence=False`` (a restart of the embedded platform): silence is judged
+        from the next reading, as before the restart.
+
+        Replay: readings the previous owner stored but whose bus offsets it never committed (it was killed) come
+        again. A sensor that this engine has judged nothing of yet takes its newest stored reading time as the newest
+        judged one: readings at or before it are late, and the closed intervals make a replayed exceedance of an
+        alert already resolved change nothing instead of opening it again (docs/alerts.md)."""
         for name, ts in last_seen.items():
             s = self._ids.get(name)
-            if s is None or not self._owned[s] or not math.isnan(self._last_seen[s]):
+            if s is None or not self._owned[s]:
+                continue
+            if math.isnan(self._last_ts[s]) and not ts <= self._replayed[s]:
+                self._replayed[s] = ts
+            if not silence or not math.isnan(self._last_seen[s]):
                 continue
             self._last_seen[s] = ts if now - ts <= self._silent_limit[s] else now
+        for key, start, end, severity in closed:
+            s = self._ids.get(key.sensor_id)
+            if s is None or not self._owned[s] or not math.isnan(self._last_ts[s]):
+                continue  # not this engine's, or judged here already: the engine remembers its own intervals
+            hist = self._closed.setdefault(key, deque(maxlen=self.HISTORY_PER_KEY))
+            interval = (min(start, end), max(start, end), int(severity))
+            if interval not in hist:
+                hist.append(interval)

@@ -14,7 +14,10 @@ Semantics (docs/detection.md has the long form):
   emptying its buffer, a reading judged a second time). A late reading never resolves anything; a late
   exceedance joins the open alert of its rule (escalating it if worse), is ignored when an alert of its
   rule covered its time (``_closed``), and otherwise opens an alert marked ``late``. Rate-of-change and
-  stuck rules judge only in-order readings (their windows need order). docs/alerts.md has the details.
+  stuck rules judge only in-order readings (their windows need order). docs/alerts.md has the details;
+* a sensor taken over from another replica (or a previous run) counts its newest stored reading as judged, and the
+  alerts of it resolved lately as closed intervals (``adopt``): readings replayed from the bus after the previous
+  owner was killed are late, and an exceedance of an alert already resolved does not open it again.
 """
 
 from __future__ import annotations
@@ -150,8 +153,9 @@ class RuleEngine(EngineState):
         io, to = idx[order], ts[order]
         first = np.ones(io.shape[0], dtype=np.bool_)
         first[1:] = io[1:] != io[:-1]
+        heads = io[first]
         prev = np.empty_like(to)
-        prev[first] = self._last_ts[io[first]]
+        prev[first] = np.fmax(self._last_ts[heads], self._replayed[heads])  # a replay counts as judged (``adopt``)
         prev[1:][~first[1:]] = to[:-1][~first[1:]]
         in_order = (to > prev) | np.isnan(prev)
         if in_order.all():
@@ -161,7 +165,7 @@ class RuleEngine(EngineState):
         newest: dict[int, float] = {}
         for p in np.flatnonzero(np.isin(idx, suspects)).tolist():
             s, t = int(idx[p]), float(ts[p])
-            m = newest.get(s, float(self._last_ts[s]))
+            m = newest.get(s, float(np.fmax(self._last_ts[s], self._replayed[s])))
             if t > m or math.isnan(m):
                 newest[s] = t
             else:
@@ -235,7 +239,9 @@ class RuleEngine(EngineState):
             self._step_late(al, key, rule, level, z, reading, lane, s, events)
             return
         if al is None:
-            if level > 0:
+            # An in-order reading is newer than every interval the engine closed itself; only one loaded by ``adopt``
+            # can cover it: a replayed reading the previous run judged but had not stored when it died.
+            if level > 0 and not (key in self._closed and self.covered(key, reading.ts, level)):
                 al = self._open[key] = _Open(key, rule, Severity(level), reading, z, at, lane, s)
                 if lane is not None:
                     lane.has_open[s] = True
