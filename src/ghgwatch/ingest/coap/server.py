@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from dataclasses import dataclass, field
@@ -13,6 +14,9 @@ from ghgwatch.settings import Mode
 from ghgwatch.web.context import AppContext
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_S = 5.0
+"""How long :meth:`CoapServer.stop` waits for aiocoap's orderly shutdown (a chosen bound, not a protocol value)."""
 
 
 def bindable_udp_port(host: str, wanted: int) -> int:
@@ -54,7 +58,10 @@ class CoapServer:
     async def stop(self) -> None:
         if self._context is not None:
             context, self._context = self._context, None
-            await context.shutdown()
+            try:  # aiocoap may wait for exchanges still in flight (retransmissions): stopping must not hang
+                await asyncio.wait_for(context.shutdown(), SHUTDOWN_S)
+            except TimeoutError:
+                log.warning("CoAP server did not shut down within %s s; its socket is closed anyway", SHUTDOWN_S)
 
 
 async def start_coap(ctx: AppContext) -> None:
