@@ -261,7 +261,9 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     org = int(_cli(data_dir, "org", "create", "Bench")["id"])
     _cli(data_dir, "user", "create", "bench", "--role", "engineer", "--organization", str(org))
     device = _cli(data_dir, "device", "create", "bench-gw", "--organization", str(org), "--json")
-    env = {**os.environ, "GHGWATCH_MQTT__EMBEDDED_PORT": str(_free_port())}
+    # One device posts the whole load: lift the per-device request limit (50/s by default), as ingest.py does.
+    env = {**os.environ, "GHGWATCH_MQTT__EMBEDDED_PORT": str(_free_port()),
+           "GHGWATCH_SECURITY__INGEST_REQUESTS_PER_DEVICE_S": "0"}
     if args.backlog:  # the queue must not make the ingest refuse the live load (the limit counts bus records)
         env["GHGWATCH_ADMISSION__MAX_BACKLOG"] = str(10_000_000)
     server = Server(data_dir, _free_port(), env)
