@@ -48,7 +48,8 @@ async def post_readings(
     device = await auth.device(authorization[7:].strip())
     ctx = context(request)
     # 429 + Retry-After beyond the device's rate (counted in the database, for all replicas, on PostgreSQL)
-    await admit_ingest(ctx.extras, ctx.settings.security, device.id, ctx.db)
+    # (the edge gateway's context has no database: its limits stay in memory)
+    await admit_ingest(ctx.extras, ctx.settings.security, device.id, getattr(ctx, "db", None))
     if (admission := context(request).extras.get("admission")) is not None:
         admission.check("http")  # storage behind: 503 + Retry-After before reading the body
     body = await _read_body(request)

@@ -157,13 +157,14 @@ def _user_key(username: str) -> str:
     return username[:200].casefold()  # bounded: the limiter keeps up to 100,000 keys in memory
 
 
-def shared_limits(extras: dict[str, Any], db: Database, settings: SecuritySettings) -> SharedLimits | None:
+def shared_limits(extras: dict[str, Any], db: Database | None, settings: SecuritySettings) -> SharedLimits | None:
     """This process's handle on the shared limits, or ``None`` when limits are kept in memory
-    (``security.rate_limit_store``: ``auto`` means the database on PostgreSQL, memory on SQLite)."""
+    (``security.rate_limit_store``: ``auto`` means the database on PostgreSQL, memory on SQLite; always memory
+    without a database, as on the edge gateway)."""
     if "shared_limits" not in extras:
         store = settings.rate_limit_store
-        shared = store == "database" or (store == "auto" and db.dialect != "sqlite")
-        extras["shared_limits"] = SharedLimits(db) if shared else None
+        shared = db is not None and (store == "database" or (store == "auto" and db.dialect != "sqlite"))
+        extras["shared_limits"] = SharedLimits(db) if shared and db is not None else None
     limits: SharedLimits | None = extras["shared_limits"]
     return limits
 
@@ -209,7 +210,8 @@ def client_address(scope_client: tuple[str, int] | None) -> str:
     return scope_client[0] if scope_client else "unknown"
 
 
-async def admit_ingest(extras: dict[str, Any], settings: SecuritySettings, device_id: int, db: Database) -> None:
+async def admit_ingest(extras: dict[str, Any], settings: SecuritySettings, device_id: int,
+                      db: Database | None) -> None:
     """Per-device limit of ingest requests: 429 with ``Retry-After`` beyond ``ingest_requests_per_device_s``
     (shared by every process when the limits are kept in the database)."""
     limiter: TokenBucket | SharedTokenBucket | None = extras.get("ingest_limiter")
