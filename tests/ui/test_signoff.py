@@ -33,7 +33,8 @@ def test_prepare_review_approve_in_the_browser(context: Any, demo: Demo) -> None
     page.get_by_label("Report title").fill("Demo GHG report")
     page.get_by_role("button", name="Prepare report").click()
     row = page.get_by_role("row").filter(has_text=preparer[0])
-    expect(row.get_by_role("cell", name="draft")).to_be_visible()
+    # preparing builds the report: seconds on a loaded machine, not the default 5 s
+    expect(row.get_by_role("cell", name="draft")).to_be_visible(timeout=60_000)
     expect(row.get_by_role("button", name="Review")).to_have_count(0)  # not one's own report
     page.close()
 
