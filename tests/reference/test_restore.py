@@ -66,3 +66,26 @@ def test_on_the_synthetic_panel_knn_and_interpolation_beat_the_mean() -> None:
     assert (values.shape, years[0], years[-1]) == ((60, 34), 1990, 2023)
     results = {r.method: r.mean_error_pct for r in restore.evaluate(values, repeats=1)}
     assert results["knn"] < results["mean"] and results["interpolation"] < results["mean"]
+
+
+def test_evaluation_shares_the_regression_without_changing_any_figure() -> None:
+    """evaluate() fits the global regression once per repeat for both methods that use it; each method's
+    figure must equal that of the method run on its own (filler), as a user of `restore` would run it."""
+    values, _ = restore.synthetic_panel(mines=20, seed=5)
+    fraction, repeats, seed = 0.1, 2, 3
+    shared = {r.method: r.mean_error_pct for r in restore.evaluate(values, fraction=fraction, repeats=repeats,
+                                                                  seed=seed)}
+    rng = np.random.default_rng(seed)
+    series = (~np.isnan(values)).sum(axis=1) >= restore.MIN_SERIES_YEARS
+    cells = np.argwhere(~np.isnan(values) & (values != 0) & series[:, None])
+    count = max(1, int(len(cells) * fraction))
+    errors: dict[str, list[float]] = {m: [] for m in restore.METHODS}
+    for r in range(repeats):
+        hide = cells[rng.choice(len(cells), count, replace=False)]
+        masked = values.copy()
+        masked[hide[:, 0], hide[:, 1]] = NAN
+        truth = values[hide[:, 0], hide[:, 1]]
+        for m in restore.METHODS:
+            est = restore.filler(m, seed + r)(masked)[hide[:, 0], hide[:, 1]]
+            errors[m].append(float(np.mean(np.abs(est - truth) / np.abs(truth)) * 100.0))
+    assert shared == pytest.approx({m: float(np.mean(e)) for m, e in errors.items()}, rel=1e-12)

@@ -219,10 +219,12 @@ class KnnLocalGlobal:
         _, self.k_, self.weight_ = best
         return self
 
-    def fill(self, values: Array) -> Array:
+    def fill(self, values: Array, glob: Array | None = None) -> Array:
+        """``glob``: the global regression's fill of the same ``values`` when the caller has it already."""
         self.fit(values)
-        mixed = self._mix(_local(values, self.k_), GlobalRegression(seed=self.seed).fill(values),
-                          fill_interpolation(values), self.weight_)
+        if glob is None:
+            glob = GlobalRegression(seed=self.seed).fill(values)
+        mixed = self._mix(_local(values, self.k_), glob, fill_interpolation(values), self.weight_)
         return np.where(np.isnan(values), mixed, values)
 
 
@@ -276,8 +278,18 @@ def evaluate(values: Array, methods: tuple[str, ...] = METHODS, *, fraction: flo
         masked = values.copy()
         masked[hide[:, 0], hide[:, 1]] = np.nan
         truth = values[hide[:, 0], hide[:, 1]]
+        glob: Array | None = None  # the regression's fill, shared by the KNN method (same panel, same seed)
         for m in methods:
-            est = filler(m, seed + r)(masked)[hide[:, 0], hide[:, 1]]
+            if m in ("regression", "knn") and glob is None:
+                glob = GlobalRegression(seed=seed + r).fill(masked)
+            if m == "regression":
+                filled = glob
+            elif m == "knn":
+                filled = KnnLocalGlobal(seed=seed + r).fill(masked, glob)
+            else:
+                filled = filler(m, seed + r)(masked)
+            assert filled is not None
+            est = filled[hide[:, 0], hide[:, 1]]
             errors[m].append(float(np.mean(np.abs(est - truth) / np.abs(truth)) * 100.0))
     return [Evaluation(m, float(np.mean(e)), float(np.std(e)), count, repeats) for m, e in errors.items()]
 
