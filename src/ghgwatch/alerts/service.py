@@ -75,6 +75,9 @@ class AlertService:
         self.judged_at_accept = 0
         self._unknown_at: dict[str, float] = {}  # sensors still unknown after a reload, and when
         self.handover = Handover(self)  # the pipeline consumer's RebalanceListener (alerts/handover.py)
+        self.origin: str | None = None
+        """This process's name in the events it publishes to the bus (``accept_lane.origin_of``): on a shared bus
+        its own relay skips them (they are on its hub already)."""
         self.accept_lane: AcceptLane | None = None
         """On a shared bus (several replicas of role ``all``): where the live readings of sensors whose partition
         another replica owns are judged (alerts/accept_lane.py), instead of this replica's engine."""
@@ -321,8 +324,9 @@ class AlertService:
         for p in payloads:
             self.hub.publish(p)
         if self.bus is not None and payloads:
-            self._outbox.put_nowait([Record(key=str(p["alert"]["sensor_id"]).encode(), value=msgspec.json.encode(p))
-                                     for p in payloads])
+            tag = {} if self.origin is None else {"origin": self.origin}
+            self._outbox.put_nowait([Record(key=str(p["alert"]["sensor_id"]).encode(),
+                                            value=msgspec.json.encode(p | tag)) for p in payloads])
 
     async def _forward(self) -> None:
         while True:
@@ -344,9 +348,11 @@ async def start_alerts(ctx: AppContext) -> None:
     service = AlertService(ctx.db, sensors, hub, bus=bus, demo=ctx.settings.demo,
                            raw_retention_days=ctx.settings.retention.raw_days)
     await service.start()
-    if shared(bus) and "ingestor" in ctx.extras:  # several replicas of role all: see on_accepted
-        service.accept_lane = AcceptLane(ctx.db, sensors, hub, bus=bus, origin=origin_of(ctx.extras))
-        await service.accept_lane.start()
+    if shared(bus):  # other replicas relay this one's events (alerts/relay.py), and it theirs
+        service.origin = origin_of(ctx.extras)
+        if "ingestor" in ctx.extras:  # several replicas of role all: see on_accepted
+            service.accept_lane = AcceptLane(ctx.db, sensors, hub, bus=bus, origin=service.origin)
+            await service.accept_lane.start()
     ctx.extras["alerts"] = service
     ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
     ctx.extras.setdefault("accepted_hooks", []).append(service.on_accepted)

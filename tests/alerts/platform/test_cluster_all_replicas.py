@@ -6,7 +6,9 @@ judges those sensors. A reading posted to the replica that does not own its sens
 by that replica's engine (the live lane): it would hold state for a sensor whose later readings it never sees (an
 open alert it cannot resolve, a last reading time that turns into a phantom silent alert once the partition comes
 to it). It goes to the replica's accept lane instead, which opens the alarm at once under the database's guard and
-keeps no engine state; the owner's engine adopts the alert once the reading is stored, and resolves it.
+keeps no engine state; the owner's engine adopts the alert once the reading is stored, and resolves it. SSE clients
+of either replica hear the alert opened and resolved, once each: on a shared bus every replica of role ``all`` relays
+the other replicas' events from ``alerts.v1`` (alerts/relay.py) and skips its own.
 """
 
 from __future__ import annotations
@@ -60,12 +62,17 @@ async def _until(check: Any, within_s: float = 60.0) -> bool:
     return bool(check())
 
 
-async def _event(sub: Subscription, sensor: int, kind: str, within_s: float = 60.0) -> dict[str, Any] | None:
+async def _events(sub: Subscription, sensor: int, seen: list[dict[str, Any]], kind: str,
+                  within_s: float = 60.0) -> dict[str, Any] | None:
+    """Collect ``sub``'s events of ``sensor`` into ``seen`` until one of ``kind``; returns that one."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
+        found = [e for e in seen if e["event"] == kind]
+        if found:
+            return found[0]
         event = await sub.get(timeout_s=0.2)
-        if event is not None and event["alert"]["sensor_id"] == sensor and event["event"] == kind:
-            return event
+        if event is not None and event["alert"]["sensor_id"] == sensor:
+            seen.append(event)
     return None
 
 
@@ -106,13 +113,15 @@ async def test_a_replica_judges_only_its_own_partitions_and_opens_the_others_ala
             device = {"Authorization": f"Bearer {token}"}
             at = datetime.now(UTC)
 
-            async with hub_of(other_app.state.ctx.extras).subscribe(world.org_a) as there, \
-                    hub_of(owner_app.state.ctx.extras).subscribe(world.org_a) as here:
+            there: list[dict[str, Any]] = []  # events on the hub (SSE) of the replica posted to
+            here: list[dict[str, Any]] = []  # and of the owner
+            async with hub_of(other_app.state.ctx.extras).subscribe(world.org_a) as sub_there, \
+                    hub_of(owner_app.state.ctx.extras).subscribe(world.org_a) as sub_here:
                 # Posted to the replica that does not own the sensor's partition.
                 answer = await other_client.post("/api/v1/readings", headers=device, json={"readings": [
                     {"sensor": sensor, "ts": at.isoformat(), "value": 2.5}]})
                 assert answer.status_code == 202, answer.text
-                opened = await _event(there, sensor, "opened")
+                opened = await _events(sub_there, sensor, there, "opened")
                 assert opened is not None, "the replica that accepted the exceedance raised no alarm"
                 alert_id = opened["alert"]["id"]
                 # The owner's engine adopts the row once its pipeline has stored the reading.
@@ -121,7 +130,13 @@ async def test_a_replica_judges_only_its_own_partitions_and_opens_the_others_ala
                 answer = await other_client.post("/api/v1/readings", headers=device, json={"readings": [
                     {"sensor": sensor, "ts": (at + timedelta(seconds=1)).isoformat(), "value": 0.2}]})
                 assert answer.status_code == 202, answer.text
-                assert await _event(here, sensor, "auto_resolved") is not None, "the owner did not resolve it"
+                assert await _events(sub_here, sensor, here, "auto_resolved") is not None, "not resolved by the owner"
+                # SSE clients of either replica hear both: each replica relays the other's events from alerts.v1.
+                await _events(sub_there, sensor, there, "auto_resolved")
+            for name, seen in (("posted to", there), ("owner", here)):
+                kinds = [e["event"] for e in seen if e["event"] != "updated"]
+                assert kinds == ["opened", "auto_resolved"], f"{name}: {kinds}"
+                assert {e["alert"]["id"] for e in seen} == {alert_id}
 
             # The replica that does not own the sensor never judged it in its engine: no state, no alert held.
             assert math.isnan(theirs.engine.last_ts(str(sensor))), "judged by the engine of a replica not owning it"
