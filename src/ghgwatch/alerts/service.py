@@ -5,7 +5,9 @@ Started before the pipeline so that its hook is in ``ctx.extras["stored_hooks"]`
 built. Where the ingest runs in the same process (``ghgwatch up``, role ``all``), readings are also judged
 as soon as they are durable on the bus (``on_accepted``, the hook in ``ctx.extras["accepted_hooks"]``), so an
 exceedance does not wait behind a storage backlog; judging the same reading again after it is stored
-changes nothing (it is late, and its alert is open or covered its time; see the engine's docstring).
+changes nothing (it is late, and its alert is open or covered its time; see the engine's docstring). On a bus shared
+by several replicas of role ``all``, only readings of the sensors whose partition this replica owns go to the live
+lane; the others go to an accept lane (alerts/accept_lane.py), since the owner's engine judges them once stored.
 A reading of a sensor that the engine does not know yet makes it reload the sensors and rebuild first:
 no reading skips the rules. The engine lives in this process; its state is rebuilt from the ``alerts`` table at start-up
 (``RuleEngine.restore``), so a restart continues open alerts instead of opening them again.
