@@ -3,7 +3,10 @@
 Every role serves ``/healthz`` and ``/metrics`` (and the REST API); ``api`` also accepts readings over
 HTTP; ``pipeline`` consumes the bus and stores readings; ``all`` (``ghgwatch up``) runs everything. A
 service is a pair of ``start(ctx)``/``stop(ctx)`` coroutines named as ``"module:function"``; services start
-in the order of :data:`SERVICES` and stop in reverse. ``coap`` accepts readings over CoAP (UDP).
+in the order of :data:`SERVICES` and stop in reverse. ``mqtt`` and ``coap`` accept readings over MQTT and CoAP
+(UDP). Every ingestor of a process (HTTP, MQTT, CoAP) hands the readings it accepted, once durable, to the same
+hooks (``ingest.service.accepted_hooks``): the alert service's live lane where it runs in the process, else the
+accept lane (``alerts-accept``).
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ SERVICES: tuple[Service, ...] = (
             "ghgwatch.observability.service:stop_observability"),
     Service("alerts", frozenset({"pipeline"}), "ghgwatch.alerts.service:start_alerts",
             "ghgwatch.alerts.service:stop_alerts"),
-    # api replicas judge the safety limits of the readings they accept (skipped where "alerts" runs itself)
-    Service("alerts-accept", frozenset({"api"}), "ghgwatch.alerts.accept_lane:start_accept_lane",
+    # replicas that accept readings judge their safety limits at once (skipped where "alerts" runs itself)
+    Service("alerts-accept", frozenset({"api", "mqtt", "coap"}), "ghgwatch.alerts.accept_lane:start_accept_lane",
             "ghgwatch.alerts.accept_lane:stop_accept_lane"),
     # api/ui replicas serve SSE: they relay alerts.v1 to their hub (skipped where "alerts" runs itself)
     Service("alerts-relay", frozenset({"api", "ui"}), "ghgwatch.alerts.relay:start_relay",
@@ -86,10 +89,10 @@ async def stop_bus(ctx: AppContext) -> None:
 async def start_ingest(ctx: AppContext) -> None:
     from ghgwatch.ingest.admission import Admission
     from ghgwatch.ingest.auth import DeviceAuthenticator
-    from ghgwatch.ingest.service import Ingestor
+    from ghgwatch.ingest.service import Ingestor, accepted_hooks
 
-    hooks = ctx.extras.setdefault("accepted_hooks", [])  # the alert service's live lane, where it runs here
-    ctx.extras["ingestor"] = Ingestor(ctx.extras["bus"], ctx.extras["sensors"], hooks)
+    # the alert service's live lane or the accept lane, whichever runs here
+    ctx.extras["ingestor"] = Ingestor(ctx.extras["bus"], ctx.extras["sensors"], accepted_hooks(ctx.extras))
     ctx.extras["admission"] = Admission(ctx.extras["bus"], ctx.settings.admission)
     ctx.extras["device_auth"] = DeviceAuthenticator(ctx.db, max_age_s=float(ctx.settings.security.signature_max_age_s))
 
@@ -129,7 +132,7 @@ async def start_mqtt(ctx: AppContext) -> None:
     """The MQTT bridge; with no broker configured (embedded mode), an embedded broker is started first."""
     from ghgwatch.ingest.auth import DeviceAuthenticator
     from ghgwatch.ingest.mqtt.bridge import BrokerAddress, MqttBridge
-    from ghgwatch.ingest.service import Ingestor
+    from ghgwatch.ingest.service import ingestor_of
     from ghgwatch.security import service
     from ghgwatch.security.models import Device
 
@@ -163,7 +166,7 @@ async def start_mqtt(ctx: AppContext) -> None:
                     broker.public_url)
     auth = ctx.extras.get("device_auth") or DeviceAuthenticator(
         ctx.db, max_age_s=float(settings.security.signature_max_age_s))
-    ingestor = ctx.extras.get("ingestor") or Ingestor(ctx.extras["bus"], ctx.extras["sensors"])
+    ingestor = ingestor_of(ctx.extras)  # its readings reach the accept lane (or live lane) like HTTP ones
     bridge = MqttBridge(BrokerAddress.parse(url, settings.mqtt.ca_file), ingestor, auth, ctx.db, ctx.extras["bus"])
     bridge.start()
     ctx.extras["mqtt_bridge"] = bridge

@@ -1,8 +1,10 @@
-"""Cluster mode: safety limits judged where readings are accepted (the api replicas), ahead of any backlog.
+"""Cluster mode: safety limits judged where readings are accepted (the api, mqtt and coap replicas), ahead of any
+backlog.
 
 In cluster mode the rule engine runs in the pipeline replicas, on stored readings, so a live exceedance would wait
-behind whatever the pipeline has queued. An api replica therefore judges the threshold rules (the safety limits) of
-the readings it accepts as soon as they are durable on the bus (the ingest's ``accepted_hooks``), and opens the
+behind whatever the pipeline has queued. A replica that accepts readings (over HTTP, MQTT or CoAP: its ingestors share
+``ingest.service.accepted_hooks``) therefore judges the threshold rules (the safety limits) of the readings it accepts
+as soon as they are durable on the bus, and opens the
 alert itself: its row in ``alerts`` and its notifications in one transaction, then the ``opened`` event to this
 replica's SSE hub and to ``alerts.v1`` (the other replicas' relays; their copy names this replica as ``origin``
 so that its own relay does not announce it twice).
@@ -18,6 +20,10 @@ history; rate-of-change, stuck, silent and anomaly rules do, and an old reading 
 the engine remembers (``RuleEngine.covered``), which an api replica cannot know. A key is not tried again while
 this replica knows its alert to be open (opened here, or an opened/escalated/updated event heard on its hub, for at
 most ``OPEN_TTL_S``), so a sensor that stays over its limit costs one query per ``OPEN_TTL_S`` at most.
+
+Replicas of role ``all`` on a shared bus also run one, inside their alert service (``AlertService.accept_lane``): it
+judges the live readings of sensors whose partition another replica owns, which that replica's engine judges once
+stored (the local engine judges only its own partitions' sensors).
 """
 
 from __future__ import annotations
@@ -239,8 +245,8 @@ def _opened(key: AlertKey, rule: ThresholdRule, severity: Severity, reading: Rea
 
 
 async def start_accept_lane(ctx: AppContext) -> None:
-    """The ``alerts-accept`` service of the api role; not where the alert service runs itself (it has its own
-    live lane, ``AlertService.on_accepted``)."""
+    """The ``alerts-accept`` service of the api, mqtt and coap roles; not where the alert service runs itself (it
+    has its own live lane, ``AlertService.on_accepted``, and on a shared bus an accept lane of its own)."""
     if "alerts" in ctx.extras:
         return
     lane = AcceptLane(ctx.db, ctx.extras["sensors"], hub_of(ctx.extras), bus=ctx.extras.get("bus"),

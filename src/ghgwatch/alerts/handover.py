@@ -68,6 +68,11 @@ class Handover:
             return True
         return self.count > 0 and partition_for(sensor_id.encode(), self.count) in self.partitions
 
+    def receives(self, sensor_id: str) -> bool:
+        """Whether the sensor's partition is assigned to this replica now (a shared bus): not before the first
+        assignment, not while revoked. Only such sensors are judged by this replica's engine."""
+        return self.partitions is not None and self.owns(sensor_id)
+
     # ------------------------------------------------------------------ RebalanceListener (any thread)
     def assigned(self, partitions: frozenset[TopicPartition], counts: Mapping[str, int]) -> None:
         parts = frozenset(tp.partition for tp in partitions if tp.topic == TOPIC)
@@ -166,6 +171,14 @@ class Handover:
                 await svc._persist(gone)
         if new:
             log.info("alert engine: took over %d open alert(s)", len(new))
+
+
+def shared(bus: Any) -> bool:
+    """Whether other replicas may consume the bus beside this process (Kafka), so that the partitions of
+    ``readings.raw.v1`` are divided between them; the embedded bus has a single member, which owns every partition."""
+    from ghgwatch.bus.embedded import EmbeddedBus
+
+    return bus is not None and not isinstance(bus, EmbeddedBus)
 
 
 async def load_closed(s: AsyncSession, since: float,

@@ -9,7 +9,8 @@ A new group starts at the oldest retained event, so events appended before the r
 ``REPLAY_S``, for an event published while the replica was starting) are skipped, not replayed to the
 clients. Nothing is committed: a restarted replica has new SSE clients, which load the current state from
 ``GET /api/v1/alerts``. Where the alert service runs in the same process (``ghgwatch up``, role ``all``) it
-publishes to the hub itself, and no relay is started.
+publishes to the hub itself, and no relay is started, unless the bus is shared with other replicas (several
+replicas of role ``all`` on Kafka): then each relays the others' events, and skips its own (``origin``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import msgspec
 
 from ghgwatch.alerts.accept_lane import origin_of
+from ghgwatch.alerts.handover import shared
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.bus import topics
 from ghgwatch.kit.aio import cancel_and_wait
@@ -99,9 +101,10 @@ class AlertRelay:
 
 
 async def start_relay(ctx: AppContext) -> None:
-    """The ``alerts-relay`` service of the api and ui roles; not where the alert service runs itself."""
+    """The ``alerts-relay`` service of the api and ui roles; where the alert service runs itself, only on a bus shared
+    with other replicas (the alert service's own events carry this process's ``origin`` then)."""
     bus = ctx.extras.get("bus")
-    if bus is None or "alerts" in ctx.extras:
+    if bus is None or ("alerts" in ctx.extras and not shared(bus)):
         return
     relay = AlertRelay(bus, hub_of(ctx.extras), origin=origin_of(ctx.extras))
     relay.start()

@@ -5,7 +5,9 @@ Started before the pipeline so that its hook is in ``ctx.extras["stored_hooks"]`
 built. Where the ingest runs in the same process (``ghgwatch up``, role ``all``), readings are also judged
 as soon as they are durable on the bus (``on_accepted``, the hook in ``ctx.extras["accepted_hooks"]``), so an
 exceedance does not wait behind a storage backlog; judging the same reading again after it is stored
-changes nothing (it is late, and its alert is open or covered its time; see the engine's docstring).
+changes nothing (it is late, and its alert is open or covered its time; see the engine's docstring). On a bus shared
+by several replicas of role ``all``, only readings of the sensors whose partition this replica owns go to the live
+lane; the others go to an accept lane (alerts/accept_lane.py), since the owner's engine judges them once stored.
 A reading of a sensor that the engine does not know yet makes it reload the sensors and rebuild first:
 no reading skips the rules. The engine lives in this process; its state is rebuilt from the ``alerts`` table at start-up
 (``RuleEngine.restore``), so a restart continues open alerts instead of opening them again.
@@ -25,10 +27,11 @@ import msgspec
 import numpy as np
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from ghgwatch.alerts.accept_lane import AcceptLane, origin_of
 from ghgwatch.alerts.demo import ensure_demo_rules
 from ghgwatch.alerts.detectors import StreamingDetector, make_detector
 from ghgwatch.alerts.engine import AlertEvent, AlertKey, RuleEngine
-from ghgwatch.alerts.handover import Handover
+from ghgwatch.alerts.handover import Handover, shared
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.alerts.models import Alert, HistoryAction
 from ghgwatch.alerts.outbox.enqueue import record_alert_changes
@@ -74,6 +77,12 @@ class AlertService:
         self.judged_at_accept = 0
         self._unknown_at: dict[str, float] = {}  # sensors still unknown after a reload, and when
         self.handover = Handover(self)  # the pipeline consumer's RebalanceListener (alerts/handover.py)
+        self.origin: str | None = None
+        """This process's name in the events it publishes to the bus (``accept_lane.origin_of``): on a shared bus
+        its own relay skips them (they are on its hub already)."""
+        self.accept_lane: AcceptLane | None = None
+        """On a shared bus (several replicas of role ``all``): where the live readings of sensors whose partition
+        another replica owns are judged (alerts/accept_lane.py), instead of this replica's engine."""
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -179,8 +188,22 @@ class AlertService:
     def on_accepted(self, batches: Sequence[SensorBatch]) -> None:
         """The ingest hook (same process): the readings are durable on the bus; judge them in the live lane
         now, ahead of whatever backlog the pipeline has to store first. Never blocks the sender."""
+        batches = self._theirs_to_accept_lane(batches)
         if batches:  # with the accept's trace context: an alarm raised here continues the readings' trace
             self._live.put_nowait((list(batches), tracing.inject_context()))
+
+    def _theirs_to_accept_lane(self, batches: Sequence[SensorBatch]) -> list[SensorBatch]:
+        """On a shared bus, the batches of sensors whose partition this replica does not own (another replica's
+        engine judges them once stored) go to the accept lane, which opens an alert only under the database's guard
+        and keeps no engine state; returns the others (this engine's)."""
+        if self.accept_lane is None:
+            return list(batches)
+        receives = self.handover.receives
+        theirs = [b for b in batches if not receives(str(b.sensor))]
+        if not theirs:
+            return list(batches)
+        self.accept_lane.on_accepted(theirs)
+        return [b for b in batches if receives(str(b.sensor))]
 
     async def _judge_live(self) -> None:
         while True:
@@ -190,6 +213,9 @@ class AlertService:
                 more, carrier = self._live.get_nowait()
                 batches.extend(more)
                 trace.update(dict.fromkeys((b.sensor for b in more), carrier))
+            batches = self._theirs_to_accept_lane(batches)  # a partition may have moved while they waited
+            if not batches:
+                continue
             self._trace = trace
             try:
                 metas = await self.sensors.lookup({b.sensor for b in batches})
@@ -300,8 +326,9 @@ class AlertService:
         for p in payloads:
             self.hub.publish(p)
         if self.bus is not None and payloads:
-            self._outbox.put_nowait([Record(key=str(p["alert"]["sensor_id"]).encode(), value=msgspec.json.encode(p))
-                                     for p in payloads])
+            tag = {} if self.origin is None else {"origin": self.origin}
+            self._outbox.put_nowait([Record(key=str(p["alert"]["sensor_id"]).encode(),
+                                            value=msgspec.json.encode(p | tag)) for p in payloads])
 
     async def _forward(self) -> None:
         while True:
@@ -319,9 +346,15 @@ async def start_alerts(ctx: AppContext) -> None:
     from ghgwatch.alerts.outbox.runner import start_dispatch
 
     hub = hub_of(ctx.extras)
-    service = AlertService(ctx.db, sensors, hub, bus=ctx.extras.get("bus"), demo=ctx.settings.demo,
+    bus = ctx.extras.get("bus")
+    service = AlertService(ctx.db, sensors, hub, bus=bus, demo=ctx.settings.demo,
                            raw_retention_days=ctx.settings.retention.raw_days)
     await service.start()
+    if shared(bus):  # other replicas relay this one's events (alerts/relay.py), and it theirs
+        service.origin = origin_of(ctx.extras)
+        if "ingestor" in ctx.extras:  # several replicas of role all: see on_accepted
+            service.accept_lane = AcceptLane(ctx.db, sensors, hub, bus=bus, origin=service.origin)
+            await service.accept_lane.start()
     ctx.extras["alerts"] = service
     ctx.extras.setdefault("stored_hooks", []).append(service.on_stored)
     ctx.extras.setdefault("accepted_hooks", []).append(service.on_accepted)
@@ -335,6 +368,8 @@ async def stop_alerts(ctx: AppContext) -> None:
     service: AlertService | None = ctx.extras.pop("alerts", None)
     if service is not None:
         await service.stop()
+        if service.accept_lane is not None:
+            await service.accept_lane.stop()
         hooks = ctx.extras.get("stored_hooks", [])
         if service.on_stored in hooks:
             hooks.remove(service.on_stored)

@@ -21,6 +21,21 @@ AcceptedHook = Callable[[Sequence[SensorBatch]], None]
 """Told of every published batch once it is durable (synchronous, must not block: it queues work)."""
 
 
+def accepted_hooks(extras: dict[str, Any]) -> list[AcceptedHook]:
+    """The process's accepted-readings hooks (``ctx.extras["accepted_hooks"]``: the alert service's live lane or the
+    accept lane, whichever runs in the process), one list shared by every ingestor of the process (HTTP, MQTT, CoAP),
+    so that a hook registered after an ingestor was built still hears its readings."""
+    hooks: list[AcceptedHook] = extras.setdefault("accepted_hooks", [])
+    return hooks
+
+
+def ingestor_of(extras: dict[str, Any]) -> Ingestor:
+    """The HTTP ingest's ingestor where it runs in the process (role ``all``), else a new one on the shared hooks:
+    readings accepted over MQTT or CoAP reach the alert lanes exactly like HTTP ones."""
+    found: Ingestor | None = extras.get("ingestor")
+    return found if found is not None else Ingestor(extras["bus"], extras["sensors"], accepted_hooks(extras))
+
+
 @dataclass
 class IngestResult:
     accepted: int

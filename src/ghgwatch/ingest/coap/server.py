@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ghgwatch.ingest.auth import DeviceAuthenticator
-from ghgwatch.ingest.service import Ingestor
+from ghgwatch.ingest.service import Ingestor, ingestor_of
 from ghgwatch.settings import Mode
 from ghgwatch.web.context import AppContext
 
@@ -74,7 +74,7 @@ async def start_coap(ctx: AppContext) -> None:
     settings = ctx.settings
     auth = ctx.extras.get("device_auth") or DeviceAuthenticator(
         ctx.db, max_age_s=float(settings.security.signature_max_age_s))
-    ingestor = ctx.extras.get("ingestor") or Ingestor(ctx.extras["bus"], ctx.extras["sensors"])
+    ingestor = ingestor_of(ctx.extras)  # its readings reach the accept lane (or live lane) like HTTP ones
     server = await open_coap_server(settings.coap.host or settings.api.host, settings.coap.port, ingestor, auth,
                                     fall_back=settings.mode is Mode.EMBEDDED)
     ctx.extras["coap_server"] = server
