@@ -184,6 +184,7 @@ class EdgeRuntime:
                             client_id="ghgwatch-edge-bridge")
         bridge.start()
         self._mqtt = (bridge, broker)
+        self.ctx.extras["mqtt_bridge"] = bridge  # as on the platform
 
     async def _start_coap(self, ingestor: Ingestor, auth: EdgeAuthenticator) -> None:
         try:
