@@ -94,6 +94,7 @@ def test_device_create_and_list_show_the_mqtt_account_in_english_and_russian(cli
     assert f"топик MQTT: ghgwatch/{org}/{ru_id}/readings" in russian
 
     code, out, _ = invoke(cli_env, "device", "create", "meter-json", "--organization", str(org), "--json")
+    assert code == 0, out
     created = json.loads(out)
     assert (created["mqtt_username"], created["mqtt_topic"]) == (
         f"{org}/{created['id']}", f"ghgwatch/{org}/{created['id']}/readings")
