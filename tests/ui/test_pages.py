@@ -204,8 +204,9 @@ def test_device_token_dialog_shows_the_mqtt_account_in_english_and_russian(conte
     words = {"EN": ("Name", "Create", "Device token", "MQTT username", "MQTT topic", "Close"),
              "RU": ("Наименование", "Создать", "Токен устройства", "Логин MQTT", "Топик MQTT", "Закрыть")}
     for lang, (name_label, create, title, username_label, topic_label, close) in words.items():
-        page.goto(demo.base + "/registry?table=devices")
         page.get_by_role("link", name=lang, exact=True).click()
+        expect(page.locator("html")).to_have_attribute("lang", lang.lower())  # the choice is stored
+        page.goto(demo.base + "/registry?table=devices")
         name = f"meter {lang} {uuid.uuid4().hex[:6]}"
         page.get_by_label(name_label, exact=True).fill(name)
         page.get_by_role("button", name=create, exact=True).click()
