@@ -162,8 +162,8 @@ async def start_mqtt(ctx: AppContext) -> None:
         broker = await start_embedded_broker(settings.api.host, port, check, org_of)
         ctx.extras["mqtt_broker"] = broker
         url = broker.url
-        log.warning("embedded MQTT broker on %s (devices: username = device id, password = device token)",
-                    broker.public_url)
+        log.warning("embedded MQTT broker on %s (devices: username = <organisation id>/<device id>, "
+                    "password = device token)", broker.public_url)
     auth = ctx.extras.get("device_auth") or DeviceAuthenticator(
         ctx.db, max_age_s=float(settings.security.signature_max_age_s))
     ingestor = ingestor_of(ctx.extras)  # its readings reach the accept lane (or live lane) like HTTP ones

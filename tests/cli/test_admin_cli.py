@@ -75,6 +75,37 @@ def test_admin_workflow(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert code == 0 and "intact" in out
 
 
+def test_device_create_and_list_show_the_mqtt_account_in_english_and_russian(cli_env: dict[str, str]) -> None:
+    """The operator reads the device's MQTT username and topic where the token is printed, in either language."""
+    assert invoke(cli_env, "db", "upgrade")[0] == 0
+    org = json.loads(invoke(cli_env, "org", "create", "Kuzbass Coal")[1])["id"]
+    shown = {}
+    for lang in ("en", "ru"):
+        result = runner.invoke(app, ["--lang", lang, "device", "create", f"meter-{lang}", "--organization", str(org)],
+                               env=cli_env, terminal_width=200)
+        assert result.exit_code == 0, result.output
+        device = int(result.stdout.split()[1])  # "device 7 created..." / "устройство 7 создано..."
+        shown[lang] = (result.stdout, device)
+    english, en_id = shown["en"]
+    assert f"MQTT username: {org}/{en_id} (password: the token)" in english
+    assert f"MQTT topic: ghgwatch/{org}/{en_id}/readings" in english
+    russian, ru_id = shown["ru"]
+    assert f"логин MQTT: {org}/{ru_id} (пароль: токен)" in russian
+    assert f"топик MQTT: ghgwatch/{org}/{ru_id}/readings" in russian
+
+    code, out, _ = invoke(cli_env, "device", "create", "meter-json", "--organization", str(org), "--json")
+    assert code == 0, out
+    created = json.loads(out)
+    assert (created["mqtt_username"], created["mqtt_topic"]) == (
+        f"{org}/{created['id']}", f"ghgwatch/{org}/{created['id']}/readings")
+    listed = json.loads(invoke(cli_env, "device", "list", "--json")[1])
+    assert [(d["mqtt_username"], d["mqtt_topic"]) for d in listed] == [
+        (f"{org}/{d}", f"ghgwatch/{org}/{d}/readings") for d in (en_id, ru_id, created["id"])]
+    assert not any("token" in d or "hmac_secret" in d for d in listed)
+    table = runner.invoke(app, ["--lang", "ru", "device", "list"], env={**cli_env, "COLUMNS": "160"}).stdout
+    assert "логин MQTT" in table and f"│ {org}/{ru_id} " in table, table
+
+
 def test_import_table_reports_bad_rows(cli_env: dict[str, str], tmp_path: Path) -> None:
     invoke(cli_env, "org", "create", "Org")
     file = tmp_path / "facilities.csv"

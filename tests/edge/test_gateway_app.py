@@ -4,12 +4,14 @@ from a cached one, takes readings, raises the site's alarm, and keeps everything
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from ghgwatch.cli import app as cli
@@ -78,3 +80,52 @@ def test_edge_command_needs_its_upstream_and_credentials(tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["edge", "--data-dir", str(tmp_path)], env={"GHGWATCH_EDGE__UPSTREAM": ""})
     assert result.exit_code == 2
     assert "--upstream" in result.output
+
+
+async def _mqtt_publish(port: int, username: str, token: str, topic: str, value: float) -> None:
+    import aiomqtt
+
+    async with aiomqtt.Client("127.0.0.1", port, username=username, password=token) as device:
+        reading = {"sensor": 7, "ts": datetime.now(UTC).replace(microsecond=0).isoformat(), "value": value}
+        await device.publish(topic, json.dumps({"readings": [reading]}), qos=1)
+
+
+async def test_gateway_broker_takes_the_platforms_mqtt_account_and_the_bare_device_id(tmp_path: Path) -> None:
+    """Device 11 of organisation 3 (the cached configuration): ``3/11`` (the platform's ``mqtt_username``) and
+    the bare ``11`` both publish to ``ghgwatch/3/11/readings``; a username or a topic naming another
+    organisation gets nothing into the gateway's log. Each reading carries its own value, so the log shows
+    which messages came through (refused ones are acknowledged first, so they would come first)."""
+    import aiomqtt
+
+    from ghgwatch.bus import topics
+    from ghgwatch.ingest.wire import decode
+
+    EdgeState.open(tmp_path).update(_config(alarm=100.0))
+    app, client = await _client_for(tmp_path)
+    async with app.router.lifespan_context(app), client:
+        await asyncio.wait_for(app.state.ctx.extras["mqtt_bridge"].connected.wait(), 15)
+        status = (await client.get("/api/v1/edge/status", headers=VIEW)).json()
+        port = int(status["endpoints"]["mqtt"].rsplit(":", 1)[1])
+        own, token = "ghgwatch/3/11/readings", "gwd_11_s3cret"
+        with pytest.raises(aiomqtt.MqttError):  # another organisation's username: refused at login
+            await _mqtt_publish(port, "4/11", token, "ghgwatch/4/11/readings", 0.1)
+        with pytest.raises(aiomqtt.MqttError):  # the right account with a wrong token
+            await _mqtt_publish(port, "3/11", "gwd_11_wrong", own, 0.2)
+        await _mqtt_publish(port, "3/11", token, "ghgwatch/4/11/readings", 0.3)  # another organisation's topic
+        await _mqtt_publish(port, "11", token, "ghgwatch/4/11/readings", 0.4)
+        await _mqtt_publish(port, "3/11", token, "ghgwatch/3/12/readings", 0.5)  # another device's topic
+        await _mqtt_publish(port, "3/11", token, own, 1.0)
+        await _mqtt_publish(port, "11", token, own, 2.0)
+
+        consumer = app.state.edge.bus.consumer("test-reader", [topics.READINGS_RAW])
+        await consumer.start()
+        try:
+            seen: list[tuple[int, int, str, float]] = []
+            deadline = time.monotonic() + 20
+            while len(seen) < 2 and time.monotonic() < deadline:  # one sensor: one partition, in order
+                for message in await consumer.poll(100, timeout_s=0.5):
+                    batch = decode(message.value)
+                    seen += [(batch.organization, batch.device, batch.transport, v) for v in batch.values]
+        finally:
+            await consumer.stop()
+        assert seen == [(3, 11, "mqtt", 1.0), (3, 11, "mqtt", 2.0)]

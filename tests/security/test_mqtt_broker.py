@@ -14,6 +14,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from ghgwatch.security.models import Role
 from ghgwatch.store import Database
 from tests.ingest.conftest import _platform
 from tests.support.mosquitto import compose_mosquitto
@@ -145,3 +146,46 @@ async def test_bridge_ingests_over_tls_from_the_compose_broker(tmp_path: Path, d
             async with _client(broker.tls_port, "1/1", "pw-1", tls_context=trusted) as device:
                 await device.publish(f"ghgwatch/{p.world.org_a}/1/readings", json.dumps({"readings": rows}), qos=1)
             assert await p.wait_stored(25, within=30) == 25
+
+
+async def test_the_mqtt_account_a_new_device_is_shown_works_at_the_compose_broker(
+        tmp_path: Path, db_url: str, db: Database) -> None:
+    """The account and topic the platform shows when a device is created (``mqtt_username``, ``mqtt_topic``),
+    entered into the shipped mosquitto the way docs/security.md says (``mosquitto_passwd`` with the token as
+    password, SIGHUP), carry readings through the ACL to storage; the same account under the bare device id
+    (the former scheme) gets nothing through."""
+    del db
+    with compose_mosquitto({BRIDGE: "bridge-pw"}) as broker:
+        url = f"mqtt://{BRIDGE}:bridge-pw@127.0.0.1:{broker.port}"
+        async for p in _platform(tmp_path, db_url, "embedded:", mqtt_url=url):
+            await asyncio.wait_for(p.extras["mqtt_bridge"].connected.wait(), 15)
+            headers = await p.world.login(Role.ADMIN, p.world.org_a)
+            created = await p.client.post("/api/v1/devices", headers=headers,
+                                          json={"organization_id": p.world.org_a, "name": "meter"})
+            assert created.status_code == 201, created.text
+            issued = created.json()
+            shown = (await p.client.get(f"/api/v1/devices/{issued['id']}", headers=headers)).json()
+            username, topic = issued["mqtt_username"], issued["mqtt_topic"]
+            assert (shown["mqtt_username"], shown["mqtt_topic"]) == (username, topic)
+            broker.add_account(str(issued["id"]), issued["token"])  # the former scheme: may write nothing
+            broker.add_account(username, issued["token"])
+            rows = [{"sensor": p.world.sensor_a, "ts": (T0 + timedelta(seconds=i)).isoformat(), "value": 0.4}
+                    for i in range(12)]
+            for _ in range(100):
+                try:
+                    async with _client(broker.port, username, issued["token"]) as device:
+                        await device.publish(topic, json.dumps({"readings": rows[:10]}), qos=1)
+                    break
+                except aiomqtt.MqttError:  # until the reload is done
+                    await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the device's account never signed in")
+            assert await p.wait_stored(10, sensor_id=p.world.sensor_a, within=30) == 10
+            # Published and acknowledged before the last two readings; had the ACL let it through, it would be
+            # stored before them.
+            async with _client(broker.port, str(issued["id"]), issued["token"]) as legacy:
+                await legacy.publish(topic, json.dumps({"readings": rows[10:11]}), qos=1)
+            async with _client(broker.port, username, issued["token"]) as device:
+                await device.publish(topic, json.dumps({"readings": rows[11:]}), qos=1)
+            assert await p.wait_stored(11, sensor_id=p.world.sensor_a, within=30) == 11
+            assert await p.stored(p.world.sensor_a) == 11

@@ -194,3 +194,35 @@ def test_the_host_guard_sees_a_request_to_another_host(browser: Any, demo: Demo)
         assert blocked == "refused"
     finally:
         ctx.close()
+
+
+def test_device_token_dialog_shows_the_mqtt_account_in_english_and_russian(context: Any, demo: Demo) -> None:
+    """The registry's device form: the dialog that shows the token once also shows the device's MQTT username
+    and topic (the password is the token), in English and in Russian; the table lists the username."""
+    org = demo.credentials["organization_id"]
+    page = _admin_page(context, demo)
+    words = {"EN": ("Name", "Create", "Device token", "MQTT username", "MQTT topic", "Close"),
+             "RU": ("Наименование", "Создать", "Токен устройства", "Логин MQTT", "Топик MQTT", "Закрыть")}
+    for lang, (name_label, create, title, username_label, topic_label, close) in words.items():
+        page.get_by_role("link", name=lang, exact=True).click()
+        expect(page.locator("html")).to_have_attribute("lang", lang.lower())  # the choice is stored
+        page.goto(demo.base + "/registry?table=devices")
+        name = f"meter {lang} {uuid.uuid4().hex[:6]}"
+        page.get_by_label(name_label, exact=True).fill(name)
+        page.get_by_role("button", name=create, exact=True).click()
+        dialog = page.get_by_role("dialog", name=title)
+        expect(dialog).to_be_visible()
+        [device] = [d for d in httpx.get(f"{demo.base}/api/v1/devices", headers=demo.admin()).json()
+                    if d["name"] == name]
+        account, topic = f"{org}/{device['id']}", f"ghgwatch/{org}/{device['id']}/readings"
+        assert (device["mqtt_username"], device["mqtt_topic"]) == (account, topic)
+        expect(dialog.get_by_text(username_label, exact=True)).to_be_visible()
+        expect(dialog.get_by_text(account, exact=True)).to_be_visible()
+        expect(dialog.get_by_text(topic_label, exact=True)).to_be_visible()
+        expect(dialog.get_by_text(topic, exact=True)).to_be_visible()
+        expect(dialog.get_by_text(f"gwd_{device['id']}_")).to_be_visible()  # the token, beside them
+        if lang == "EN":
+            screenshot(page, "registry-device-token")
+        dialog.get_by_role("button", name=close).click()
+        expect(page.get_by_role("row").filter(has_text=name)).to_contain_text(topic)
+        expect(page.get_by_role("columnheader", name=username_label)).to_be_visible()

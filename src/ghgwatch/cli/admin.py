@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ghgwatch.cli._runtime import DataDir, _, console, database, run, settings_for
+from ghgwatch.ingest.mqtt.accounts import account_name, readings_topic
 from ghgwatch.security.models import Role
 from ghgwatch.security.principal import Principal
 
@@ -75,9 +76,12 @@ def device_create(
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
             issued = await service.create_device(s, cli_actor(), organization_id=organization, name=name,
                                                  require_signature=require_signature, gateway=gateway)
-            return {"id": issued.device.id, "name": name, "organization_id": organization,
+            device_id = issued.device.id
+            return {"id": device_id, "name": name, "organization_id": organization,
                     "token": issued.token, "hmac_secret": issued.device.hmac_secret,
-                    "require_signature": require_signature, "gateway": gateway}
+                    "require_signature": require_signature, "gateway": gateway,
+                    "mqtt_username": account_name(organization, device_id),
+                    "mqtt_topic": readings_topic(organization, device_id)}
 
     out = run(go())
     if as_json:
@@ -86,6 +90,8 @@ def device_create(
         console.print(_("device {id} created. Token (shown once): {token}", id=out["id"],
                         token=f"[bold]{out['token']}[/bold]"))
         console.print(_("HMAC secret: {secret}", secret=out["hmac_secret"]))
+        console.print(_("MQTT username: {username} (password: the token)", username=out["mqtt_username"]))
+        console.print(_("MQTT topic: {topic}", topic=out["mqtt_topic"]))
 
 
 @device_app.command("list")
@@ -101,17 +107,21 @@ def device_list(
         async with database(settings_for(data_dir)) as db, db.transaction() as s:
             return [{"id": d.id, "name": d.name, "organization_id": d.organization_id,
                      "require_signature": d.require_signature, "created_at": d.created_at.isoformat(),
-                     "revoked_at": d.revoked_at.isoformat() if d.revoked_at else None}
+                     "revoked_at": d.revoked_at.isoformat() if d.revoked_at else None,
+                     "mqtt_username": account_name(d.organization_id, d.id),
+                     "mqtt_topic": readings_topic(d.organization_id, d.id)}
                     for d in await service.list_devices(s, cli_actor(), organization)]
 
     rows = run(go())
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    table = Table(_("id"), _("name"), _("organisation"), _("signed"), _("created"), _("revoked"))
+    table = Table(_("id"), _("name"), _("organisation"), _("MQTT username"), _("signed"), _("created"),
+                  _("revoked"))
     for r in rows:
         table.add_row(*(str(r[k] if r[k] is not None else "") for k in
-                        ("id", "name", "organization_id", "require_signature", "created_at", "revoked_at")))
+                        ("id", "name", "organization_id", "mqtt_username", "require_signature", "created_at",
+                         "revoked_at")))
     console.print(table)
 
 

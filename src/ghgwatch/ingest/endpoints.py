@@ -13,14 +13,14 @@ from ghgwatch.ingest.service import Ingestor
 from ghgwatch.kit.problems import Problem, unauthorized
 from ghgwatch.observability import metrics
 from ghgwatch.security.accounts import admit_ingest
-from ghgwatch.web.context import context
+from ghgwatch.web.context import serving_context
 
 router = APIRouter(tags=["ingest"])
 MAX_BODY = 8 * 1024 * 1024
 
 
 def _parts(request: Request) -> tuple[Ingestor, DeviceAuthenticator]:
-    extras = context(request).extras
+    extras = serving_context(request).extras
     if "ingestor" not in extras:
         raise Problem(503, "Ingest unavailable", "this process does not run the ingest path", type_="unavailable")
     return extras["ingestor"], extras["device_auth"]
@@ -46,11 +46,11 @@ async def post_readings(
         metrics.observe_rejected("auth", "http")
         raise unauthorized("a device token is required: Authorization: Bearer <token>")
     device = await auth.device(authorization[7:].strip())
-    ctx = context(request)
-    # 429 + Retry-After beyond the device's rate (counted in the database, for all replicas, on PostgreSQL)
-    # (the edge gateway's context has no database: its limits stay in memory)
-    await admit_ingest(ctx.extras, ctx.settings.security, device.id, getattr(ctx, "db", None))
-    if (admission := context(request).extras.get("admission")) is not None:
+    ctx = serving_context(request)
+    # 429 + Retry-After beyond the device's rate (counted in the database, for all replicas, on PostgreSQL;
+    # the edge gateway has no database: its limits stay in memory)
+    await admit_ingest(ctx.extras, ctx.settings.security, device.id, ctx.db)
+    if (admission := ctx.extras.get("admission")) is not None:
         admission.check("http")  # storage behind: 503 + Retry-After before reading the body
     body = await _read_body(request)
     await auth.verify_signature(device, x_timestamp, x_signature, body)

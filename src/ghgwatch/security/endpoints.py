@@ -5,9 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from sqlalchemy import select
 
+from ghgwatch.ingest.mqtt.accounts import account_name, readings_topic
 from ghgwatch.kit.problems import unauthorized
 from ghgwatch.security import service
 from ghgwatch.security.accounts import client_address, sign_in
@@ -63,6 +64,18 @@ class DeviceOut(BaseModel):
     revoked_at: datetime | None
     gateway: bool = False
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def mqtt_username(self) -> str:
+        """Its MQTT account (password: its token); docs/security.md, "MQTT broker and MQTT over TLS"."""
+        return account_name(self.organization_id, self.id)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def mqtt_topic(self) -> str:
+        """The only topic it may publish its readings to."""
+        return readings_topic(self.organization_id, self.id)
+
 
 class DeviceIssued(DeviceOut):
     token: str
@@ -116,8 +129,15 @@ async def list_devices(session: Session, actor: CurrentPrincipal, organization_i
     return list(await service.list_devices(session, actor, organization_id))
 
 
+@router.get("/devices/{device_id}", response_model=DeviceOut,
+            description="With its MQTT account (`mqtt_username`, password: its token) and `mqtt_topic`; no secret.")
+async def get_device(device_id: int, session: Session, actor: CurrentPrincipal) -> object:
+    return await service.get_device(session, actor, device_id)
+
+
 @router.post("/devices", response_model=DeviceIssued, status_code=201,
-             description="The token and HMAC secret are shown only in this answer.")
+             description="The token and HMAC secret are shown only in this answer, next to the device's MQTT "
+                         "account (`mqtt_username`, password: the token) and `mqtt_topic`.")
 async def create_device(body: DeviceIn, session: Session, actor: CurrentPrincipal) -> DeviceIssued:
     issued = await service.create_device(session, actor, organization_id=body.organization_id, name=body.name,
                                          require_signature=body.require_signature, gateway=body.gateway)

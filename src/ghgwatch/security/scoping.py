@@ -48,6 +48,7 @@ ROUTES: dict[tuple[str, str], Scope] = {
     ("POST", "/users"): Scope.PARENT,
     ("GET", "/devices"): Scope.LISTING,
     ("POST", "/devices"): Scope.PARENT,
+    ("GET", "/devices/{device_id}"): Scope.OBJECT,
     ("POST", "/devices/{device_id}/revoke"): Scope.OBJECT,
     ("PATCH", "/users/{user_id}"): Scope.OBJECT,
     ("DELETE", "/users/{user_id}"): Scope.OBJECT,

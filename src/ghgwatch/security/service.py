@@ -118,6 +118,14 @@ async def list_devices(session: AsyncSession, actor: Principal, organization_id:
     return list((await session.execute(stmt)).scalars())
 
 
+async def get_device(session: AsyncSession, actor: Principal, device_id: int) -> Device:
+    device = await session.get(Device, device_id)
+    if device is None:
+        raise not_found("device", device_id)
+    actor.require_org(device.organization_id)
+    return device
+
+
 async def revoke_device(session: AsyncSession, actor: Principal, device_id: int) -> Device:
     actor.require_role(frozenset({Role.ADMIN, Role.ENGINEER}))
     device = await session.get(Device, device_id)

@@ -58,6 +58,9 @@ JS_TEXTS = (
     N_("Copy this token now: it is shown only once."),
     N_("Device token"),
     N_("HMAC secret"),
+    N_("MQTT username"),
+    N_("MQTT topic"),
+    N_("The MQTT password is the device token."),
     N_("Close"),
     N_("Revoke"),
     N_("Revoked."),
@@ -202,6 +205,7 @@ FIELDS: dict[str, str] = {
     "location": N_("Location"), "serial": N_("Serial number"), "active": N_("Active"),
     "require_signature": N_("Signed readings only"), "created_by": N_("Created by"), "revoked_at": N_("Revoked at"),
     "username": N_("Username"), "role": N_("Role"), "password": N_("Password"),
+    "mqtt_username": N_("MQTT username"), "mqtt_topic": N_("MQTT topic"),
 }
 
 

@@ -57,7 +57,8 @@ def tables() -> list[dict[str, Any]]:
     out = [{"key": spec.path, "path": "/" + spec.path, "columns": [f["name"] for f in _fields(spec.read)],
             "create": _fields(spec.create), "patch": _fields(spec.patch), "sortable": True, "importable": True,
             "deletable": True} for spec in ALL]
-    out.append({"key": "devices", "path": "/devices", "columns": [f["name"] for f in _fields(DeviceOut)],
+    device_columns = [f["name"] for f in _fields(DeviceOut)] + list(DeviceOut.model_computed_fields)  # MQTT account
+    out.append({"key": "devices", "path": "/devices", "columns": device_columns,
                 "create": _fields(DeviceIn), "patch": [], "sortable": False, "importable": False,
                 "deletable": False, "revocable": True})
     out.append({"key": "users", "path": "/users", "columns": [f["name"] for f in _fields(UserOut)],

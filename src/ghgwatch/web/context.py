@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import HTTPConnection
 
@@ -22,4 +22,23 @@ class AppContext:
 
 def context(conn: HTTPConnection) -> AppContext:
     ctx: AppContext = conn.app.state.ctx
+    return ctx
+
+
+class ServingContext(Protocol):
+    """What routes served by both the platform and the edge gateway (the ingest router) may read from
+    ``app.state.ctx``: the gateway's context has no database (``db`` is ``None``)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database | None: ...
+
+    @property
+    def extras(self) -> dict[str, Any]: ...
+
+
+def serving_context(conn: HTTPConnection) -> ServingContext:
+    ctx: ServingContext = conn.app.state.ctx
     return ctx

@@ -19,6 +19,7 @@ from ghgwatch.observability import metrics
 from ghgwatch.observability.logging import RequestIdMiddleware
 from ghgwatch.settings import Settings
 from ghgwatch.web import problems
+from ghgwatch.web.context import ServingContext
 
 router = APIRouter(prefix="/edge", tags=["edge gateway"])
 HEARTBEAT_S = 15.0
@@ -81,7 +82,8 @@ def build_edge_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = EdgeRuntime(settings)
         app.state.edge = runtime
-        app.state.ctx = runtime.ctx
+        ctx: ServingContext = runtime.ctx  # what the ingest router reads (typed: mypy checks the gateway's)
+        app.state.ctx = ctx
         try:
             await runtime.start()
             app.state.ready = True

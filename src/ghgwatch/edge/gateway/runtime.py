@@ -25,16 +25,20 @@ from ghgwatch.edge.schemas import EdgeConfig
 from ghgwatch.ingest.service import Ingestor
 from ghgwatch.kit.aio import cancel_and_wait
 from ghgwatch.settings import ConfigurationError, Settings
+from ghgwatch.store import Database
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class EdgeContext:
-    """What the platform's ingest router reads from ``app.state.ctx`` (only ``extras``)."""
+    """What the platform's ingest router reads from ``app.state.ctx``
+    (:class:`~ghgwatch.web.context.ServingContext`)."""
 
     settings: Settings
     extras: dict[str, Any] = field(default_factory=dict)
+    db: Database | None = None
+    """The gateway has no database: its rate limits stay in memory (``security.accounts.admit_ingest``)."""
 
 
 def view_token(settings: Settings) -> str:
@@ -157,12 +161,15 @@ class EdgeRuntime:
         if not url:
             from ghgwatch.roles import _bindable_port  # a taken port falls back to a free one, as in ``up``
 
-            async def check(username: str, password: str) -> bool:
+            # Devices log in as on the platform: username ``<organisation id>/<device id>`` (checked against
+            # the gateway's one organisation by ``org_of``), or the bare device id, unambiguous here: the
+            # gateway knows only its own organisation's devices, and device ids are unique on the platform.
+            async def check(device_id: str, token: str) -> bool:
                 try:
-                    device = await auth.device(password)
+                    device = await auth.device(token)
                 except Exception:  # unknown token, or no configuration yet
                     return False
-                return str(device.id) == username
+                return str(device.id) == device_id
 
             host = settings.api.host
             port = _bindable_port(host, settings.mqtt.embedded_port)
@@ -177,6 +184,7 @@ class EdgeRuntime:
                             client_id="ghgwatch-edge-bridge")
         bridge.start()
         self._mqtt = (bridge, broker)
+        self.ctx.extras["mqtt_bridge"] = bridge  # as on the platform
 
     async def _start_coap(self, ingestor: Ingestor, auth: EdgeAuthenticator) -> None:
         try:

@@ -22,20 +22,13 @@ from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
+from ghgwatch.ingest.mqtt.accounts import parse_account
 from ghgwatch.ingest.mqtt.payload import topic_ids
 
 Checker = Callable[[str, str], Awaitable[bool]]
+"""``checker(device id, token)``: whether the token is that device's."""
 OrgOf = Callable[[int], Awaitable["int | None"]]
 BRIDGE_USER = "ghgwatch-bridge"
-
-
-def device_username(username: str) -> tuple[int | None, int] | None:
-    """``"<organisation id>/<device id>"`` or ``"<device id>"`` as (organisation or ``None``, device), else
-    ``None``. ASCII digits only (``str.isdigit`` also takes superscripts and other scripts' digits)."""
-    parts = username.split("/")
-    if len(parts) > 2 or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
-        return None  # 18 digits stay below 2**63 (a database integer)
-    return (int(parts[0]) if len(parts) == 2 else None), int(parts[-1])
 
 
 class DeviceAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no type information
@@ -53,7 +46,7 @@ class DeviceAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no 
         username, password = session.username or "", session.password or ""
         if username == BRIDGE_USER:
             return bool(config.bridge_password) and secrets.compare_digest(password, config.bridge_password)
-        ids = device_username(username)
+        ids = parse_account(username)
         if ids is None or not password or config.checker is None:
             return False
         organization_id, device_id = ids
@@ -78,7 +71,7 @@ class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
         if username == BRIDGE_USER:
             return True
         if action is Action.PUBLISH and topic and username:
-            ids, own = topic_ids(topic), device_username(username)
+            ids, own = topic_ids(topic), parse_account(username)
             if ids is None or own is None or ids[1] != own[1] or own[0] not in (None, ids[0]):
                 return False
             org_of = self.config.org_of

@@ -97,7 +97,10 @@
     document.getElementById("secret-body").replaceChildren(
       el("p", { class: "error" }, t("Copy this token now: it is shown only once.")),
       el("p", {}, t("Device token")), el("code", { class: "secret", tabindex: "0" }, issued.token),
-      el("p", {}, t("HMAC secret")), el("code", { class: "secret", tabindex: "0" }, issued.hmac_secret));
+      el("p", {}, t("HMAC secret")), el("code", { class: "secret", tabindex: "0" }, issued.hmac_secret),
+      el("p", {}, t("MQTT username")), el("code", { class: "account", tabindex: "0" }, issued.mqtt_username),
+      el("p", {}, t("MQTT topic")), el("code", { class: "account", tabindex: "0" }, issued.mqtt_topic),
+      el("p", { class: "muted" }, t("The MQTT password is the device token.")));
     dialog.showModal();
   }
 
