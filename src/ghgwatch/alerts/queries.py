@@ -76,12 +76,12 @@ async def change_state(session: AsyncSession, actor: Principal, alert_id: int, a
     actor.require_role(ACTORS)
     alert = await get_alert(session, actor, alert_id)
     if alert.state == AlertState.RESOLVED.value:
-        raise conflict(f"alert {alert_id} is already resolved")
+        raise conflict("alert {id} is already resolved", id=alert_id)
     before = snapshot(alert)
     now = utcnow()
     if action is HistoryAction.ACKNOWLEDGED:
         if alert.state == AlertState.ACKNOWLEDGED.value:
-            raise conflict(f"alert {alert_id} is already acknowledged")
+            raise conflict("alert {id} is already acknowledged", id=alert_id)
         alert.state, alert.acknowledged_by, alert.acknowledged_at = AlertState.ACKNOWLEDGED.value, actor.username, now
     else:
         alert.state, alert.resolved_at = AlertState.RESOLVED.value, now
