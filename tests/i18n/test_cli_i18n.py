@@ -156,3 +156,60 @@ def test_reference_evaluation_table_in_russian() -> None:
     rows = re.findall(r"^\| (\w+) \| (\S+) \| (\S+) \|$", result.stdout, re.MULTILINE)
     assert {r[0] for r in rows} >= {"mean", "knn"}
     assert all(re.fullmatch(r"\d+,\d\d", v) for r in rows for v in r[1:])  # decimal comma, two decimals
+
+
+# Click's parser errors under --lang ru: (arguments, the Russian message, the English one Click writes).
+PARSER_ERRORS = [
+    (["inventory", "run", "--bogus"], "Нет такого параметра: --bogus", "No such option: --bogus"),
+    (["inventory", "run", "--organisation", "1"], "(возможно, имелось в виду: --organization)",
+     "(Possible options: --organization)"),
+    (["report", "build"], "Не указан параметр '--output' / '-o'.", "Missing option '--output' / '-o'."),
+    (["backup"], "Не указан аргумент 'target'.", "Missing argument 'target'."),
+    (["calc", "--input", "a.json", "b", "c"], "Лишние аргументы (b c)", "Got unexpected extra argument(s) (b c)"),
+    (["detect", "-i", "x.csv", "-o", "y.csv", "--threshold", "abc"],
+     "Неверное значение '--threshold': Нужно число: строку не удалось прочитать как число",
+     "Invalid value for '--threshold': Input should be a valid number, unable to parse string as a number"),
+    (["restore", "/nowhere/at/all"], "Неверное значение 'source': каталог '/nowhere/at/all' не существует.",
+     "Invalid value for 'source': dir '/nowhere/at/all' does not exist."),
+    (["repotr"], "Нет такой команды 'repotr'. Возможно, имелось в виду 'report'",
+     "No such command 'repotr'. Did you mean 'report'"),
+]
+
+
+def test_click_parser_errors_in_russian() -> None:
+    for args, russian, english in PARSER_ERRORS:
+        ru = runner.invoke(app, ["--lang", "ru", *args], terminal_width=300)
+        shown = flat(ru.stderr)
+        assert ru.exit_code == 2, (args, ru.output)
+        assert russian in shown, (args, shown)
+        assert "Использование: " in shown and "для справки" in shown and "Usage" not in shown
+        en = runner.invoke(app, ["--lang", "en", *args], terminal_width=300)
+        assert english in flat(en.stderr) and "Usage: " in flat(en.stderr), (args, en.stderr)
+        assert not CYRILLIC.search(en.stderr)
+
+
+def test_click_parser_errors_follow_lang_from_the_environment() -> None:
+    result = runner.invoke(app, ["report", "build"], env={"LANG": "ru_RU.UTF-8"}, terminal_width=300)
+    assert result.exit_code == 2 and "Не указан параметр '--output' / '-o'." in flat(result.stderr)
+    assert "Использование: " in flat(result.stderr)
+
+
+def test_every_click_text_has_a_russian_translation() -> None:
+    from ghgwatch.cli import _errors
+
+    assert {"Usage:", "No such option: {name}", "Missing argument {hint}.", "Invalid value for {hint}: {message}",
+            "Got unexpected extra argument(s) ({args})"} <= _errors.texts()
+    assert _errors.texts() <= texts_to_translate(typer.main.get_command(app))  # checked by the test above
+
+
+def test_click_templates_translate_what_they_match_and_nothing_else() -> None:
+    from ghgwatch.cli import _errors
+    from ghgwatch.cli._runtime import set_locale
+
+    set_locale("ru")
+    try:
+        assert _errors.from_template("file 'a.csv' is a directory.") == "файл 'a.csv' — это каталог."
+        assert _errors.from_template("Option '--n' requires 2 arguments.") == "Параметру '--n' нужно значений: 2."
+        assert _errors.from_template("something Click never says") == "something Click never says"
+    finally:
+        set_locale("en")

@@ -116,6 +116,12 @@ async def test_a_leak_above_the_limit_opens_an_alert(client: httpx.AsyncClient, 
     elsewhere = (await client.post(API, params={"facility_id": world.facility_b}, files=_file(small_flight),
                                    headers=other)).json()
     assert elsewhere["alert_id"] not in (None, loud["alert_id"])
+    # Listed with the source the leak names (it has no sensor); a flight with no source names none.
+    listed = (await client.get("/api/v1/alerts", headers=eng)).json()["items"]
+    assert [(a["id"], a["source_id"], a["source_name"]) for a in listed] == [(loud["alert_id"], world.source_a,
+                                                                               "Shaft 1")]
+    theirs = (await client.get("/api/v1/alerts", headers=other)).json()["items"]
+    assert [(a["id"], a["source_id"], a["source_name"]) for a in theirs] == [(elsewhere["alert_id"], None, None)]
 
     settings.leaks.alert_rate_kg_h = None  # disabled
     off = (await client.post(API, params={"facility_id": world.facility_a}, files=_file(small_flight),

@@ -52,5 +52,10 @@ def test_a_leak_alert_names_its_source_not_a_sensor(context: Any, demo: Demo) ->
         re.compile(rf"\bstate-{alert['severity']}\b"))
 
     page.goto(f"{demo.base}/lang/ru?next=/alerts")
-    expect(page.locator(f'tr[data-alert="{alert_id}"]')).to_contain_text(source["name"])
+    row = page.locator(f'tr[data-alert="{alert_id}"]')
+    expect(row).to_contain_text(source["name"])
     expect(page.locator("#alert-table thead")).to_contain_text("Датчик или источник")
+    # The Source column (the alerts API's source_name) names the leak's source too, headed in Russian.
+    headers = page.locator("#alert-table").get_by_role("columnheader").all_inner_texts()
+    assert "Источник" in headers, headers
+    expect(row.get_by_role("cell").nth(headers.index("Источник"))).to_have_text(source["name"])

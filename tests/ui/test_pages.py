@@ -99,6 +99,9 @@ def test_posted_exceedance_appears_live_and_is_acknowledged(context: Any, demo: 
     expect(banner).to_be_visible(timeout=30_000)  # no reload: the stream brought it
     row = page.get_by_role("row").filter(has_text=sensor["name"])
     expect(row).to_contain_text("open")
+    source = httpx.get(f"{demo.base}/api/v1/sources/{sensor['source_id']}", headers=demo.admin()).json()
+    expect(page.get_by_role("columnheader", name="Source", exact=True)).to_be_visible()
+    expect(_cell(page, row, "Source")).to_have_text(source["name"])  # the source the sensor belongs to
     screenshot(page, "alerts-alarm")
     row.get_by_role("button", name="Acknowledge").click()
     page.get_by_role("textbox", name="Comment").fill("Checked the longwall; ventilation increased")
@@ -112,6 +115,12 @@ def test_posted_exceedance_appears_live_and_is_acknowledged(context: Any, demo: 
     expect(page.get_by_role("row").filter(has_text=sensor["name"])).to_contain_text("acknowledged")
     page.get_by_role("button", name="Dismiss").click()
     expect(banner).to_be_hidden()
+
+
+def _cell(page: Any, row: Any, column: str) -> Any:
+    """The cell of ``row`` under the alert table's column headed ``column``."""
+    headers = page.locator("#alert-table").get_by_role("columnheader").all_inner_texts()
+    return row.get_by_role("cell").nth(headers.index(column))
 
 
 def test_language_switches_to_russian_and_is_remembered(context: Any, demo: Demo) -> None:

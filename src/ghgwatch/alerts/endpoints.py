@@ -45,7 +45,9 @@ def _page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, An
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/alerts", summary="List alerts (newest first)")
+@router.get("/alerts", summary="List alerts (newest first)",
+            description="Each alert has `source_id` and `source_name`: the emission source its sensor belongs to, "
+                        "or the source a UAV leak alert names (null when there is none).")
 async def list_alerts(session: Session, actor: CurrentPrincipal, state: str | None = None,
                       severity: str | None = None, facility_id: int | None = None, sensor_id: int | None = None,
                       since: AwareDatetime | None = None, until: AwareDatetime | None = None, limit: Limit = 100,
@@ -53,7 +55,14 @@ async def list_alerts(session: Session, actor: CurrentPrincipal, state: str | No
     rows, total = await queries.list_alerts(session, actor, state=state, severity=severity,
                                             facility_id=facility_id, sensor_id=sensor_id, since=since,
                                             until=until, limit=limit, offset=offset)
-    return _page([alert_dict(a) for a in rows], total, limit, offset)
+    sources = await queries.sources_of(session, actor, rows)
+    return _page([_with_source(alert_dict(a), sources.get(a.id)) for a in rows], total, limit, offset)
+
+
+def _with_source(alert: dict[str, Any], source: tuple[int, str] | None) -> dict[str, Any]:
+    """An alert as listed: with the source its sensor belongs to (a leak alert: the source it names; null if
+    none)."""
+    return alert | {"source_id": source[0] if source else None, "source_name": source[1] if source else None}
 
 
 async def _stream_principal(request: Request, access_token: str | None) -> tuple[Principal, str]:
@@ -106,7 +115,9 @@ async def stream(request: Request, access_token: str | None = None) -> Streaming
 @router.get("/alerts/{alert_id}", summary="An alert with its history")
 async def get_alert(alert_id: int, session: Session, actor: CurrentPrincipal) -> dict[str, Any]:
     alert = await queries.get_alert(session, actor, alert_id)
-    return alert_dict(alert) | {"history": [history_dict(h) for h in await queries.history(session, alert_id)]}
+    source = (await queries.sources_of(session, actor, [alert])).get(alert.id)
+    return _with_source(alert_dict(alert), source) | {
+        "history": [history_dict(h) for h in await queries.history(session, alert_id)]}
 
 
 async def _change(request: Request, session: Session, actor: Principal, alert_id: int, action: HistoryAction,

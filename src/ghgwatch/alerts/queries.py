@@ -21,6 +21,7 @@ from ghgwatch.audit import service as audit
 from ghgwatch.audit.service import snapshot
 from ghgwatch.kit.problems import Problem, conflict, not_found
 from ghgwatch.kit.timeutil import utcnow
+from ghgwatch.registry.models import EmissionSource, Sensor
 from ghgwatch.security.models import Role
 from ghgwatch.security.principal import Principal
 
@@ -57,6 +58,35 @@ async def list_alerts(session: AsyncSession, actor: Principal, *, state: str | N
     return await page(session, stmt, limit, offset)
 
 
+async def sources_of(session: AsyncSession, actor: Principal, alerts: list[Alert]) -> dict[int, tuple[int, str]]:
+    """``{alert id: (source id, source name)}``: the source a sensor's alert's sensor belongs to, or the source a
+    UAV leak alert names in its ``rule_id`` (it has no sensor). Two queries for any number of alerts, both limited
+    to the actor's organisation; an alert whose source is gone (or a leak with no source) is left out."""
+    from ghgwatch.lab.alerting import leak_subject  # lab imports alerts: read its rule format lazily
+
+    org = actor.org_filter()
+    sensor_ids = {a.sensor_id for a in alerts if leak_subject(a.rule_id) is None}
+    source_of_sensor: dict[int, int] = {}
+    if sensor_ids:
+        by_sensor = select(Sensor.id, Sensor.source_id).where(Sensor.id.in_(sensor_ids))
+        if org is not None:
+            by_sensor = by_sensor.where(Sensor.organization_id == org)
+        source_of_sensor = {sensor: source for sensor, source in await session.execute(by_sensor)}
+    wanted: dict[int, int] = {}
+    for a in alerts:
+        leak = leak_subject(a.rule_id)
+        source = leak[1] if leak is not None else source_of_sensor.get(a.sensor_id)
+        if source is not None:
+            wanted[a.id] = source
+    if not wanted:
+        return {}
+    named = select(EmissionSource.id, EmissionSource.name).where(EmissionSource.id.in_(set(wanted.values())))
+    if org is not None:
+        named = named.where(EmissionSource.organization_id == org)
+    names = {source: name for source, name in await session.execute(named)}
+    return {alert: (source, names[source]) for alert, source in wanted.items() if source in names}
+
+
 async def get_alert(session: AsyncSession, actor: Principal, alert_id: int) -> Alert:
     alert = await session.get(Alert, alert_id)
     if alert is None:
@@ -76,12 +106,12 @@ async def change_state(session: AsyncSession, actor: Principal, alert_id: int, a
     actor.require_role(ACTORS)
     alert = await get_alert(session, actor, alert_id)
     if alert.state == AlertState.RESOLVED.value:
-        raise conflict(f"alert {alert_id} is already resolved")
+        raise conflict("alert {id} is already resolved", id=alert_id)
     before = snapshot(alert)
     now = utcnow()
     if action is HistoryAction.ACKNOWLEDGED:
         if alert.state == AlertState.ACKNOWLEDGED.value:
-            raise conflict(f"alert {alert_id} is already acknowledged")
+            raise conflict("alert {id} is already acknowledged", id=alert_id)
         alert.state, alert.acknowledged_by, alert.acknowledged_at = AlertState.ACKNOWLEDGED.value, actor.username, now
     else:
         alert.state, alert.resolved_at = AlertState.RESOLVED.value, now

@@ -7,8 +7,10 @@ arguments before Click parses them, chooses the language, and rewrites the help 
 option and argument of the freshly built Click tree, plus Typer's own panel titles ("Options", "Commands", ...).
 So ``ghgwatch --lang ru inventory run --help`` and ``LANG=ru_RU.UTF-8 ghgwatch --help`` are Russian.
 
-:func:`texts_to_translate` lists every such text; a test requires a Russian entry for each of them. ("Usage:"
-and Click's own parser errors stay English: Click takes them from the stdlib ``gettext`` domain, not ours.)
+:func:`texts_to_translate` lists every such text; a test requires a Russian entry for each of them. "Usage:" and
+Click's own parser errors ("No such option", "Missing argument", "Invalid value for ...") follow the language too:
+see :mod:`ghgwatch.cli._errors` (Typer's copy of Click writes them as English f-strings, translated on their way
+out of the root group).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typer import rich_utils
 from typer.core import TyperGroup
 
 from ghgwatch import i18n
+from ghgwatch.cli import _errors
 from ghgwatch.cli._runtime import set_locale
 
 # Typer's own texts in its help and error panels (module constants of typer.rich_utils), as shipped in English.
@@ -75,7 +78,9 @@ def help_texts(command: Command) -> set[str]:
 def localise(command: Command, language: str) -> None:
     """Translate the help texts of a command tree in place (English msgids → the ``cli`` catalog)."""
     t = i18n.translator(language, "cli")
+    _errors.route_typer_gettext()
     for cmd in walk(command):
+        cmd.context_class = _errors.LocalisedContext  # "Usage:" in the language
         for attribute in ("help", "short_help", "epilog"):
             if text := getattr(cmd, attribute):
                 setattr(cmd, attribute, t.gettext(text))
@@ -106,10 +111,16 @@ class LocalisedGroup(TyperGroup):
         language = lang_from_args(args)
         set_locale(language)
         localise(self, language)
-        return super().make_context(info_name, args, parent=parent, **extra)
+        with _errors.translated_errors():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _errors.translated_errors():  # the subcommands' parsing happens in here
+            return super().invoke(ctx)
 
 
 def texts_to_translate(command: Command) -> set[str]:
     """Every text this module translates for a command tree: its help texts, Typer's panel texts and the
-    ``--help`` option's text (a test requires a Russian catalog entry for each)."""
-    return help_texts(command) | set(TYPER_TEXTS.values()) | {HELP_OPTION_TEXT}
+    ``--help`` option's text, and Click's and Typer's own messages (a test requires a Russian catalog entry for
+    each)."""
+    return help_texts(command) | set(TYPER_TEXTS.values()) | {HELP_OPTION_TEXT} | _errors.texts()

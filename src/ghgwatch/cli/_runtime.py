@@ -124,9 +124,9 @@ def run(coro: Awaitable[T]) -> T:
     try:
         return asyncio.run(main())
     except Problem as exc:
-        # Details stay English, as in the API (they name fields and values); a bare title is translated like the
-        # API's problem titles (domain "web").
-        detail = exc.detail or i18n.translator(_locale[0], "web").gettext(exc.title)
+        # Translated like the API's problems (domain "web"): a common detail or template, else the bare title.
+        web = i18n.translator(_locale[0], "web")
+        detail = exc.localised_detail(web) or web.gettext(exc.title)
         if exc.errors:
             detail += "; " + "; ".join(describe_error(e) for e in exc.errors)
         fail(detail)

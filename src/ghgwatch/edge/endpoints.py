@@ -14,7 +14,7 @@ from ghgwatch.alerts.hub import hub_of
 from ghgwatch.edge import intake
 from ghgwatch.edge.schemas import AlarmEvent, EventsIn, SummariesIn, Summary
 from ghgwatch.ingest.auth import DeviceAuthenticator, DeviceInfo
-from ghgwatch.kit.problems import Problem, forbidden, unauthorized
+from ghgwatch.kit.problems import Problem, forbidden, too_large, unauthorized
 from ghgwatch.registry.cache import SensorCache
 from ghgwatch.security.models import Device
 from ghgwatch.web.context import AppContext, context
@@ -53,12 +53,12 @@ async def _gateway(request: Request, authorization: str | None, x_timestamp: str
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise Problem(413, "Body too large", f"at most {MAX_BODY} bytes", type_="too-large")
+        raise too_large(MAX_BODY, "Body too large")
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
-            raise Problem(413, "Body too large", f"at most {MAX_BODY} bytes", type_="too-large")
+            raise too_large(MAX_BODY, "Body too large")
     return body
 
 

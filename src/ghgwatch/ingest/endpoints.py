@@ -10,7 +10,7 @@ from ghgwatch.bus import PublishError
 from ghgwatch.ingest.auth import DeviceAuthenticator
 from ghgwatch.ingest.parse import parse_csv, parse_json
 from ghgwatch.ingest.service import Ingestor
-from ghgwatch.kit.problems import Problem, unauthorized
+from ghgwatch.kit.problems import Problem, too_large, unauthorized
 from ghgwatch.observability import metrics
 from ghgwatch.security.accounts import admit_ingest
 from ghgwatch.web.context import serving_context
@@ -77,12 +77,12 @@ async def post_readings(
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise Problem(413, "Body too large", f"at most {MAX_BODY} bytes", type_="too-large")
+        raise too_large(MAX_BODY, "Body too large")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY:
-            raise Problem(413, "Body too large", f"at most {MAX_BODY} bytes", type_="too-large")
+            raise too_large(MAX_BODY, "Body too large")
         chunks.append(chunk)
     return b"".join(chunks)

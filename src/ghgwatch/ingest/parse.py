@@ -81,8 +81,8 @@ class Parsed:
 
 
 def _too_many(n: int) -> Problem:
-    return Problem(413, "Too many readings", f"{n} readings in one request; at most {MAX_READINGS}",
-                   type_="too-large")
+    return Problem(413, "Too many readings", "{n} readings in one request; at most {limit}",
+                   type_="too-large", values={"n": n, "limit": MAX_READINGS})
 
 
 def parse_json(body: bytes) -> Parsed:

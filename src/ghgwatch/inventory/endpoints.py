@@ -19,7 +19,7 @@ from ghgwatch.inventory.schemas import (
     MineMethaneIn,
     MineMethaneOut,
 )
-from ghgwatch.kit.problems import Problem, not_found
+from ghgwatch.kit.problems import Problem, not_found, too_large
 from ghgwatch.reference.minedb import service as minedb
 from ghgwatch.reference.minedb.models import RefMine, RefMineYear
 from ghgwatch.registry import tabular
@@ -66,7 +66,7 @@ async def import_activity_data(
     actor.require_role(WRITERS)
     data = await file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
-        raise Problem(413, "File too large", f"at most {MAX_IMPORT_BYTES} bytes", type_="too-large")
+        raise too_large(MAX_IMPORT_BYTES)
     fmt = format or (tabular.TableFormat.XLSX if (file.filename or "").endswith(".xlsx") else tabular.TableFormat.CSV)
     report = await activity_import.import_rows(session, actor, tabular.read_table(data, fmt), mode,
                                                organization_id=organization_id)

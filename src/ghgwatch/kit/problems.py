@@ -1,8 +1,24 @@
-"""RFC 9457 problem details, raised from anywhere and rendered by the web layer."""
+"""RFC 9457 problem details, raised from anywhere and rendered by the web layer.
+
+A detail people commonly see is written as a template with its ``values`` (``"{entity} {key} does not exist"``,
+``entity=Term("user")``, ``key=5``), so that the web layer can translate it per Accept-Language (the templates
+are ``msgid``s of the ``web`` catalog, listed in ``web/problems.py``); ``detail`` is always the English text.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class Term(str):
+    """A value of a detail that is a word to translate as well (the kind of record: "user", "facility")."""
+
+    __slots__ = ()
+
+
+class Translates(Protocol):
+    def gettext(self, message: str, /, **values: Any) -> str: ...
 
 PROBLEM_BASE = "https://ghgwatch.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -20,8 +36,12 @@ class Problem(Exception):
         type_: str = "about:blank",
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> None:
+        self.template = detail
+        self.values = dict(values or {})
+        detail = detail.format(**self.values) if values else detail
         super().__init__(detail or title)
         self.status = status
         self.title = title
@@ -42,18 +62,32 @@ class Problem(Exception):
         out.update(self.extra)
         return out
 
+    def localised_detail(self, t: Translates) -> str:
+        """The detail in ``t``'s language: its template translated and filled (a :class:`Term` value translated
+        too), or a fixed detail looked up as it is; a text the catalog lacks stays English."""
+        if not self.values:
+            return t.gettext(self.detail) if self.detail else ""
+        values = {k: t.gettext(v) if isinstance(v, Term) else v for k, v in self.values.items()}
+        return t.gettext(self.template, **values)
+
 
 def not_found(entity: str, key: object) -> Problem:
-    return Problem(404, "Not found", f"{entity} {key} does not exist", type_="not-found")
+    return Problem(404, "Not found", "{entity} {key} does not exist", type_="not-found",
+                   values={"entity": Term(entity), "key": key})
 
 
-def conflict(detail: str) -> Problem:
-    return Problem(409, "Conflict", detail, type_="conflict")
+def conflict(detail: str, **values: Any) -> Problem:
+    """``detail`` is a template when ``values`` are given (``conflict("user '{name}' exists", name=...)``)."""
+    return Problem(409, "Conflict", detail, type_="conflict", values=values or None)
 
 
-def forbidden(detail: str) -> Problem:
-    return Problem(403, "Forbidden", detail, type_="forbidden")
+def forbidden(detail: str, **values: Any) -> Problem:
+    return Problem(403, "Forbidden", detail, type_="forbidden", values=values or None)
 
 
 def unauthorized(detail: str = "missing or invalid credentials") -> Problem:
     return Problem(401, "Unauthorized", detail, type_="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+def too_large(limit: int, title: str = "File too large") -> Problem:
+    return Problem(413, title, "at most {limit} bytes", type_="too-large", values={"limit": limit})

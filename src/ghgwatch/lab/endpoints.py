@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from sqlalchemy import func, select
 
-from ghgwatch.kit.problems import Problem, not_found
+from ghgwatch.kit.problems import Problem, not_found, too_large
 from ghgwatch.kit.timeutil import utcnow
 from ghgwatch.lab.alerting import publish
 from ghgwatch.lab.composition import measured_composition
@@ -44,7 +44,7 @@ async def import_lab_results(
     await writable_facility(session, actor, facility_id)
     data = await file.read(MAX_LAB_BYTES + 1)
     if len(data) > MAX_LAB_BYTES:
-        raise Problem(413, "File too large", f"at most {MAX_LAB_BYTES} bytes", type_="too-large")
+        raise too_large(MAX_LAB_BYTES)
     name = file.filename or "lab-results"
     fmt = format or ("xlsx" if name.lower().endswith(".xlsx") else "csv")
     try:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, File, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from ghgwatch import i18n
-from ghgwatch.kit.problems import Problem
+from ghgwatch.kit.problems import Problem, too_large
 from ghgwatch.reference import gem
 from ghgwatch.reference.minedb import panel, restore, service, tabular, tiers
 from ghgwatch.reference.minedb.service import Kind
@@ -89,7 +89,7 @@ async def _upload_panel(file: UploadFile, variable: str,
     panel.check(variable)
     data = await file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
-        raise Problem(413, "File too large", f"at most {MAX_IMPORT_BYTES} bytes", type_="too-large")
+        raise too_large(MAX_IMPORT_BYTES)
     fmt = format or (TableFormat.XLSX if (file.filename or "").endswith(".xlsx") else TableFormat.CSV)
     return panel.from_cells(panel.from_rows(read_table(data, fmt), variable))
 
@@ -190,7 +190,7 @@ def _routes(k: Kind) -> None:
         actor.require_role(WRITERS)
         data = await file.read(MAX_IMPORT_BYTES + 1)
         if len(data) > MAX_IMPORT_BYTES:
-            raise Problem(413, "File too large", f"at most {MAX_IMPORT_BYTES} bytes", type_="too-large")
+            raise too_large(MAX_IMPORT_BYTES)
         fmt = format or (TableFormat.XLSX if (file.filename or "").endswith(".xlsx") else TableFormat.CSV)
         report = await tabular.import_rows(session, actor, k, read_table(data, fmt), mode)
         await session.commit()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 
-from ghgwatch.kit.problems import Problem
+from ghgwatch.kit.problems import Problem, too_large
 from ghgwatch.registry import service, tabular
 from ghgwatch.registry.schemas import Page
 from ghgwatch.registry.specs import ALL, EntitySpec
@@ -103,7 +103,7 @@ def build_router(spec: EntitySpec) -> APIRouter:
                       format: tabular.TableFormat | None = None) -> dict[str, Any]:
         data = await file.read(MAX_IMPORT_BYTES + 1)
         if len(data) > MAX_IMPORT_BYTES:
-            raise Problem(413, "File too large", f"at most {MAX_IMPORT_BYTES} bytes", type_="too-large")
+            raise too_large(MAX_IMPORT_BYTES)
         fmt = format or (tabular.TableFormat.XLSX if (file.filename or "").endswith(".xlsx")
                          else tabular.TableFormat.CSV)
         report = await tabular.import_rows(session, actor, spec, tabular.read_table(data, fmt), mode)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ghgwatch import audit
-from ghgwatch.kit.problems import Problem, conflict, forbidden, not_found
+from ghgwatch.kit.problems import Problem, Term, conflict, forbidden, not_found
 from ghgwatch.registry.models import Organization
 from ghgwatch.registry.specs import EntitySpec
 from ghgwatch.security.principal import WRITERS, Principal
@@ -99,7 +99,8 @@ async def delete(session: AsyncSession, actor: Principal, spec: EntitySpec, key:
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise conflict(f"{spec.name} {key} still has dependent rows; delete or move them first") from exc
+        raise conflict("{entity} {key} still has dependent rows; delete or move them first", entity=Term(spec.name),
+                       key=key) from exc
     await audit.record(session, actor=actor.username, action="delete", entity=spec.name, entity_id=key,
                        organization_id=before.get("organization_id", before["id"]), before=before)
 

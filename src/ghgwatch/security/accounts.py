@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ghgwatch.kit.problems import Problem, unauthorized
+from ghgwatch.kit.problems import Problem, Term, unauthorized
 from ghgwatch.observability import metrics
 from ghgwatch.security.models import Role, User
 from ghgwatch.security.principal import Principal
@@ -116,9 +116,9 @@ class LoginGuard:
         if wait is not None:
             metrics.observe_rate_limited(limit)
             metrics.observe_login(metrics.LoginOutcome.LIMITED)
-            what = "this address" if limit is metrics.RateLimit.LOGIN_ADDRESS else "this user"
-            raise Problem(429, "Too many sign-in attempts", f"too many sign-in attempts from {what}; retry later",
-                          type_="rate-limited", headers=retry_after_header(wait))
+            what = Term("this address" if limit is metrics.RateLimit.LOGIN_ADDRESS else "this user")
+            raise Problem(429, "Too many sign-in attempts", "too many sign-in attempts from {what}; retry later",
+                          type_="rate-limited", headers=retry_after_header(wait), values={"what": what})
         if not counted:
             self.by_address.hit(address)
 
@@ -228,6 +228,6 @@ async def admit_ingest(extras: dict[str, Any], settings: SecuritySettings, devic
     wait = await limiter.take(key) if isinstance(limiter, SharedTokenBucket) else limiter.take(key)
     if wait is not None:
         metrics.observe_rate_limited(metrics.RateLimit.INGEST_DEVICE)
-        raise Problem(429, "Too many requests", f"device {device_id} sends faster than "
-                      f"{settings.ingest_requests_per_device_s:g} requests/s; retry later", type_="rate-limited",
-                      headers=retry_after_header(wait))
+        raise Problem(429, "Too many requests", "device {device_id} sends faster than {rate} requests/s; retry later",
+                      type_="rate-limited", headers=retry_after_header(wait),
+                      values={"device_id": device_id, "rate": f"{settings.ingest_requests_per_device_s:g}"})

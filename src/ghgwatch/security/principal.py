@@ -24,11 +24,12 @@ class Principal:
 
     def require_role(self, allowed: frozenset[Role]) -> None:
         if self.role not in allowed:
-            raise forbidden(f"role '{self.role}' may not do this (needs one of: {', '.join(sorted(allowed))})")
+            raise forbidden("role '{role}' may not do this (needs one of: {roles})", role=self.role,
+                            roles=", ".join(sorted(allowed)))
 
     def require_org(self, organization_id: int) -> None:
         if not self.is_platform_admin and self.organization_id != organization_id:
-            raise forbidden(f"organisation {organization_id} is not yours")
+            raise forbidden("organisation {organization_id} is not yours", organization_id=organization_id)
 
     def org_filter(self) -> int | None:
         """The organisation a listing is limited to (``None``: every organisation)."""

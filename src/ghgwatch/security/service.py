@@ -44,7 +44,7 @@ async def create_user(
         raise Problem(422, "Invalid user", "password must have at least 8 characters", type_="validation",
                       errors=[{"loc": ["password"], "msg": "at least 8 characters"}])
     if (await session.execute(select(User.id).where(User.username == username))).first():
-        raise conflict(f"user '{username}' exists")
+        raise conflict("user '{username}' exists", username=username)
     user = User(username=username, password_hash=hash_password(password), role=role,
                 organization_id=organization_id)
     session.add(user)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from sqlalchemy import func, select
 
 from ghgwatch import audit
-from ghgwatch.kit.problems import Problem, not_found
+from ghgwatch.kit.problems import Problem, not_found, too_large
 from ghgwatch.lab.alerting import publish
 from ghgwatch.registry.models import EmissionSource, Facility
 from ghgwatch.security.principal import WRITERS
@@ -88,7 +88,7 @@ async def upload_flight(
             known_source = (source.latitude, source.longitude)
     data = await file.read(MAX_FLIGHT_BYTES + 1)
     if len(data) > MAX_FLIGHT_BYTES:
-        raise Problem(413, "File too large", f"at most {MAX_FLIGHT_BYTES} bytes", type_="too-large")
+        raise too_large(MAX_FLIGHT_BYTES)
     name = file.filename or "flight"
     fmt = format or ("xlsx" if name.lower().endswith(".xlsx") else "csv")
     try:

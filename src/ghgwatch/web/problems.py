@@ -1,4 +1,9 @@
-"""Exception handlers that render every error as RFC 9457 problem details."""
+"""Exception handlers that render every error as RFC 9457 problem details, in the language of the request's
+Accept-Language (``Content-Language`` says which): the title, the detail when it is one of the fixed texts or
+templates people commonly see (:data:`DETAILS`), and the ``msg`` of each item of a 422's ``errors`` (rebuilt from
+pydantic's error ``type`` and ``ctx`` by :mod:`ghgwatch.i18n.validation`). ``type``, ``status`` and each error's
+``type`` and ``loc`` stay the same in every language: clients match on them, not on text. A detail the catalog
+lacks (one naming values in a sentence of its own) stays English."""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ghgwatch import i18n
-from ghgwatch.kit.problems import MEDIA_TYPE, Problem
+from ghgwatch.i18n import validation
+from ghgwatch.kit.problems import MEDIA_TYPE, Problem, Term
 
 
 def N_(text: str) -> str:  # gettext's name for "mark for translation"
@@ -24,16 +30,75 @@ TITLES = (
     N_("Bad Request"), N_("Method Not Allowed"), N_("Not Acceptable"), N_("Unsupported Media Type"),
     N_("Too Many Requests"), N_("Content Too Large"), N_("Request Entity Too Large"), N_("File too large"),
     N_("Internal Server Error"), N_("Service Unavailable"), N_("Invalid reference"), N_("Invalid user"),
-    N_("Bus unavailable"), N_("Cannot fill"), N_("Error"),
+    N_("Bus unavailable"), N_("Cannot fill"), N_("Error"), N_("Body too large"), N_("Too many readings"),
+    N_("Too many sign-in attempts"), N_("Too many requests"), N_("Bad signature"), N_("Stale signature"),
+    N_("Signature required"), N_("Replayed request"),
 )
-"""Problem titles people commonly see; translated per the request's Accept-Language (domain ``web``).
-Details stay in English: they name fields and values, and clients match on ``type``, not on text."""
+"""Problem titles people commonly see; translated per the request's Accept-Language (domain ``web``)."""
+
+DETAILS = (
+    # the request-validation summary and the database's safety nets (below)
+    N_("invalid fields: {fields}"), N_("{where}: out of range (integers up to {limit})"), N_("a number in the request"),
+    N_("out of range"),
+    N_("the change conflicts with stored data (a referenced row does not exist, or a unique value is taken)"),
+    # 401
+    N_("missing or invalid credentials"), N_("wrong username or password"), N_("invalid or expired token"),
+    N_("invalid token"), N_("user no longer exists"), N_("this account is deactivated"),
+    N_("the token's user does not exist"), N_("this token was revoked (the account changed): sign in again"),
+    N_("the account no longer exists or is deactivated"),
+    N_("a valid token in the Authorization header or ?access_token= is needed"),
+    N_("unknown or revoked device token"), N_("a device token is required: Authorization: Bearer <token>"),
+    N_("a device token is required: Uri-Query token=<token>"),
+    N_("a gateway device token is required: Authorization: Bearer <token>"),
+    N_("the gateway's view token is required (Authorization: Bearer, or ?access_token=)"),
+    N_("metrics need Authorization: Bearer <observability.metrics_token>"),
+    N_("this device must sign its requests (X-Timestamp, X-Signature)"),
+    N_("X-Timestamp and X-Signature go together"), N_("X-Timestamp must be Unix seconds"),
+    N_("X-Timestamp must be finite Unix seconds"), N_("X-Signature does not match the body"),
+    # 403
+    N_("role '{role}' may not do this (needs one of: {roles})"), N_("organisation {organization_id} is not yours"),
+    N_("the X-CSRF-Token header is missing or does not match the session"),
+    N_("only administrators and auditors read the audit log"),
+    N_("only a platform administrator may create organisations"),
+    N_("only a platform administrator may delete organisations"),
+    N_("only a platform administrator may create users without an organisation"),
+    N_("only a platform administrator may write public reference rows"),
+    N_("only a platform administrator may write a factor set shared by every organisation"),
+    N_("only a platform administrator may add rows by GEM mine id"), N_("the current password is wrong"),
+    N_("this device is not an edge gateway (create it with --gateway)"), N_("this row belongs to no organisation"),
+    # 404 (with the kinds of record below), 405
+    N_("{entity} {key} does not exist"), N_("Not Found"), N_("Method Not Allowed"),
+    # 409
+    N_("user '{username}' exists"), N_("alert {id} is already resolved"), N_("alert {id} is already acknowledged"),
+    N_("{entity} {key} still has dependent rows; delete or move them first"),
+    N_("you cannot change your own role or deactivate yourself (ask another administrator)"),
+    N_("this signature was already used"),
+    # 413, 429
+    N_("at most {limit} bytes"), N_("{n} readings in one request; at most {limit}"),
+    N_("too many sign-in attempts from {what}; retry later"), N_("this address"), N_("this user"),
+    N_("device {device_id} sends faster than {rate} requests/s; retry later"),
+)
+"""Details people commonly see, fixed or as templates (``kit.problems``: ``values`` fill them after translation).
+``tests/i18n/test_problem_details.py`` finds the literal details of ``unauthorized``/``forbidden``/``conflict``
+and of 401/403/409/413/429 problems in the source and requires a Russian entry for each."""
+
+ENTITIES = (
+    N_("activity data"), N_("alert"), N_("alert rule"), N_("notification route"), N_("command"), N_("device"),
+    N_("document"), N_("facility"), N_("factor set"), N_("flight"), N_("forecast mapping"),
+    N_("forecast of mapping"), N_("forecast of sensor"), N_("inventory run"), N_("job"), N_("lab result"),
+    N_("model"), N_("organisation"), N_("organization"), N_("report"), N_("source"), N_("sensor"), N_("user"),
+    N_("work order"),
+)
+"""Kinds of record named by ``not_found`` (a :class:`~ghgwatch.kit.problems.Term`, translated too)."""
 
 
 def _response(problem: Problem, request: Request) -> JSONResponse:
     locale = i18n.negotiate(request.headers.get("accept-language"))
+    t = i18n.translator(locale, "web")
     body = problem.body(str(request.url.path))
-    body["title"] = i18n.translator(locale, "web").gettext(problem.title)
+    body["title"] = t.gettext(problem.title)
+    if problem.detail:
+        body["detail"] = problem.localised_detail(t)
     headers = {**(problem.headers or {}), "Content-Language": locale}
     return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=headers)
 
@@ -50,13 +115,16 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming the fields at fault (names as they are); each error's ``msg`` in the request's language."""
     assert isinstance(exc, RequestValidationError)
+    locale = i18n.negotiate(request.headers.get("accept-language"))
     errors: list[dict[str, Any]] = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": validation.message(e, locale), "type": e.get("type", "")}
         for e in exc.errors()
     ]
     fields = ", ".join(".".join(e["loc"]) for e in errors)
-    problem = Problem(422, "Validation failed", f"invalid fields: {fields}", type_="validation", errors=errors)
+    problem = Problem(422, "Validation failed", "invalid fields: {fields}", type_="validation", errors=errors,
+                      values={"fields": fields})
     return _response(problem, request)
 
 
@@ -80,9 +148,12 @@ def _out_of_range(request: Request) -> list[str]:
 async def _on_overflow(request: Request, exc: Exception) -> JSONResponse:
     """A number too large for the database (SQLite: OverflowError; PostgreSQL: a DataError): 422, not 500."""
     names = _out_of_range(request)
-    where = ", ".join(names) if names else "a number in the request"
-    problem = Problem(422, "Validation failed", f"{where}: out of range (integers up to {INT32_MAX})",
-                      type_="validation", errors=[{"loc": n.split("."), "msg": "out of range"} for n in names])
+    t = i18n.translator(i18n.negotiate(request.headers.get("accept-language")), "web")
+    where = ", ".join(names) if names else Term("a number in the request")
+    problem = Problem(422, "Validation failed", "{where}: out of range (integers up to {limit})",
+                      type_="validation", values={"where": where, "limit": INT32_MAX},
+                      errors=[{"loc": n.split("."), "msg": t.gettext("out of range"), "type": "out_of_range"}
+                              for n in names])
     return _response(problem, request)
 
 

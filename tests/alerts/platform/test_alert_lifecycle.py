@@ -96,6 +96,34 @@ async def test_filters_and_pagination(alert_platform: AlertPlatform) -> None:
     assert page["total"] == 2 and len(page["items"]) == 1
 
 
+async def test_listed_alerts_name_their_source_in_two_queries(alert_platform: AlertPlatform) -> None:
+    from sqlalchemy import event
+
+    from ghgwatch.alerts import queries
+    from ghgwatch.security.principal import Principal
+
+    p = alert_platform
+    t = await p.new_sensor(kind="temperature", unit="degC")  # on the world's source "Shaft 1" too
+    await p.rule(str(t), "hot", {"kind": "threshold", "warning": 30})
+    await p.post(t, [35.0])
+    await p.post(p.world.sensor_a, [0.9])
+    items = await p.wait_for(lambda a: len(a) == 2)
+    assert [(a["source_id"], a["source_name"]) for a in items] == [(p.world.source_a, "Shaft 1")] * 2
+    one = (await p.client.get(f"/api/v1/alerts/{items[0]['id']}", headers=p.engineer)).json()
+    assert (one["source_id"], one["source_name"]) == (p.world.source_a, "Shaft 1")
+
+    engineer = Principal(user_id=0, username="t", role=Role.ENGINEER, organization_id=p.world.org_a)
+    stranger = Principal(user_id=0, username="t", role=Role.ENGINEER, organization_id=p.world.org_b)
+    async with p.db.sessions() as s:
+        rows, _ = await queries.list_alerts(s, engineer)
+        statements: list[object] = []
+        event.listen(s.sync_session, "do_orm_execute", lambda state: statements.append(state.statement))
+        found = await queries.sources_of(s, engineer, rows)
+        assert len(statements) == 2  # one for the sensors' sources, one for the names: not one per alert
+        assert found == {a.id: (p.world.source_a, "Shaft 1") for a in rows}
+        assert await queries.sources_of(s, stranger, rows) == {}  # another organisation's sources are not read
+
+
 async def test_sse_delivers_opened_event_to_the_organisation(alert_platform: AlertPlatform) -> None:
     p = alert_platform
     token = p.engineer["Authorization"].split()[1]

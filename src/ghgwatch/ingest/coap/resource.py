@@ -28,7 +28,7 @@ from ghgwatch.bus import PublishError
 from ghgwatch.ingest.auth import DeviceAuthenticator
 from ghgwatch.ingest.parse import parse_json
 from ghgwatch.ingest.service import Ingestor
-from ghgwatch.kit.problems import Problem, unauthorized
+from ghgwatch.kit.problems import Problem, too_large, unauthorized
 from ghgwatch.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class ReadingsResource(resource.Resource):  # type: ignore[misc]  # aiocoap ship
         if (block1 is not None and block1.start + len(request.payload) > MAX_BODY) or (
                 announced is not None and announced > MAX_BODY):
             metrics.observe_rejected("too_large", "coap")
-            answer = problem_message(Problem(413, "Body too large", f"at most {MAX_BODY} bytes", type_="too-large"))
+            answer = problem_message(too_large(MAX_BODY, "Body too large"))
             answer.opt.size1 = MAX_BODY
             pipe.add_response(answer, is_last=True)
             return

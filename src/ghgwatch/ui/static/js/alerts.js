@@ -43,6 +43,7 @@
       el("td", {}, el("button", { type: "button", class: "link-like", onclick: guard(() => show(a.id)), "aria-label": t("Details") + " #" + a.id }, "#" + a.id)),
       el("td", {}, el("span", { class: "pill state-" + (a.severity === "alarm" ? "alarm" : "warning") }, t(a.severity))),
       el("td", {}, alertSubject(a).name),
+      el("td", {}, a.source_name || "—"),  /* the sensor's source, or the source a leak names (the alerts API) */
       el("td", { class: "num" }, num(a.reading_value), " ", a.unit || ""),
       el("td", {}, a.threshold == null ? "—" : num(a.threshold) + " " + (a.unit || "")),
       el("td", {}, dt(a.opened_at)),
