@@ -12,6 +12,7 @@ import numpy as np
 
 from ghgwatch.analytics._base import ConformalForecaster
 from ghgwatch.analytics._features import FeatureSpec, Seasonal
+from ghgwatch.analytics._threads import openmp_threads
 
 ModelName = Literal["linear", "gbdt", "naive"]
 MODEL_NAMES: tuple[ModelName, ...] = ("linear", "gbdt", "naive")
@@ -163,27 +164,14 @@ class GBDTForecaster(_RegressionForecaster):
         rng = np.random.default_rng(self.random_state)
         return np.sort(rng.choice(rows, size=self.max_train_rows, replace=False))
 
-    # scikit-learn's histogram GBDT runs OpenMP threads per tree and per predict call. For a few
-    # thousand rows, and for the recursive forecast's predict calls on a few dozen rows, the threads
-    # cost more than they save, and on a busy machine they spin: `ghgwatch forecast` on 2,880
-    # 15-minute points took 442 s for the GBDT backtest at load average 12, 17 s on one thread
-    # (docs/analytics.md). One thread below ``_PARALLEL_ROWS`` training rows and for every predict.
+    # One OpenMP thread for small fits and every predict (analytics/_threads.py says why).
     def _fit_core(self, values: np.ndarray) -> None:
-        import sklearn.ensemble  # noqa: F401  (load its OpenMP runtime first: limits apply to loaded ones)
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
-        limit = None if len(values) > _PARALLEL_ROWS else 1
-        with threadpool_limits(limits=limit, user_api="openmp"):
+        with openmp_threads(len(values)):
             super()._fit_core(values)
 
     def _paths(self, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1, user_api="openmp"):
+        with openmp_threads():
             return super()._paths(values, origins, horizon)
-
-
-_PARALLEL_ROWS = 20_000
 
 
 def make_forecaster(name: str, **params: Any) -> ConformalForecaster:

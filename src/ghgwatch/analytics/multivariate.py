@@ -26,6 +26,7 @@ import pandas as pd
 from ghgwatch import __version__
 from ghgwatch.analytics import metrics
 from ghgwatch.analytics._frequency import infer_frequency
+from ghgwatch.analytics._threads import openmp_threads
 
 MODEL_FORMAT = "ghgwatch.analytics.multivariate/1"
 KINDS = ("linear", "gbdt")
@@ -90,17 +91,19 @@ class MultivariateForecaster:
         if len(rows) > self.max_train_rows:
             rng = np.random.default_rng(self.random_state)
             rows = np.sort(rng.choice(rows, self.max_train_rows, replace=False))
-        return [
-            HistGradientBoostingRegressor(
-                max_iter=self.max_iter, early_stopping=False, random_state=self.random_state
-            ).fit(X[rows], Y[rows, h])
-            for h in range(Y.shape[1])
-        ]
+        with openmp_threads(len(rows)):  # one OpenMP thread for small fits (analytics/_threads.py)
+            return [
+                HistGradientBoostingRegressor(
+                    max_iter=self.max_iter, early_stopping=False, random_state=self.random_state
+                ).fit(X[rows], Y[rows, h])
+                for h in range(Y.shape[1])
+            ]
 
     @staticmethod
     def _apply(est: Any, X: np.ndarray) -> np.ndarray:
         if isinstance(est, list):
-            return np.column_stack([e.predict(X) for e in est])
+            with openmp_threads():
+                return np.column_stack([e.predict(X) for e in est])
         out = np.asarray(est.predict(X), dtype=float)
         return out.reshape(len(X), -1)
 

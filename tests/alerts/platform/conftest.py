@@ -94,7 +94,7 @@ class AlertPlatform:
         items: list[dict[str, Any]] = answer.json()["items"]
         return items
 
-    async def wait_for(self, check: Callable[[list[dict[str, Any]]], bool], within_s: float = 15.0,
+    async def wait_for(self, check: Callable[[list[dict[str, Any]]], bool], within_s: float = 60.0,
                        **params: Any) -> list[dict[str, Any]]:
         deadline = time.monotonic() + within_s
         while True:
