@@ -121,7 +121,8 @@ def test_late_readings_fast_paths_equal_the_exact_path_and_reading_by_reading(
         batch: tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64], str]) -> None:
     idx, ts, judged, shape = batch
     expected = reference_late(idx, ts, judged)
-    got = late_readings(idx, ts, run_starts(idx), judged[idx])
+    starts = run_starts(idx)
+    got = late_readings(idx, ts, starts, judged[idx[starts]])
     assert np.array_equal(np.zeros_like(expected) if got is None else got, expected)
     assert np.array_equal(_late_exact(idx, ts, judged[idx]), expected)
     if shape == "in order":

@@ -33,8 +33,8 @@ def run_starts(idx: IntArray) -> IntArray:
 def late_readings(idx: IntArray, ts: FloatArray, starts: IntArray, judged: FloatArray) -> BoolArray | None:
     """The late readings of a batch, ``None`` when none is.
 
-    ``judged``: per reading, the newest reading time of its sensor judged before this batch (NaN: none). A reading
-    is late when its time is at or before ``judged`` or before a reading of its sensor earlier in the batch.
+    ``judged``: per run, the newest reading time of its sensor judged before this batch (NaN: none). A reading is
+    late when its time is at or before that, or at or before a reading of its sensor earlier in the batch.
     """
     n = ts.shape[0]
     rises = np.empty(n, dtype=np.bool_)
@@ -43,9 +43,9 @@ def late_readings(idx: IntArray, ts: FloatArray, starts: IntArray, judged: Float
     rises[starts] = True
     if rises.all() and _runs_in_order(idx, ts, starts, judged):
         return None
-    if (ts <= judged).all():
+    if (np.maximum.reduceat(ts, starts) <= judged).all():
         return np.ones(n, dtype=np.bool_)
-    return _late_exact(idx, ts, judged)
+    return _late_exact(idx, ts, np.repeat(judged, np.diff(starts, append=n)))
 
 
 def _runs_in_order(idx: IntArray, ts: FloatArray, starts: IntArray, judged: FloatArray) -> bool:
@@ -56,7 +56,7 @@ def _runs_in_order(idx: IntArray, ts: FloatArray, starts: IntArray, judged: Floa
     ends[-1] = ts.shape[0] - 1
     order = np.argsort(idx[starts], kind="stable")
     sensors = idx[starts][order]
-    prior = judged[starts][order]
+    prior = judged[order]
     again = sensors[1:] == sensors[:-1]  # the run follows an earlier run of its sensor
     prior[1:][again] = ts[ends[order]][:-1][again]
     first = ts[starts][order]

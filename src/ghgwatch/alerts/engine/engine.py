@@ -126,10 +126,10 @@ class RuleEngine(EngineState):
             return []
         starts = run_starts(idx)
         late = self._late(idx, ts, starts)
-        run_sensors = idx[starts]
-        np.fmax.at(self._last_ts, run_sensors, np.fmax.reduceat(ts, starts))
+        run_sensors, run_newest = idx[starts], np.fmax.reduceat(ts, starts)
+        np.fmax.at(self._last_ts, run_sensors, run_newest)
         if arrived_at is None:
-            np.fmax.at(self._last_seen, run_sensors, np.fmax.reduceat(ts, starts))
+            np.fmax.at(self._last_seen, run_sensors, run_newest)
         else:
             self._last_seen[run_sensors] = np.fmax(self._last_seen[run_sensors], arrived_at)
         fresh: npt.NDArray[np.bool_] | None = None  # the readings not late, when some are
@@ -144,10 +144,15 @@ class RuleEngine(EngineState):
             zs = lane.z(values, sc, idx)
             lv = lane.levels(zs, idx)
             exceeding = lv > 0
-            # Readings of a sensor whose alert opens inside this batch must be followed too.
-            opening = np.zeros(lane.has_open.shape[0], dtype=np.bool_)
-            opening[idx[exceeding]] = True
-            follow = lane.has_open[idx] | opening[idx]
+            if exceeding.any():
+                # Readings of a sensor whose alert opens inside this batch must be followed too.
+                opening = np.zeros(lane.has_open.shape[0], dtype=np.bool_)
+                opening[idx[exceeding]] = True
+                follow = lane.has_open[idx] | opening[idx]
+            elif lane.has_open.any():
+                follow = lane.has_open[idx]
+            else:
+                continue  # nothing exceeds, nothing is open: nothing to step in this lane
             if fresh is not None:
                 follow &= fresh  # a late reading within the levels changes nothing (``_step_late``)
                 exceeding &= ~self._late_no_change(lane, idx, ts, zs, lv, exceeding & ~fresh, fresh)
@@ -155,9 +160,10 @@ class RuleEngine(EngineState):
             work.extend(
                 zip(hot.tolist(), [n] * hot.shape[0], zs[hot].tolist(), lv[hot].tolist(), strict=True)
             )
-        py_rules = self._has_py[idx] if fresh is None else self._has_py[idx] & fresh  # their windows need order
-        py = np.flatnonzero(py_rules | self._silent_open[idx])
-        work.extend((p, -1, 0.0, 0) for p in py.tolist())
+        if self._py_rules or self._silent_open.any():
+            py_rules = self._has_py[idx] if fresh is None else self._has_py[idx] & fresh  # windows need order
+            py = np.flatnonzero(py_rules | self._silent_open[idx])
+            work.extend((p, -1, 0.0, 0) for p in py.tolist())
         if not work:
             return []
         work.sort(key=lambda w: (w[0], w[1]))
@@ -196,7 +202,8 @@ class RuleEngine(EngineState):
     ) -> npt.NDArray[np.bool_] | None:
         """Which readings are no newer than a reading of their sensor judged before them (earlier in this batch or
         in an earlier one; a replay counts as judged, see ``adopt``); ``None`` when none is (the common case)."""
-        return late_readings(idx, ts, starts, np.fmax(self._last_ts[idx], self._replayed[idx]))
+        run_sensors = idx[starts]
+        return late_readings(idx, ts, starts, np.fmax(self._last_ts[run_sensors], self._replayed[run_sensors]))
 
     def _late_no_change(
         self,
