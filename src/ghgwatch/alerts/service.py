@@ -232,10 +232,8 @@ class AlertService:
         rows = [r for r in rows_in if len(r.ts)]
         if not rows:
             return
-        ids: list[str] = []
-        for r in rows:
-            ids.extend([str(r.sensor)] * len(r.ts))
-        unknown = self.engine.unknown({str(r.sensor) for r in rows})
+        names = [str(r.sensor) for r in rows]
+        unknown = self.engine.unknown(set(names))
         now = time.monotonic()
         if any(now - self._unknown_at.get(u, -math.inf) >= self.refresh_s for u in unknown):
             # A sensor registered after the last rebuild: learn it now instead of skipping its readings.
@@ -247,7 +245,8 @@ class AlertService:
         values = np.concatenate([r.values for r in rows]).astype(np.float64)
         async with self._lock:
             scores = self._scores(rows) if self.snapshot and self.snapshot.anomaly else None
-            events = self.engine.evaluate_arrays(ids, ts, values, scores, arrived_at=time.time())
+            events = self.engine.evaluate_rows(names, [len(r.ts) for r in rows], ts, values, scores,
+                                               arrived_at=time.time())
             if events:
                 await self._persist(events)
 

@@ -2,8 +2,9 @@
 
 Lane ``(kind, j)`` holds the ``j``-th rule of that kind of every sensor. Each reading is mapped to a
 normalised exceedance ``z`` (larger is worse) and compared with the warning/alarm levels in one
-vectorised step; Python code then runs only for readings that exceed or whose sensor has an open
-alert in the lane.
+vectorised step; Python code then runs only for in-order readings that exceed or whose sensor has an
+open alert in the lane, and for late readings that exceed and are not already covered by the open alert
+(``RuleEngine._late_no_change``).
 """
 
 from __future__ import annotations

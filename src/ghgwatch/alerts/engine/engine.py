@@ -25,12 +25,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ghgwatch.alerts.detectors.base import FloatArray
 from ghgwatch.alerts.engine._lanes import Lane
+from ghgwatch.alerts.engine._late import late_readings, run_starts
 from ghgwatch.alerts.engine._state import EngineState, _Open
 from ghgwatch.alerts.engine.events import AlertEvent, AlertKey, EventKind, Reading
 from ghgwatch.alerts.rules.model import (
@@ -79,49 +81,98 @@ class RuleEngine(EngineState):
         ``unknown_readings`` and skipped: callers make sure the engine knows every sensor first
         (``unknown``; the alert service rebuilds it). ``arrived_at`` (wall clock): a sensor whose
         readings arrive is not silent even if they are old (a backfill or a device emptying its buffer).
+        ``evaluate_rows`` is the same for readings grouped by sensor, without a look-up per reading.
         """
         get = self._ids.get
         idx = np.fromiter((get(s, -1) for s in sensor_ids), np.intp, len(sensor_ids))
+        return self._evaluate(idx, ts, values, scores, arrived_at)
+
+    def evaluate_rows(
+        self,
+        sensor_ids: Sequence[str],
+        counts: Sequence[int] | npt.NDArray[np.integer[Any]],
+        ts: FloatArray,
+        values: FloatArray,
+        scores: FloatArray | None = None,
+        *,
+        arrived_at: float | None = None,
+    ) -> list[AlertEvent]:
+        """``evaluate_arrays`` for readings in runs, as the pipeline has them (one run per ``SensorRows``): run
+        ``k`` is ``counts[k]`` consecutive readings of ``sensor_ids[k]`` in ``ts``, ``values`` and ``scores``.
+        The sensor is looked up once per run; everything per reading is numpy, and Python runs only for readings
+        that exceed a level, or whose sensor has an open alert or a rate-of-change or stuck rule."""
+        get = self._ids.get
+        runs = np.fromiter((get(s, -1) for s in sensor_ids), np.intp, len(sensor_ids))
+        counts = np.asarray(counts, dtype=np.intp)
+        if counts.shape != runs.shape or int(counts.sum()) != np.shape(ts)[0]:
+            raise ValueError(f"{len(runs)} runs of {int(counts.sum())} readings given for {np.shape(ts)[0]} times")
+        return self._evaluate(np.repeat(runs, counts), ts, values, scores, arrived_at)
+
+    def _evaluate(
+        self,
+        idx: npt.NDArray[np.intp],
+        ts: FloatArray,
+        values: FloatArray,
+        scores: FloatArray | None,
+        arrived_at: float | None,
+    ) -> list[AlertEvent]:
         ts, values = np.asarray(ts, dtype=np.float64), np.asarray(values, dtype=np.float64)
         sc = np.full(idx.shape[0], math.nan) if scores is None else np.asarray(scores, dtype=np.float64)
         known = idx >= 0
         if not known.all():
             self.unknown_readings += int((~known).sum())
-            pos_map = np.flatnonzero(known)
             idx, ts, values, sc = idx[known], ts[known], values[known], sc[known]
-            sensor_ids = [sensor_ids[i] for i in pos_map.tolist()]
         if idx.shape[0] == 0:
             return []
-        late = self._late(idx, ts)
-        np.fmax.at(self._last_ts, idx, ts)
-        np.fmax.at(self._last_seen, idx, ts if arrived_at is None else np.full(ts.shape[0], arrived_at))
+        starts = run_starts(idx)
+        late = self._late(idx, ts, starts)
+        run_sensors, run_newest = idx[starts], np.fmax.reduceat(ts, starts)
+        np.fmax.at(self._last_ts, run_sensors, run_newest)
+        if arrived_at is None:
+            np.fmax.at(self._last_seen, run_sensors, run_newest)
+        else:
+            self._last_seen[run_sensors] = np.fmax(self._last_seen[run_sensors], arrived_at)
+        fresh: npt.NDArray[np.bool_] | None = None  # the readings not late, when some are
         if late is None:
             self._last_value[idx] = values
         else:
+            fresh = ~late
             self.late_readings += int(late.sum())
-            self._last_value[idx[~late]] = values[~late]
+            self._last_value[idx[fresh]] = values[fresh]
         work: list[tuple[int, int, float, int]] = []  # (position, lane number or -1, z, level)
         for n, lane in enumerate(self._lanes):
             zs = lane.z(values, sc, idx)
             lv = lane.levels(zs, idx)
             exceeding = lv > 0
-            # Readings of a sensor whose alert opens inside this batch must be followed too.
-            opening = np.zeros(lane.has_open.shape[0], dtype=np.bool_)
-            opening[idx[exceeding]] = True
-            hot = np.flatnonzero(exceeding | lane.has_open[idx] | opening[idx])
+            if exceeding.any():
+                # Readings of a sensor whose alert opens inside this batch must be followed too.
+                opening = np.zeros(lane.has_open.shape[0], dtype=np.bool_)
+                opening[idx[exceeding]] = True
+                follow = lane.has_open[idx] | opening[idx]
+            elif lane.has_open.any():
+                follow = lane.has_open[idx]
+            else:
+                continue  # nothing exceeds, nothing is open: nothing to step in this lane
+            if fresh is not None:
+                follow &= fresh  # a late reading within the levels changes nothing (``_step_late``)
+                exceeding &= ~self._late_no_change(lane, idx, ts, zs, lv, exceeding & ~fresh, fresh)
+            hot = np.flatnonzero(exceeding | follow)
             work.extend(
                 zip(hot.tolist(), [n] * hot.shape[0], zs[hot].tolist(), lv[hot].tolist(), strict=True)
             )
-        py = np.flatnonzero(self._has_py[idx] | self._silent_open[idx])
-        work.extend((p, -1, 0.0, 0) for p in py.tolist())
+        if self._py_rules or self._silent_open.any():
+            py_rules = self._has_py[idx] if fresh is None else self._has_py[idx] & fresh  # windows need order
+            py = np.flatnonzero(py_rules | self._silent_open[idx])
+            work.extend((p, -1, 0.0, 0) for p in py.tolist())
         if not work:
             return []
         work.sort(key=lambda w: (w[0], w[1]))
         events: list[AlertEvent] = []
+        names = self._names
         for p, n, z, level in work:
             s = int(idx[p])
             reading = Reading(
-                sensor_ids[p], float(ts[p]), float(values[p]), None if math.isnan(sc[p]) else float(sc[p])
+                names[s], float(ts[p]), float(values[p]), None if math.isnan(sc[p]) else float(sc[p])
             )
             is_late = late is not None and bool(late[p])
             if n < 0:
@@ -146,31 +197,47 @@ class RuleEngine(EngineState):
             )
         return events
 
-    def _late(self, idx: npt.NDArray[np.intp], ts: FloatArray) -> npt.NDArray[np.bool_] | None:
-        """Which readings are no newer than a reading of their sensor judged before them (earlier in
-        this batch or in an earlier one); ``None`` when none is (the common case, found vectorised)."""
-        order = np.argsort(idx, kind="stable")
-        io, to = idx[order], ts[order]
-        first = np.ones(io.shape[0], dtype=np.bool_)
-        first[1:] = io[1:] != io[:-1]
-        heads = io[first]
-        prev = np.empty_like(to)
-        prev[first] = np.fmax(self._last_ts[heads], self._replayed[heads])  # a replay counts as judged (``adopt``)
-        prev[1:][~first[1:]] = to[:-1][~first[1:]]
-        in_order = (to > prev) | np.isnan(prev)
-        if in_order.all():
-            return None
-        late = np.zeros(idx.shape[0], dtype=np.bool_)
-        suspects = np.unique(io[~in_order])
-        newest: dict[int, float] = {}
-        for p in np.flatnonzero(np.isin(idx, suspects)).tolist():
-            s, t = int(idx[p]), float(ts[p])
-            m = newest.get(s, float(np.fmax(self._last_ts[s], self._replayed[s])))
-            if t > m or math.isnan(m):
-                newest[s] = t
-            else:
-                late[p] = True
-        return late
+    def _late(
+        self, idx: npt.NDArray[np.intp], ts: FloatArray, starts: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.bool_] | None:
+        """Which readings are no newer than a reading of their sensor judged before them (earlier in this batch or
+        in an earlier one; a replay counts as judged, see ``adopt``); ``None`` when none is (the common case)."""
+        run_sensors = idx[starts]
+        return late_readings(idx, ts, starts, np.fmax(self._last_ts[run_sensors], self._replayed[run_sensors]))
+
+    def _late_no_change(
+        self,
+        lane: Lane,
+        idx: npt.NDArray[np.intp],
+        ts: FloatArray,
+        zs: FloatArray,
+        lv: npt.NDArray[np.int8],
+        late_exceeding: npt.NDArray[np.bool_],
+        fresh: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.bool_]:
+        """The late exceedances that ``_step_late`` would leave as they are: their sensor has an open alert in the lane
+        that already covers their time, severity and exceedance (a reading judged at accept time and again once
+        stored, a replay). Only for sensors without an in-order reading in the batch: late readings never close an
+        alert and only widen one (``since`` down, severity and peak up), so what changes nothing at the start of the
+        batch changes nothing when its turn comes. The open alerts are looked up once per sensor."""
+        out = np.zeros(idx.shape[0], dtype=np.bool_)
+        in_order = np.zeros(lane.has_open.shape[0], dtype=np.bool_)
+        in_order[idx[fresh]] = True
+        pos = np.flatnonzero(late_exceeding & lane.has_open[idx] & ~in_order[idx])
+        if pos.shape[0] == 0:
+            return out
+        sensors, which = np.unique(idx[pos], return_inverse=True)
+        since = np.full(sensors.shape[0], math.inf)  # no alert: nothing is covered
+        severity = np.zeros(sensors.shape[0])
+        peak = np.full(sensors.shape[0], -math.inf)
+        for j, s in enumerate(sensors.tolist()):
+            rule = lane.rules[s]
+            al = None if rule is None else self._open.get(AlertKey(self._names[s], rule.id))
+            if al is not None and al.lane is lane:
+                since[j], severity[j], peak[j] = al.since, int(al.severity), al.peak_z
+        which = which.reshape(-1)
+        out[pos[(since[which] <= ts[pos]) & (lv[pos] <= severity[which]) & (zs[pos] <= peak[which])]] = True
+        return out
 
     def _python_rules(self, s: int, reading: Reading, events: list[AlertEvent], late: bool = False) -> None:
         if self._silent_open[s]:
