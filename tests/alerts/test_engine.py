@@ -152,6 +152,34 @@ def test_restore_continues_without_duplicate_and_resolves_orphans() -> None:
     assert gone.kind is EventKind.RESOLVED and gone.reason == "rule no longer in force"
 
 
+def test_an_alert_resolved_as_gone_covers_what_it_judged_when_its_rule_comes_back() -> None:
+    """A rebuild without the sensor resolves its alert ("rule no longer in force"); once the rule is back (the sensor
+    switched on again), a reading that alert covered, judged again (stored late), opens no second alert; a newer
+    exceedance does."""
+    e1 = engine()
+    feed(e1, [(0, 1.2), (10, 1.3)])
+    without = RuleEngine([resolve_rules(SensorSpec(id="x", kind="co2", unit="%"), default_ruleset())])
+    without.carry_state(e1)
+    (gone,) = without.restore(e1.open_alerts(), now=500, judged_until=e1.last_ts)
+    assert gone.kind is EventKind.RESOLVED and not without.in_force(gone.key)
+    back = engine()
+    back.carry_state(without)
+    assert back.restore(without.open_alerts()) == [] and back.in_force(gone.key)
+    assert feed(back, [(10, 1.3), (5, 1.25)]) == []
+    assert feed(back, [(20, 1.3)]) == [(20, "opened", 2)]
+
+
+def test_an_alert_resolved_as_gone_at_a_restart_covers_readings_up_to_then() -> None:
+    e1 = engine()
+    feed(e1, [(0, 1.2), (10, 1.3)])
+    other = RuleEngine([resolve_rules(SensorSpec(id="x", kind="co2", unit="%"), default_ruleset())])
+    other.restore(e1.open_alerts(), now=30)  # nothing judged here: the alert covered everything until it was resolved
+    back = engine()
+    back.carry_state(other)
+    assert feed(back, [(25, 1.3)]) == []
+    assert feed(back, [(40, 1.3)]) == [(40, "opened", 2)]
+
+
 def test_restore_stuck_alert_stays_open_while_value_unchanged() -> None:
     e1 = engine(stuck=300.0)
     feed(e1, [(t, 0.42) for t in range(0, 400, 50)])

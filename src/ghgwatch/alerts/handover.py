@@ -154,9 +154,10 @@ class Handover:
                                                                                 SensorLatest.ts))).all()}
             closed = await load_closed(s, time.time() - REPLAY_HORIZON_S, latest)
         # The previous owner may know sensors or rules this engine has not learned yet (registered or changed since
-        # its last refresh): learn them first, or their open alerts would be resolved as "rule no longer in force".
-        theirs = {str(r.sensor_id) for r in rows if self.owns(str(r.sensor_id))}
-        await svc.rebuild(reload=bool(svc.engine.unknown(theirs)))
+        # its last refresh): learn them from the database first, or their open alerts would be resolved as "rule no
+        # longer in force"; only a fresh read may resolve them so (``AlertService.rebuild``).
+        keys = [to_open_alert(r).key for r in rows]
+        await svc.rebuild(reload=any(self.owns(k.sensor_id) and not svc.engine.in_force(k) for k in keys))
         async with svc._lock:
             held = {oa.key for oa in svc.engine.open_alerts()}
             new = [(r.id, oa) for r in rows if (oa := to_open_alert(r)).key not in held and self.owns(oa.key.sensor_id)]

@@ -69,6 +69,7 @@ class AlertService:
         self._version: object = None
         self._detectors: dict[str, StreamingDetector] = {}
         self._lock = asyncio.Lock()
+        self._rebuilding = asyncio.Lock()  # one rebuild at a time (see ``rebuild``)
         self._tasks: list[asyncio.Task[None]] = []
         self._demo_done = False
         self._outbox: asyncio.Queue[list[Record]] = asyncio.Queue()
@@ -118,30 +119,50 @@ class AlertService:
     # ------------------------------------------------------------------ rules
     async def rebuild(self, restore: Sequence[Any] | None = None, *, reload: bool = False) -> bool:
         """Rebuild the engine if sensors or stored rules changed; open alerts and what the engine learned
-        from readings carry over. ``reload``: read the sensors from the database first."""
-        if reload:
-            await self.sensors.refresh()
-        metas = await self.sensors.current()
-        async with self.db.sessions() as s:
-            version = await rules_version(s, metas)
-            if version == self._version and restore is None:
-                return False
-            snapshot = await build_rules(s, metas)
-        async with self._lock:
-            carried = list(restore) if restore is not None else self.engine.open_alerts()
-            engine = RuleEngine(snapshot.effective, track_peaks=True)
-            engine.carry_state(self.engine)
-            engine.own(self.handover.owns)  # cluster mode: only the sensors of this replica's partitions
-            gone = engine.restore(carried, now=time.time())
-            if restore is None:
-                engine.carry_open(self.engine)  # clear times and the like, not in the snapshots
-            self.engine, self.snapshot, self._version = engine, snapshot, version
-            self._detectors = {k: d for k, d in self._detectors.items() if k in snapshot.anomaly}
-            for problem in snapshot.problems:
-                log.debug("alert rule not in force: %s", problem)
-            if gone:
-                await self._persist(gone)
-        return True
+        from readings carry over. ``reload``: read the sensors from the database first.
+
+        Rebuilds run one at a time, each from the sensors the cache holds once its turn comes, so a snapshot is never
+        installed after a newer one. A snapshot that lacks a sensor the engine knows, or an open alert's rule, is
+        installed (the alert resolved as "rule no longer in force", the sensor's state dropped) only when the sensors
+        read fresh from the database confirm it. Under load, a rebuild that had read the sensors before one was
+        registered was installed after the rebuild that learned it: it resolved the alert the sensor had opened
+        meanwhile, and the same reading, judged again once stored, opened a second alert."""
+        async with self._rebuilding:
+            fresh = reload
+            if fresh:
+                await self.sensors.refresh()
+            while True:
+                metas = await self.sensors.current()
+                async with self.db.sessions() as s:
+                    version = await rules_version(s, metas)
+                    if version == self._version and restore is None:
+                        return False
+                    snapshot = await build_rules(s, metas)
+                engine = RuleEngine(snapshot.effective, track_peaks=True)
+                async with self._lock:
+                    carried = list(restore) if restore is not None else self.engine.open_alerts()
+                    lost = engine.unknown(self.engine.sensor_ids())  # what the engine learned of them would go
+                    if fresh or (not lost and all(engine.in_force(oa.key) for oa in carried)):
+                        await self._install(engine, snapshot, version, carried, restored=restore is not None)
+                        return True
+                fresh = True  # a sensor or an open alert's rule is missing: read the sensors again to be sure
+                await self.sensors.refresh()
+
+    async def _install(self, engine: RuleEngine, snapshot: RulesSnapshot, version: object, carried: list[Any], *,
+                       restored: bool) -> None:
+        """Put ``engine`` in place of the current one (under ``_lock``)."""
+        old = self.engine
+        engine.carry_state(old)
+        engine.own(self.handover.owns)  # cluster mode: only the sensors of this replica's partitions
+        gone = engine.restore(carried, now=time.time(), judged_until=old.last_ts)
+        if not restored:
+            engine.carry_open(old)  # clear times and the like, not in the snapshots
+        self.engine, self.snapshot, self._version = engine, snapshot, version
+        self._detectors = {k: d for k, d in self._detectors.items() if k in snapshot.anomaly}
+        for problem in snapshot.problems:
+            log.debug("alert rule not in force: %s", problem)
+        if gone:
+            await self._persist(gone)
 
     async def refresh(self) -> None:
         if self.demo and not self._demo_done:

@@ -11,12 +11,16 @@ import math
 import time
 from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy import update
+
 from conftest import AlertPlatform
 from ghgwatch.alerts.engine import AlertKey
 from ghgwatch.alerts.models import Alert
 from ghgwatch.bus import TopicPartition, topics
 from ghgwatch.bus._partitioner import partition_for
 from ghgwatch.readings.models import SensorLatest
+from ghgwatch.registry.models import Sensor
 
 
 async def judged_twice(p: AlertPlatform, readings: int, within_s: float = 60.0) -> None:
@@ -112,6 +116,39 @@ async def test_an_alert_of_a_sensor_the_new_owner_has_not_learned_yet_is_continu
     assert p.service.engine.unknown([str(sensor)]) == set()
     detail = (await p.client.get(f"/api/v1/alerts/{row_id}", headers=p.engineer)).json()
     assert detail["state"] == "open" and detail["history"] == []
+
+
+async def test_an_alert_whose_rule_this_engine_has_not_learned_yet_is_continued_not_resolved(
+        alert_platform: AlertPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sensor is known here, but another process changed it (an alarm level set): the previous owner opened an
+    alert of the rule that change brought, which this engine's snapshot lacks. The new owner reads the sensors again
+    before loading the alert, instead of resolving it as "rule no longer in force" from its cached snapshot."""
+    p = alert_platform
+    svc = p.service
+    for task in svc._tasks:  # no periodic refresh: only the hand-over can teach the engine the change
+        if task.get_name() == "alerts-refresh":
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    sensor = await p.new_sensor(kind="temperature", unit="degC")  # no level, so no threshold rule
+    await svc.rebuild()
+    key = AlertKey(str(sensor), "threshold")
+    assert svc.engine.unknown([str(sensor)]) == set() and not svc.engine.in_force(key)
+    monkeypatch.setattr(svc.sensors, "_max_age_s", 3600.0)  # the change below comes within the cache's age
+    async with p.db.transaction() as s:  # another process: the level set, and the previous owner's alert of it
+        await s.execute(update(Sensor).where(Sensor.id == sensor).values(alarm_level=30.0))
+        row = Alert(organization_id=p.world.org_a, facility_id=p.world.facility_a, sensor_id=sensor,
+                    rule_id="threshold", condition="threshold", severity="alarm", state="open", threshold=30.0,
+                    unit="degC", rule_source="sensor configuration (registry)", reason="",
+                    reading_ts=datetime.now(UTC), reading_value=35.0, peak_ts=datetime.now(UTC), peak_value=35.0,
+                    opened_at=datetime.now(UTC))
+        s.add(row)
+        await s.flush()
+        row_id = row.id
+    every = frozenset(TopicPartition(topics.READINGS_RAW, n) for n in range(4))
+    await asyncio.to_thread(p.service.handover.assigned, every, {topics.READINGS_RAW: 4})
+    detail = (await p.client.get(f"/api/v1/alerts/{row_id}", headers=p.engineer)).json()
+    assert detail["state"] == "open" and detail["history"] == []
+    assert svc.ids[key] == row_id and svc.engine.in_force(key)
 
 
 async def test_readings_replayed_to_the_new_owner_do_not_reopen_an_alert_already_resolved(

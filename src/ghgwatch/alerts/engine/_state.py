@@ -194,6 +194,13 @@ class EngineState:
         hist = self._closed.setdefault(al.key, deque(maxlen=self.HISTORY_PER_KEY))
         hist.append((min(al.since, end), max(al.since, end), int(al.severity)))
 
+    def _remember_gone(self, oa: OpenAlert, end: float) -> None:
+        times = [t for t in (oa.opened_by.ts, oa.peak.ts, end) if not math.isnan(t)]
+        if not times:
+            return  # a silent alert of a sensor never heard from: no reading time to cover
+        hist = self._closed.setdefault(oa.key, deque(maxlen=self.HISTORY_PER_KEY))
+        hist.append((min(times), max(times), int(oa.severity)))
+
     def _close(
         self, al: _Open, at: float, reading: Reading | None, reason: str, events: list[AlertEvent]
     ) -> None:
@@ -236,11 +243,22 @@ class EngineState:
                 self._close(al, now, None, "condition clear", events)
         return events
 
-    def restore(self, open_alerts: Iterable[OpenAlert], now: float | None = None) -> list[AlertEvent]:
-        """Load the open alerts persisted before a restart, so they are continued, not duplicated.
+    def in_force(self, key: AlertKey) -> bool:
+        """Whether this engine has the rule of ``key`` for its sensor (``restore`` continues such an alert)."""
+        s = self._ids.get(key.sensor_id)
+        return s is not None and (s, key.rule_id) in self._rule_at
 
-        Alerts whose sensor or rule is no longer configured are returned as ``resolved`` events
-        (reason "rule no longer in force"); the caller should persist those.
+    def restore(self, open_alerts: Iterable[OpenAlert], now: float | None = None, *,
+                judged_until: Callable[[str], float] | None = None) -> list[AlertEvent]:
+        """Load the open alerts persisted before a restart (or held by the engine this one replaces), so they are
+        continued, not duplicated.
+
+        Alerts whose sensor or rule is no longer configured (``in_force``) are returned as ``resolved`` events
+        (reason "rule no longer in force"); the caller should persist those, and call this only with rules read
+        fresh from the registry when it does (alerts/service.py: a snapshot read a moment earlier may lack a sensor
+        registered since). Such an alert is remembered as a closed interval, up to ``judged_until(sensor)`` (the
+        newest reading time the replaced engine judged of the sensor) or else ``now``: should the rule come back,
+        a reading it covered, judged again (stored late), opens no second alert.
         """
         events: list[AlertEvent] = []
         for oa in open_alerts:
@@ -248,6 +266,8 @@ class EngineState:
             found = None if s is None else self._rule_at.get((s, oa.key.rule_id))
             if s is None or found is None:
                 at = oa.peak.ts if now is None else now
+                end = math.nan if judged_until is None else judged_until(oa.key.sensor_id)
+                self._remember_gone(oa, at if math.isnan(end) else end)
                 events.append(AlertEvent(EventKind.RESOLVED, oa, at, None, "rule no longer in force"))
                 continue
             rule, lane = found
