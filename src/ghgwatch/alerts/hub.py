@@ -7,6 +7,7 @@ Each subscriber gets a bounded queue; a subscriber that does not keep up loses e
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,9 +31,13 @@ class Subscription:
 class AlertHub:
     """``publish(event)`` delivers to every subscriber of the event's organisation (``None``: all)."""
 
+    RESOLVED_KEPT = 10_000
+    """Alert ids remembered as resolved: a relayed event of one of them that arrives late is dropped."""
+
     def __init__(self, maxsize: int = 1000) -> None:
         self._subs: set[Subscription] = set()
         self._maxsize = maxsize
+        self._resolved: OrderedDict[Any, None] = OrderedDict()
 
     @asynccontextmanager
     async def subscribe(self, organization_id: int | None = None) -> AsyncIterator[Subscription]:
@@ -48,6 +53,16 @@ class AlertHub:
         return len(self._subs)
 
     def publish(self, event: dict[str, Any]) -> None:
+        """Deliver ``event``; one of an alert already announced resolved here (an ``opened`` relayed from another
+        replica behind this replica's own ``auto_resolved``, cluster mode) is dropped: no client sees a resolved
+        alarm open again."""
+        alert_id = event["alert"].get("id")
+        if event.get("event") in ("resolved", "auto_resolved"):
+            self._resolved[alert_id] = None
+            if len(self._resolved) > self.RESOLVED_KEPT:
+                self._resolved.popitem(last=False)
+        elif alert_id is not None and alert_id in self._resolved:
+            return
         org = event["alert"]["organization_id"]
         for sub in list(self._subs):
             if sub.organization_id is not None and sub.organization_id != org:
