@@ -87,8 +87,8 @@ async def create_job(body: JobIn, request: Request, session: Session, actor: Cur
     check_parameters(body.kind, params)
     org = await _job_org(session, actor, body.kind, params)
     if "name" in params and await repository.name_taken_elsewhere(session, str(params["name"]), org):
-        raise Problem(409, "Conflict", f"model name {str(params['name'])!r} belongs to another organisation; "
-                      "choose another name", type_="conflict",
+        raise Problem(409, "Conflict", "model name {name} belongs to another organisation; choose another name",
+                      type_="conflict", values={"name": repr(str(params["name"]))},
                       errors=[{"loc": ["body", "name"], "msg": "taken by another organisation"}])
     job = await repository.enqueue(session, body.kind.value, params, created_by=actor.username, organization_id=org)
     service = context(request).extras.get("analytics")

@@ -32,7 +32,8 @@ TITLES = (
     N_("Internal Server Error"), N_("Service Unavailable"), N_("Invalid reference"), N_("Invalid user"),
     N_("Bus unavailable"), N_("Cannot fill"), N_("Error"), N_("Body too large"), N_("Too many readings"),
     N_("Too many sign-in attempts"), N_("Too many requests"), N_("Bad signature"), N_("Stale signature"),
-    N_("Signature required"), N_("Replayed request"),
+    N_("Signature required"), N_("Replayed request"), N_("Inputs changed since approval"), N_("Storage is behind"),
+    N_("Measured coverage too low"), N_("Invalid inventory input"),
 )
 """Problem titles people commonly see; translated per the request's Accept-Language (domain ``web``)."""
 
@@ -77,6 +78,56 @@ DETAILS = (
     N_("at most {limit} bytes"), N_("{n} readings in one request; at most {limit}"),
     N_("too many sign-in attempts from {what}; retry later"), N_("this address"), N_("this user"),
     N_("device {device_id} sends faster than {rate} requests/s; retry later"),
+    # sign-off, work orders and commands, registry and reference rows, inventory runs, reports, analytics
+    N_("report {report_id} is {state}: an {state} report is locked and cannot be {doing}; a change of its inputs "
+       "makes a new version (POST .../check)"),
+    N_("report {report_id} is {state}; it must be {need} to be {doing}"),
+    N_("'{username}' prepared this report and may not review it: a report is reviewed by another administrator "
+       "or engineer"),
+    N_("'{username}' prepared this report and may not approve it: a report is approved by a second person, an "
+       "administrator who neither prepared nor reviewed it"),
+    N_("'{username}' reviewed this report and may not approve it: a report is approved by an administrator who "
+       "neither prepared nor reviewed it"),
+    N_("the period ends on {end}, in the future: a report is prepared for a closed period"),
+    N_("the inputs of report {report_id} changed since it was prepared (inputs SHA-256 {then}… then, {now}… "
+       "now): refresh it (POST .../refresh) and have it reviewed again before approval"),
+    N_("report {report_id} was restated by version {version} (report {later_id}): submit that one once it is "
+       "approved"),
+    N_("the stored documents of report {report_id} do not match their approved checksums ({names}): not submitted"),
+    N_("the inputs of report {report_id} changed since it was approved: it was not submitted; restatement "
+       "version {version} (report {new_id}) was prepared with the differences, to be reviewed and approved"),
+    N_("document {name} of report {report_id} does not exist"),
+    N_("document {name} of report {report_id} no longer matches its approved SHA-256"),
+    N_("work order {key} is {current}: it cannot move to {status} (it is finished)"),
+    N_("work order {key} is {current}: it cannot move to {status} (only to {allowed})"),
+    N_("command {id} is {current} ({why}); it cannot become {status}"),
+    N_("command {id} is {current}; it cannot become {status}"),
+    N_("factor set {name} version {version} exists; give a new version"),
+    N_("no stored factor set {ref}"),
+    N_("such a {entity} exists already"),
+    N_("{name} must be an integer"),
+    N_("cannot sort by {sort}"),
+    N_("{field} {key} does not exist"),
+    N_("{entity}: {error}"),
+    N_("{fields}: may not be null"),
+    N_("{low} ({lo}) must be below {high} ({hi}) after this change"),
+    N_("unknown reference table {path}; choose from {kinds}"),
+    N_("{table} record {key} does not exist or is not visible to you"),
+    N_("mine_key {key}: no such mine visible to you"),
+    N_("mine {mine} year {year} already has record {clash} for this owner; correct that record instead"),
+    N_("organization_id {id}: no such organisation"),
+    N_("unknown fields: {fields}"),
+    N_("facility {id} does not exist"),
+    N_("year_from {year_from} is after year_to {year_to}"),
+    N_("{n} problem(s) in the inventory input"),
+    N_("facility {name} (id {id}): telemetry covers {covered} of {start} to {end}, below the minimum {minimum}; "
+       "lower min_coverage, choose measured_policy 'complement', or run without include_measured"),
+    N_("history_months: at least {n} months are needed"),
+    N_("month must be YYYY-MM (years 1900 to 2099), got {month}"),
+    N_("model name {name} belongs to another organisation; choose another name"),
+    N_("facility {id} already has a forecast mapping named {name}"),
+    N_("flight {flight_id} is already measured emission {existing}"),
+    N_("{backlog} records are waiting to be stored (limit {limit}); retry later"),
 )
 """Details people commonly see, fixed or as templates (``kit.problems``: ``values`` fill them after translation).
 ``tests/i18n/test_problem_details.py`` finds the literal details of ``unauthorized``/``forbidden``/``conflict``
@@ -87,9 +138,16 @@ ENTITIES = (
     N_("document"), N_("facility"), N_("factor set"), N_("flight"), N_("forecast mapping"),
     N_("forecast of mapping"), N_("forecast of sensor"), N_("inventory run"), N_("job"), N_("lab result"),
     N_("model"), N_("organisation"), N_("organization"), N_("report"), N_("source"), N_("sensor"), N_("user"),
-    N_("work order"),
+    N_("work order"), N_("response rule"),
 )
 """Kinds of record named by ``not_found`` (a :class:`~ghgwatch.kit.problems.Term`, translated too)."""
+
+REPORT_STATES = (N_("draft"), N_("reviewed"), N_("approved"), N_("submitted"), N_("draft or reviewed"))
+"""A report's states as ``reports.signoff.rules`` names them (``Term``s; "draft or reviewed" is what a report must
+be to be edited, refreshed or rejected)."""
+
+REPORT_ACTIONS = ("edited", "refreshed", "reviewed", "rejected", "approved", "submitted")
+"""The actions ``rules.require_state`` names, translated with the context ``rules.ACTION`` ("report action")."""
 
 
 def _response(problem: Problem, request: Request) -> JSONResponse:

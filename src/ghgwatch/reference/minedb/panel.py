@@ -33,8 +33,9 @@ def check(variable: str, method: str | None = None) -> None:
 def from_cells(cells: dict[tuple[str, int], float], year_from: int | None = None,
                year_to: int | None = None) -> tuple[restore.Array, list[str], list[int]]:
     if year_from is not None and year_to is not None and year_from > year_to:
-        raise Problem(422, "Validation failed", f"year_from {year_from} is after year_to {year_to}",
-                      type_="validation", errors=[{"loc": ["year_from"], "msg": "after year_to"}])
+        raise Problem(422, "Validation failed", "year_from {year_from} is after year_to {year_to}",
+                      values={"year_from": year_from, "year_to": year_to}, type_="validation",
+                      errors=[{"loc": ["year_from"], "msg": "after year_to"}])
     if not cells:
         raise Problem(422, "Validation failed", "the panel has no known value", type_="validation")
     lo = year_from if year_from is not None else min(y for _, y in cells)
