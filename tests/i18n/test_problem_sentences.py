@@ -80,3 +80,16 @@ async def test_factor_set_version_conflict_in_russian(world: World) -> None:
     assert again.json()["detail"] == "набор коэффициентов mine-a версии 1 уже есть; укажите новую версию"
     again_en = await client.post("/api/v1/factor-sets", headers=engineer, json=body)
     assert again_en.json()["detail"] == "factor set mine-a version 1 exists; give a new version"
+
+
+async def test_our_own_value_error_in_russian(world: World) -> None:
+    client = world.client
+    engineer = await world.login(Role.ENGINEER, world.org_a)
+    url = f"/api/v1/sensors/{world.sensor_a}"
+    upside_down = await client.patch(url, headers=engineer | RU, json={"range_min": 10, "range_max": 5})
+    assert upside_down.status_code == 422, upside_down.text
+    error = upside_down.json()["errors"][0]
+    assert error["type"] == "value_error"
+    assert error["msg"] == "Недопустимое значение: range_min должен быть меньше range_max"
+    english = await client.patch(url, headers=engineer, json={"range_min": 10, "range_max": 5})
+    assert english.json()["errors"][0]["msg"] == "Value error, range_min must be below range_max"

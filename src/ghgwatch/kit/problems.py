@@ -84,6 +84,16 @@ def _term(t: Translates, term: Term) -> str:
     return t.pgettext(term.context, term) if term.context else t.gettext(term)
 
 
+class InvalidValue(ValueError):
+    """A validator's ``ValueError`` written as a template with its values, so that the message of the pydantic
+    ``value_error`` it becomes is translated like a problem's detail (``i18n.validation``); ``str()`` is English."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        super().__init__(template.format(**values))
+        self.template = template
+        self.values = values
+
+
 def not_found(entity: str, key: object) -> Problem:
     return Problem(404, "Not found", "{entity} {key} does not exist", type_="not-found",
                    values={"entity": Term(entity), "key": key})
@@ -98,8 +108,9 @@ def forbidden(detail: str, **values: Any) -> Problem:
     return Problem(403, "Forbidden", detail, type_="forbidden", values=values or None)
 
 
-def unauthorized(detail: str = "missing or invalid credentials") -> Problem:
-    return Problem(401, "Unauthorized", detail, type_="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+def unauthorized(detail: str = "missing or invalid credentials", **values: Any) -> Problem:
+    return Problem(401, "Unauthorized", detail, type_="unauthorized", headers={"WWW-Authenticate": "Bearer"},
+                   values=values or None)
 
 
 def too_large(limit: int, title: str = "File too large") -> Problem:

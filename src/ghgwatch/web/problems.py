@@ -33,7 +33,8 @@ TITLES = (
     N_("Bus unavailable"), N_("Cannot fill"), N_("Error"), N_("Body too large"), N_("Too many readings"),
     N_("Too many sign-in attempts"), N_("Too many requests"), N_("Bad signature"), N_("Stale signature"),
     N_("Signature required"), N_("Replayed request"), N_("Inputs changed since approval"), N_("Storage is behind"),
-    N_("Measured coverage too low"), N_("Invalid inventory input"),
+    N_("Measured coverage too low"), N_("Invalid inventory input"), N_("Unsupported media type"),
+    N_("Unsupported content format"), N_("Not stored"), N_("Invalid body"), N_("Unreadable file"),
 )
 """Problem titles people commonly see; translated per the request's Accept-Language (domain ``web``)."""
 
@@ -128,6 +129,15 @@ DETAILS = (
     N_("facility {id} already has a forecast mapping named {name}"),
     N_("flight {flight_id} is already measured emission {existing}"),
     N_("{backlog} records are waiting to be stored (limit {limit}); retry later"),
+    N_("method must be one of {methods}"), N_("at most {n} points; use a coarser resolution"),
+    N_("{media}: send application/json or text/csv"), N_("Content-Format {format}: send application/json (50)"),
+    N_("timestamp is {away} s away from now; at most {limit} s"), N_("variable {variable}: choose from {choices}"),
+    N_("method {method}: choose from {choices}"),
+    N_("the readings could not be made durable, retry: {error}"), N_('expected {{"{field}": [...]}}: {error}'),
+    N_("row {number}: needs mine_key, a whole year and a number in {variable} ({error})"),
+    N_("cannot read the {format} file: {error}"),
+    N_("command {key}: missing or invalid {signature} / {timestamp} (HMAC of \"<timestamp>.<body>\" with the "
+       "response rule's secret, timestamp within {max_age} s)"),
 )
 """Details people commonly see, fixed or as templates (``kit.problems``: ``values`` fill them after translation).
 ``tests/i18n/test_problem_details.py`` finds the literal details of ``unauthorized``/``forbidden``/``conflict``
