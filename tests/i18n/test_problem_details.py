@@ -17,7 +17,6 @@ from tests.conftest import World
 SRC = Path(i18n.__file__).resolve().parents[1]
 RU = {"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}
 HELPERS = {"unauthorized", "forbidden", "conflict"}
-STATUSES = {401, 403, 409, 413, 429}
 
 
 def _web_ids() -> set[str]:
@@ -37,9 +36,9 @@ def _detail_of(node: ast.Call) -> ast.expr | None:
 
 
 def literal_details(source: str) -> list[str]:
-    """Literal details of ``unauthorized``/``forbidden``/``conflict`` calls, of 401/403/409/413/429 problems and
-    of any problem given ``values`` (a template), literal ``Term``s, and the kinds of record of ``not_found``
-    calls (an f-string detail is not looked for here: see :func:`fstring_details`)."""
+    """Literal details and titles of problems (fixed texts and templates), of ``unauthorized``/``forbidden``/
+    ``conflict`` calls, literal ``Term``s, and the kinds of record of ``not_found`` calls (an f-string detail is
+    not looked for here: see :func:`fstring_details`)."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Call):
@@ -48,10 +47,8 @@ def literal_details(source: str) -> list[str]:
         args = node.args
         if name in HELPERS | {"not_found", "Term"} and args and isinstance(args[0], ast.Constant):
             found.append(args[0].value)
-        elif name == "Problem" and len(args) >= 3 and isinstance(args[0], ast.Constant) \
-                and isinstance(args[2], ast.Constant) \
-                and (args[0].value in STATUSES or any(k.arg == "values" for k in node.keywords)):
-            found.append(args[2].value)
+        elif name == "Problem" and len(args) >= 2:
+            found.extend(a.value for a in args[1:3] if isinstance(a, ast.Constant))
     return [text for text in found if isinstance(text, str) and text]
 
 
@@ -82,7 +79,7 @@ def test_every_common_detail_in_the_source_has_a_russian_translation() -> None:
 def test_the_source_check_finds_a_new_detail() -> None:
     source = 'raise forbidden("a new rule")\nraise not_found("gadget", 3)\nraise conflict(f"{x} taken")\n' \
              'raise Problem(422, "Bad", "{n} widgets", values={"n": 2})\nraise Problem(422, "Bad", "plain")\n'
-    assert literal_details(source) == ["a new rule", "gadget", "{n} widgets"]
+    assert literal_details(source) == ["a new rule", "gadget", "Bad", "{n} widgets", "Bad", "plain"]
     assert fstring_details(source) == [3]
     assert fstring_details('raise Problem(422, "Bad", detail=f"{x} is wrong")\nnot_found("user", f"{a}/{b}")\n') \
         == [1, 2]

@@ -35,6 +35,9 @@ TITLES = (
     N_("Signature required"), N_("Replayed request"), N_("Inputs changed since approval"), N_("Storage is behind"),
     N_("Measured coverage too low"), N_("Invalid inventory input"), N_("Unsupported media type"),
     N_("Unsupported content format"), N_("Not stored"), N_("Invalid body"), N_("Unreadable file"),
+    N_("Malformed JSON"), N_("Gateway not configured"), N_("Unavailable"), N_("Internal error"),
+    N_("Ingest unavailable"), N_("Invalid CSV header"), N_("Malformed CSV"), N_("Bad lab results file"),
+    N_("Invalid password"), N_("Bad flight file"),
 )
 """Problem titles people commonly see; translated per the request's Accept-Language (domain ``web``)."""
 
@@ -136,12 +139,25 @@ DETAILS = (
     N_("the readings could not be made durable, retry: {error}"), N_('expected {{"{field}": [...]}}: {error}'),
     N_("row {number}: needs mine_key, a whole year and a number in {variable} ({error})"),
     N_("cannot read the {format} file: {error}"),
+    # fixed details of other statuses (422, 400, 500, 503)
+    N_("this edge gateway has not reached the platform yet, so it knows no devices or sensors; retry once its "
+       "link is up"),
+    N_("end: must be after start"), N_("organization_id: required for a platform administrator"),
+    N_("'from' must be before 'to'"), N_("this process has no bus"),
+    N_("organization_id of a record cannot change"), N_("the panel has no known value"),
+    N_("'to' must be after 'from'"),
+    N_("seam_gas_m3_t: seam gas content is kept per seam; use POST /api/v1/reference/seams"),
+    N_("the factor set does not follow the factor-set schema"), N_("the header must be sensor,ts,value[,unit]"),
+    N_("body is not UTF-8"), N_("device tokens cannot be checked right now; retry"),
+    N_("this process does not run the ingest path"), N_("the request could not be handled; retry"),
+    N_("a user without an organisation must be an admin"), N_("the new password must differ from the current one"),
+    N_("password must have at least 8 characters"), N_("resolution must be 1m or 1h and 'from' before 'to'"),
     N_("command {key}: missing or invalid {signature} / {timestamp} (HMAC of \"<timestamp>.<body>\" with the "
        "response rule's secret, timestamp within {max_age} s)"),
 )
 """Details people commonly see, fixed or as templates (``kit.problems``: ``values`` fill them after translation).
-``tests/i18n/test_problem_details.py`` finds the literal details of ``unauthorized``/``forbidden``/``conflict``
-and of 401/403/409/413/429 problems in the source and requires a Russian entry for each."""
+``tests/i18n/test_problem_details.py`` finds the literal details and titles of problems in the source and
+requires a Russian entry for each; it also keeps f-string details (English in every language) from coming back."""
 
 ENTITIES = (
     N_("activity data"), N_("alert"), N_("alert rule"), N_("notification route"), N_("command"), N_("device"),
