@@ -17,7 +17,6 @@ from tests.conftest import World
 SRC = Path(i18n.__file__).resolve().parents[1]
 RU = {"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}
 HELPERS = {"unauthorized", "forbidden", "conflict"}
-STATUSES = {401, 403, 409, 413, 429}
 
 
 def _web_ids() -> set[str]:
@@ -25,21 +24,49 @@ def _web_ids() -> set[str]:
         return {m.id for m in read_po(fh) if isinstance(m.id, str) and m.id and m.string}
 
 
+def _detail_of(node: ast.Call) -> ast.expr | None:
+    """The detail argument of a problem-making call (``not_found``: its key), or ``None`` for any other call."""
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+    position = {"unauthorized": 0, "forbidden": 0, "conflict": 0, "not_found": 1, "Problem": 2}.get(name)
+    if position is None:
+        return None
+    if len(node.args) > position:
+        return node.args[position]
+    return next((k.value for k in node.keywords if k.arg == "detail"), None)
+
+
 def literal_details(source: str) -> list[str]:
-    """Literal details of ``unauthorized``/``forbidden``/``conflict`` calls, 401/403/409/413/429 problems, and the
-    kinds of record of ``not_found`` calls (an f-string detail is not looked for: it cannot be translated)."""
+    """Literal details and titles of problems (fixed texts and templates), of ``unauthorized``/``forbidden``/
+    ``conflict`` calls, literal ``Term``s, and the kinds of record of ``not_found`` calls (an f-string detail is
+    not looked for here: see :func:`fstring_details`)."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Call):
             continue
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         args = node.args
-        if name in HELPERS | {"not_found"} and args and isinstance(args[0], ast.Constant):
+        if name in HELPERS | {"not_found", "Term"} and args and isinstance(args[0], ast.Constant):
             found.append(args[0].value)
-        elif name == "Problem" and len(args) >= 3 and isinstance(args[0], ast.Constant) \
-                and args[0].value in STATUSES and isinstance(args[2], ast.Constant):
-            found.append(args[2].value)
+        elif name == "Problem" and len(args) >= 2:
+            found.extend(a.value for a in args[1:3] if isinstance(a, ast.Constant))
     return [text for text in found if isinstance(text, str) and text]
+
+
+def fstring_details(source: str) -> list[int]:
+    """Lines of problem details written as f-strings: a sentence the catalog cannot hold, English in every
+    language (a template with ``values`` is what to write instead)."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and isinstance(_detail_of(node), ast.JoinedStr)]
+
+
+REMAINING_FSTRINGS = {
+    # "{where}: {message}" around a message of pydantic, msgspec or an exception, English from elsewhere
+    "alerts/queries.py": 1, "analytics/mapping.py": 1, "analytics/schemas.py": 1, "lab/endpoints.py": 1,
+    "lab/service.py": 1, "uav/endpoints.py": 2, "uav/leak_endpoints.py": 1, "responses/endpoints.py": 1,
+    # an English reason built elsewhere (inventory/stored.py) or an exception's text inside the sentence
+    "inventory/endpoints.py": 1, "inventory/forecast.py": 1,
+}
+"""F-string details left (docs: /work/notes/i18n2.md); the number may go down, never up."""
 
 
 def test_every_common_detail_in_the_source_has_a_russian_translation() -> None:
@@ -50,8 +77,20 @@ def test_every_common_detail_in_the_source_has_a_russian_translation() -> None:
 
 
 def test_the_source_check_finds_a_new_detail() -> None:
-    source = 'raise forbidden("a new rule")\nraise not_found("gadget", 3)\nraise conflict(f"{x} taken")\n'
-    assert literal_details(source) == ["a new rule", "gadget"]
+    source = 'raise forbidden("a new rule")\nraise not_found("gadget", 3)\nraise conflict(f"{x} taken")\n' \
+             'raise Problem(422, "Bad", "{n} widgets", values={"n": 2})\nraise Problem(422, "Bad", "plain")\n'
+    assert literal_details(source) == ["a new rule", "gadget", "Bad", "{n} widgets", "Bad", "plain"]
+    assert fstring_details(source) == [3]
+    assert fstring_details('raise Problem(422, "Bad", detail=f"{x} is wrong")\nnot_found("user", f"{a}/{b}")\n') \
+        == [1, 2]
+
+
+def test_no_new_fstring_details() -> None:
+    """Sign-off, work orders, registry, runs and reports have none left; elsewhere the count only goes down."""
+    found = {path.relative_to(SRC).as_posix(): len(lines) for path in SRC.rglob("*.py")
+             if (lines := fstring_details(path.read_text("utf-8")))}
+    grown = {name: n for name, n in found.items() if n > REMAINING_FSTRINGS.get(name, 0)}
+    assert not grown, f"problem details written as f-strings (write a template with values): {grown}"
 
 
 def test_templates_and_terms_are_translated_after_lookup() -> None:

@@ -55,3 +55,18 @@ def test_english_keeps_pydantics_text_and_unknown_types_stay_as_they_are() -> No
     assert validation.message(odd, "ru") == "Something new"
     one = {"type": "string_too_long", "msg": "", "ctx": {"max_length": 1}}
     assert validation.message(one, "ru") == "Строка должна быть не длиннее 1 символа"  # plural form
+
+
+def test_our_own_value_errors_in_russian() -> None:
+    from ghgwatch.inventory.schemas import RunIn
+
+    with pytest.raises(ValidationError) as caught:
+        RunIn.model_validate({"organization_id": 1, "gwp": "ar9"})
+    gwp = caught.value.errors()[0]
+    assert gwp["type"] == "value_error" and gwp["msg"].startswith("Value error, unknown GWP set 'ar9'; known: ")
+    assert validation.message(gwp, "en") == gwp["msg"]
+    assert validation.message(gwp, "ru").startswith("Недопустимое значение: неизвестный набор ПГП 'ar9'; известные: ")
+    with pytest.raises(ValidationError) as caught:
+        RunIn.model_validate({"organization_id": 1})
+    assert validation.message(caught.value.errors()[0], "ru") == \
+        "Недопустимое значение: укажите year или period_start и period_end"

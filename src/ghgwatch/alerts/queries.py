@@ -19,7 +19,7 @@ from ghgwatch.alerts.models import (
 )
 from ghgwatch.audit import service as audit
 from ghgwatch.audit.service import snapshot
-from ghgwatch.kit.problems import Problem, conflict, not_found
+from ghgwatch.kit.problems import Problem, Term, conflict, not_found
 from ghgwatch.kit.timeutil import utcnow
 from ghgwatch.registry.models import EmissionSource, Sensor
 from ghgwatch.security.models import Role
@@ -166,7 +166,7 @@ async def save_row(session: AsyncSession, actor: Principal, row: Any, entity: st
         await session.flush()
     except Exception as exc:  # unique (organisation, scope, selector, rule id)
         if "unique" in str(exc).lower():
-            raise conflict(f"such a {entity.replace('_', ' ')} exists already") from exc
+            raise conflict("such a {entity} exists already", entity=Term(entity.replace("_", " "))) from exc
         raise
     await audit.record(session, actor=actor.username, action="update" if before else "create", entity=entity,
                        entity_id=row.id, organization_id=row.organization_id, before=before,

@@ -87,8 +87,8 @@ async def create_job(body: JobIn, request: Request, session: Session, actor: Cur
     check_parameters(body.kind, params)
     org = await _job_org(session, actor, body.kind, params)
     if "name" in params and await repository.name_taken_elsewhere(session, str(params["name"]), org):
-        raise Problem(409, "Conflict", f"model name {str(params['name'])!r} belongs to another organisation; "
-                      "choose another name", type_="conflict",
+        raise Problem(409, "Conflict", "model name {name} belongs to another organisation; choose another name",
+                      type_="conflict", values={"name": repr(str(params["name"]))},
                       errors=[{"loc": ["body", "name"], "msg": "taken by another organisation"}])
     job = await repository.enqueue(session, body.kind.value, params, created_by=actor.username, organization_id=org)
     service = context(request).extras.get("analytics")
@@ -197,15 +197,17 @@ async def fill_gaps(body: GapFillIn, session: Session, actor: CurrentPrincipal) 
 
     await registry.get(session, actor, SENSORS, body.sensor_id)
     if body.method not in FILL_METHODS:
-        raise Problem(422, "Validation failed", f"method must be one of {', '.join(FILL_METHODS)}",
-                      type_="validation", errors=[{"loc": ["body", "method"], "msg": "unknown method"}])
+        raise Problem(422, "Validation failed", "method must be one of {methods}",
+                      values={"methods": ", ".join(FILL_METHODS)}, type_="validation",
+                      errors=[{"loc": ["body", "method"], "msg": "unknown method"}])
     if body.resolution not in series.RESOLUTIONS or body.start >= body.end:
         raise Problem(422, "Validation failed", "resolution must be 1m or 1h and 'from' before 'to'",
                       type_="validation", errors=[{"loc": ["body", "resolution"], "msg": "invalid window"}])
     buckets = (body.end - body.start).total_seconds() * 1e6 / series.step_us(body.resolution)
     if buckets > MAX_FILL_POINTS:
-        raise Problem(422, "Validation failed", f"at most {MAX_FILL_POINTS} points; use a coarser resolution",
-                      type_="validation", errors=[{"loc": ["body", "to"], "msg": "window too long"}])
+        raise Problem(422, "Validation failed", "at most {n} points; use a coarser resolution",
+                      values={"n": MAX_FILL_POINTS}, type_="validation",
+                      errors=[{"loc": ["body", "to"], "msg": "window too long"}])
     raw = await series.rollup_series(session, body.sensor_id, body.start, body.end, body.resolution)
     try:
         filled = await asyncio.to_thread(series.fill_stored, raw, body.resolution, body.method)

@@ -117,8 +117,9 @@ async def create(session: AsyncSession, actor: Principal, body: MappingIn) -> Fo
     facility = await writable_facility(session, actor, body.facility_id)
     await check_sensors(session, facility, body)
     if await name_taken(session, facility.id, body.name):
-        raise Problem(409, "Conflict", f"facility {facility.id} already has a forecast mapping named {body.name!r}",
-                      type_="conflict", errors=[{"loc": ["body", "name"], "msg": "already used in this facility"}])
+        raise Problem(409, "Conflict", "facility {id} already has a forecast mapping named {name}",
+                      values={"id": facility.id, "name": repr(body.name)}, type_="conflict",
+                      errors=[{"loc": ["body", "name"], "msg": "already used in this facility"}])
     row = ForecastMapping(organization_id=facility.organization_id, created_by=actor.username,
                           **body.model_dump(exclude={"inputs"}),
                           inputs=[i.model_dump() for i in body.inputs])

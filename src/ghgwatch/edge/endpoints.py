@@ -66,7 +66,8 @@ def _decode(body: bytes, kind: type[Any], field: str) -> Any:
     try:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:
-        raise Problem(422, "Invalid body", f'expected {{"{field}": [...]}}: {exc}', type_="validation",
+        raise Problem(422, "Invalid body", 'expected {{"{field}": [...]}}: {error}', type_="validation",
+                      values={"field": field, "error": str(exc)},
                       errors=[{"loc": ["body", field], "msg": str(exc)}]) from exc
     except msgspec.DecodeError as exc:
         raise Problem(400, "Malformed JSON", str(exc), type_="malformed") from exc

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ghgwatch.i18n import DEFAULT_LOCALE, Translator, translator
+from ghgwatch.kit.problems import InvalidValue
 
 DOMAIN = "validation"
 
@@ -95,12 +96,25 @@ PARSE_ERRORS = (
 )
 """The ``ctx["error"]`` texts of date, time and JSON parsing errors (fixed strings of pydantic-core)."""
 
+VALUE_ERRORS = (
+    # inventory/schemas.py
+    N_("period_end must not be before period_start"), N_("give facility_id or gem_mine_id"),
+    N_("unknown GWP set {value}; known: {known}"), N_("give year, or period_start and period_end"),
+    N_("period_end must be after period_start"),
+    # registry/schemas.py
+    N_("range_min must be below range_max"),
+)
+"""Our own validators' ``ValueError`` texts (``ctx["error"]`` of a ``value_error``): fixed texts looked up as
+they are, an :class:`~ghgwatch.kit.problems.InvalidValue` by its template; any other text stays English."""
+
 OR = N_("or")  # the last separator of an enum's or literal's ``expected`` ("'a', 'b' or 'c'")
 
 
 def _value(key: str, value: Any, t: Translator) -> Any:
-    if key == "error" and isinstance(value, str):
-        return t.gettext(value)  # a parse error of pydantic-core; an unknown text stays as it is
+    if key == "error" and isinstance(value, InvalidValue):
+        return t.gettext(value.template, **value.values)
+    if key == "error" and isinstance(value, str | ValueError):
+        return t.gettext(str(value))  # a parse error of pydantic-core or our own text; an unknown one stays
     if key == "expected" and isinstance(value, str) and " or " in value:
         head, _, last = value.rpartition(" or ")
         return f"{head} {t.gettext(OR)} {last}"
@@ -129,4 +143,4 @@ def message(error: Mapping[str, Any], locale: str) -> str:
 def texts() -> set[str]:
     """Every msgid of this module (a test requires a Russian entry for each; a counted message is one entry)."""
     return set(MESSAGES.values()) | {singular for _key, singular, _plural in COUNTED.values()} | \
-        set(PARSE_ERRORS) | {OR}
+        set(PARSE_ERRORS) | set(VALUE_ERRORS) | {OR}

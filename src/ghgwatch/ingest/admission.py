@@ -51,7 +51,8 @@ class Admission:
         backlog = self.backlog()
         if backlog is not None and backlog > self._settings.max_backlog:
             metrics.observe_admission_refused(transport, "backlog")
-            raise Problem(503, "Storage is behind", f"{backlog} records are waiting to be stored (limit "
-                          f"{self._settings.max_backlog}); retry later", type_="unavailable",
+            raise Problem(503, "Storage is behind", "{backlog} records are waiting to be stored (limit {limit}); "
+                          "retry later", values={"backlog": backlog, "limit": self._settings.max_backlog},
+                          type_="unavailable",
                           headers={"Retry-After": str(self._settings.retry_after_s)})
         self._admitted_since_probe += 1

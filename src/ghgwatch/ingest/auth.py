@@ -138,8 +138,9 @@ class DeviceAuthenticator:
             raise Problem(401, "Bad signature", "X-Timestamp must be finite Unix seconds", type_="bad-signature")
         wall = time.time()
         if abs(wall - sent) > self.max_age_s:
-            raise Problem(401, "Stale signature", f"timestamp is {wall - sent:.0f} s away from now; at most "
-                          f"{self.max_age_s:.0f} s", type_="stale-signature")
+            raise Problem(401, "Stale signature", "timestamp is {away} s away from now; at most {limit} s",
+                          type_="stale-signature",
+                          values={"away": f"{wall - sent:.0f}", "limit": f"{self.max_age_s:.0f}"})
         expected = signature_for(device.hmac_secret, timestamp, body)
         if not hmac.compare_digest(expected, signature.strip()):
             raise Problem(401, "Bad signature", "X-Signature does not match the body", type_="bad-signature")

@@ -60,15 +60,15 @@ async def post_readings(
     elif media in ("text/csv", "application/csv"):
         parsed = parse_csv(body)
     else:
-        raise Problem(415, "Unsupported media type", f"{media}: send application/json or text/csv",
-                      type_="unsupported-media-type")
+        raise Problem(415, "Unsupported media type", "{media}: send application/json or text/csv",
+                      type_="unsupported-media-type", values={"media": media})
     try:
         result = await ingestor.accept(parsed, organization_id=device.organization_id, device_id=device.id,
                                        transport="http")
     except PublishError as exc:
         metrics.observe_admission_refused("http", "bus")
-        raise Problem(503, "Not stored", f"the readings could not be made durable, retry: {exc}",
-                      type_="unavailable", headers={"Retry-After": "1"}) from exc
+        raise Problem(503, "Not stored", "the readings could not be made durable, retry: {error}",
+                      type_="unavailable", headers={"Retry-After": "1"}, values={"error": str(exc)}) from exc
     metrics.observe_ingest_request("http", time.perf_counter() - started)
     content: dict[str, Any] = result.body()
     return JSONResponse(content, status_code=202)

@@ -129,7 +129,8 @@ def _parse_json_slow(body: bytes) -> Parsed:
     try:
         raw = _loose.decode(body).readings
     except msgspec.ValidationError as exc:
-        raise Problem(422, "Invalid body", f'expected {{"readings": [...]}}: {exc}', type_="validation",
+        raise Problem(422, "Invalid body", 'expected {{"{field}": [...]}}: {error}', type_="validation",
+                      values={"field": "readings", "error": str(exc)},
                       errors=[{"loc": ["body", "readings"], "msg": str(exc)}]) from exc
     except msgspec.DecodeError as exc:
         raise Problem(400, "Malformed JSON", str(exc), type_="malformed") from exc

@@ -161,7 +161,7 @@ async def create_mine_methane(session: Session, actor: CurrentPrincipal, body: M
     if body.facility_id is not None:
         facility = await session.get(Facility, body.facility_id)
         if facility is None:
-            raise Problem(422, "Validation failed", f"facility {body.facility_id} does not exist",
+            raise Problem(422, "Validation failed", "facility {id} does not exist", values={"id": body.facility_id},
                           type_="validation", errors=[{"loc": ["facility_id"], "msg": "does not exist"}])
         actor.require_org(facility.organization_id)
         organization_id = facility.organization_id

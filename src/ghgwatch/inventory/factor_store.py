@@ -84,7 +84,8 @@ async def create(session: AsyncSession, actor: Principal, body: FactorSetIn) -> 
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise conflict(f"factor set {body.name} version {body.version} exists; give a new version") from exc
+        raise conflict("factor set {name} version {version} exists; give a new version", name=body.name,
+                       version=body.version) from exc
     await audit.record(session, actor=actor.username, action="create", entity=ENTITY, entity_id=row.id,
                        organization_id=row.organization_id, after=audit.snapshot(row))
     return row
@@ -126,7 +127,8 @@ async def resolve(session: AsyncSession, actor: Principal, names: Iterable[str])
         row = (await session.execute(select(FactorSetRecord).where(
             FactorSetRecord.name == name, FactorSetRecord.version == version, _visible(actor)))).scalar_one_or_none()
         if row is None:
-            raise Problem(422, "Validation failed", f"no stored factor set {ref!r}", type_="validation",
-                          errors=[{"loc": ["factor_sets"], "msg": f"unknown factor set {ref!r}"}])
+            raise Problem(422, "Validation failed", "no stored factor set {ref}", type_="validation",
+                          errors=[{"loc": ["factor_sets"], "msg": f"unknown factor set {ref!r}"}],
+                          values={"ref": repr(ref)})
         out[ref] = set_data(row.name, row.version, row.values, row.description)
     return out

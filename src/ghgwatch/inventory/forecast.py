@@ -178,8 +178,9 @@ async def forecast(session: Any, actor: Principal, organization_id: int, *, hist
     if org is None:
         raise not_found("organisation", organization_id)
     if history_months < MIN_HISTORY:
-        raise Problem(422, "Validation failed", f"history_months: at least {MIN_HISTORY} months are needed",
-                      type_="validation", errors=[{"loc": ["query", "history_months"], "msg": "too short"}])
+        raise Problem(422, "Validation failed", "history_months: at least {n} months are needed",
+                      values={"n": MIN_HISTORY}, type_="validation",
+                      errors=[{"loc": ["query", "history_months"], "msg": "too short"}])
     now = now or datetime.now(UTC)
     this_month = month_start(now)
     first = month_start(now, -history_months)

@@ -39,8 +39,8 @@ MEASURED = "coal_mine_measured"
 
 
 def input_problem(exc: InventoryInputError) -> Problem:
-    return Problem(422, "Invalid inventory input", f"{len(exc.items)} problem(s) in the inventory input",
-                   type_="inventory-input", errors=[i.as_dict() for i in exc.items])
+    return Problem(422, "Invalid inventory input", "{n} problem(s) in the inventory input",
+                   type_="inventory-input", values={"n": len(exc.items)}, errors=[i.as_dict() for i in exc.items])
 
 
 async def run_calculation(doc: dict[str, Any], stored_sets: dict[str, object] | None = None) -> CalcResult:
@@ -104,10 +104,12 @@ async def _measured(session: AsyncSession, org: int, start: datetime, end: datet
         if frac < body.min_coverage:
             if body.measured_policy == "refuse":
                 raise Problem(422, "Measured coverage too low",
-                              f"facility {f.name!r} (id {f.id}): telemetry covers {frac:.2%} of "
-                              f"{start.isoformat()} to {end.isoformat()}, below the minimum {body.min_coverage:.0%}; "
-                              "lower min_coverage, choose measured_policy 'complement', or run without "
-                              "include_measured", type_="inventory-coverage",
+                              "facility {name} (id {id}): telemetry covers {covered} of {start} to {end}, below the "
+                              "minimum {minimum}; lower min_coverage, choose measured_policy 'complement', or run "
+                              "without include_measured", type_="inventory-coverage",
+                              values={"name": repr(f.name), "id": f.id, "covered": f"{frac:.2%}",
+                                      "start": start.isoformat(), "end": end.isoformat(),
+                                      "minimum": f"{body.min_coverage:.0%}"},
                               errors=[{"loc": ["min_coverage"], "msg": f"facility {f.id}: coverage {frac:.4f}"}])
             # Only what was measured; the factor-based activities cover the rest (see create_run).
             m = await measure_facility(session, f, start, end, "omit")

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from ghgwatch.inventory.coverage import DEFAULT_MIN_COVERAGE, MeasuredPolicy
 from ghgwatch.inventory.gwp import gwp_sets
 from ghgwatch.inventory.measured import GapPolicy
+from ghgwatch.kit.problems import InvalidValue
 
 
 class _In(BaseModel):
@@ -156,7 +157,8 @@ class RunIn(_In):
     @classmethod
     def _known_gwp(cls, value: str | None) -> str | None:
         if value is not None and value not in gwp_sets():
-            raise ValueError(f"unknown GWP set {value!r}; known: {', '.join(gwp_sets())}")
+            raise InvalidValue("unknown GWP set {value}; known: {known}", value=repr(value),
+                               known=", ".join(gwp_sets()))
         return value
 
     @model_validator(mode="after")

@@ -12,13 +12,22 @@ from typing import Any, Protocol
 
 
 class Term(str):
-    """A value of a detail that is a word to translate as well (the kind of record: "user", "facility")."""
+    """A value of a detail that is a word to translate as well (the kind of record: "user", "facility"). A
+    ``context`` (gettext's ``msgctxt``) tells apart one English word used in two senses: the state "approved"
+    and the action ``Term("approved", "report action")`` ("утверждён" / "утвердить")."""
 
-    __slots__ = ()
+    context: str | None
+
+    def __new__(cls, text: str, context: str | None = None) -> Term:
+        term = super().__new__(cls, text)
+        term.context = context
+        return term
 
 
 class Translates(Protocol):
     def gettext(self, message: str, /, **values: Any) -> str: ...
+
+    def pgettext(self, context: str, message: str, /, **values: Any) -> str: ...
 
 PROBLEM_BASE = "https://ghgwatch.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -67,8 +76,22 @@ class Problem(Exception):
         too), or a fixed detail looked up as it is; a text the catalog lacks stays English."""
         if not self.values:
             return t.gettext(self.detail) if self.detail else ""
-        values = {k: t.gettext(v) if isinstance(v, Term) else v for k, v in self.values.items()}
+        values = {k: _term(t, v) if isinstance(v, Term) else v for k, v in self.values.items()}
         return t.gettext(self.template, **values)
+
+
+def _term(t: Translates, term: Term) -> str:
+    return t.pgettext(term.context, term) if term.context else t.gettext(term)
+
+
+class InvalidValue(ValueError):
+    """A validator's ``ValueError`` written as a template with its values, so that the message of the pydantic
+    ``value_error`` it becomes is translated like a problem's detail (``i18n.validation``); ``str()`` is English."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        super().__init__(template.format(**values))
+        self.template = template
+        self.values = values
 
 
 def not_found(entity: str, key: object) -> Problem:
@@ -85,8 +108,9 @@ def forbidden(detail: str, **values: Any) -> Problem:
     return Problem(403, "Forbidden", detail, type_="forbidden", values=values or None)
 
 
-def unauthorized(detail: str = "missing or invalid credentials") -> Problem:
-    return Problem(401, "Unauthorized", detail, type_="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+def unauthorized(detail: str = "missing or invalid credentials", **values: Any) -> Problem:
+    return Problem(401, "Unauthorized", detail, type_="unauthorized", headers={"WWW-Authenticate": "Bearer"},
+                   values=values or None)
 
 
 def too_large(limit: int, title: str = "File too large") -> Problem:

@@ -29,8 +29,9 @@ def _filters(spec: EntitySpec, request: Request) -> dict[str, Any]:
             try:
                 out[name] = int(raw)
             except ValueError as exc:
-                raise Problem(422, "Validation failed", f"{name} must be an integer", type_="validation",
-                              errors=[{"loc": ["query", name], "msg": "not an integer"}]) from exc
+                raise Problem(422, "Validation failed", "{name} must be an integer", type_="validation",
+                              errors=[{"loc": ["query", name], "msg": "not an integer"}],
+                              values={"name": name}) from exc
         elif "bool" in annotation:
             out[name] = raw.lower() in ("1", "true", "yes")
         else:
@@ -49,8 +50,8 @@ def _changed(request: Request) -> None:
 
 def _sort_value(spec: EntitySpec, sort: str) -> str:
     if sort.lstrip("-") not in spec.read.model_fields:
-        raise Problem(422, "Validation failed", f"cannot sort by {sort!r}", type_="validation",
-                      errors=[{"loc": ["query", "sort"], "msg": "unknown column"}])
+        raise Problem(422, "Validation failed", "cannot sort by {sort}", type_="validation",
+                      errors=[{"loc": ["query", "sort"], "msg": "unknown column"}], values={"sort": repr(sort)})
     return sort
 
 

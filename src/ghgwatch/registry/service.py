@@ -40,8 +40,8 @@ async def _inherit(session: AsyncSession, spec: EntitySpec, values: dict[str, An
         return
     parent = await session.get(spec.parent.model, values[spec.parent.field])
     if parent is None:
-        raise Problem(422, "Invalid reference", f"{spec.parent.field} {values[spec.parent.field]} does not exist",
-                      type_="validation",
+        raise Problem(422, "Invalid reference", "{field} {key} does not exist", type_="validation",
+                      values={"field": spec.parent.field, "key": values[spec.parent.field]},
                       errors=[{"loc": [spec.parent.field], "msg": "does not exist", "type": "reference"}])
     for name in spec.parent.inherits:
         values[name] = getattr(parent, name)
@@ -51,7 +51,7 @@ async def _flush(session: AsyncSession, spec: EntitySpec) -> None:
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise conflict(f"{spec.name}: {exc.orig}") from exc
+        raise conflict("{entity}: {error}", entity=Term(spec.name), error=exc.orig) from exc  # the database's words
 
 
 async def get(session: AsyncSession, actor: Principal, spec: EntitySpec, key: int) -> Base:

@@ -86,7 +86,8 @@ def read_table(data: bytes, fmt: TableFormat) -> list[dict[str, Any]]:
         sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         rows = list(sheet.iter_rows(values_only=True))
     except (UnicodeDecodeError, csv.Error, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise Problem(400, "Unreadable file", f"cannot read the {fmt.value} file: {exc}", type_="bad-file") from exc
+        raise Problem(400, "Unreadable file", "cannot read the {format} file: {error}", type_="bad-file",
+                      values={"format": fmt.value, "error": str(exc)}) from exc
     if not rows:
         return []
     header = [str(h).strip() if h is not None else "" for h in rows[0]]

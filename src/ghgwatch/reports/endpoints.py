@@ -78,8 +78,8 @@ async def methane_safety(
         raise Problem(422, "Validation failed", str(exc), type_="validation",
                       errors=[{"loc": ["query", "tz"], "msg": str(exc)}]) from None
     if not re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])", month):
-        raise Problem(422, "Validation failed", f"month must be YYYY-MM (years 1900 to 2099), got {month!r}",
-                      type_="validation",
+        raise Problem(422, "Validation failed", "month must be YYYY-MM (years 1900 to 2099), got {month}",
+                      values={"month": repr(month)}, type_="validation",
                       errors=[{"loc": ["query", "month"], "msg": "expected YYYY-MM"}])
     facility = await session.get(Facility, facility_id)
     if facility is None:

@@ -169,9 +169,9 @@ async def acknowledge(key: int, request: Request, session: Session) -> dict[str,
     if (command is None or rule is None or not rule.secret
             or not verify(rule.secret, timestamp, raw, signature, max_age_s=max_age)):
         # One answer for an unknown command and a bad signature: an unsigned caller learns nothing.
-        raise unauthorized(f"command {key}: missing or invalid {SIGNATURE_HEADER} / {TIMESTAMP_HEADER} "
-                           "(HMAC of \"<timestamp>.<body>\" with the response rule's secret, timestamp within "
-                           f"{max_age} s)")
+        raise unauthorized("command {key}: missing or invalid {signature} / {timestamp} (HMAC of "
+                           "\"<timestamp>.<body>\" with the response rule's secret, timestamp within {max_age} s)",
+                           key=key, signature=SIGNATURE_HEADER, timestamp=TIMESTAMP_HEADER, max_age=max_age)
     try:
         report = CommandReport.model_validate_json(raw)
     except ValidationError as exc:

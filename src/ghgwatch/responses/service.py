@@ -125,8 +125,11 @@ async def acknowledge(session: AsyncSession, command: ResponseCommand, rule: Res
     if status is current:
         return False
     if status not in _NEXT[current]:
-        why = f" ({command.detail})" if command.detail else ""
-        raise conflict(f"command {command.id} is {current.value}{why}; it cannot become {status.value}")
+        if command.detail:  # the equipment's or the deadline's own words, as they are
+            raise conflict("command {id} is {current} ({why}); it cannot become {status}", id=command.id,
+                           current=current.value, why=command.detail, status=status.value)
+        raise conflict("command {id} is {current}; it cannot become {status}", id=command.id, current=current.value,
+                       status=status.value)
     before, now = snapshot(command), utcnow()
     command.status, command.updated_at = status.value, now
     if detail:

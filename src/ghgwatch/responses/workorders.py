@@ -116,9 +116,12 @@ async def change(session: AsyncSession, actor: Principal, key: int, body: WorkOr
     if body.status is not None and body.status.value != order.status:
         current = WorkOrderStatus(order.status)
         if NEXT.get(current) is not body.status:
-            allowed = NEXT.get(current)
-            hint = f"only to {allowed.value}" if allowed else "it is finished"
-            raise conflict(f"work order {key} is {current.value}: it cannot move to {body.status.value} ({hint})")
+            allowed = NEXT.get(current)  # statuses as the API spells them, in every language
+            if allowed is None:
+                raise conflict("work order {key} is {current}: it cannot move to {status} (it is finished)",
+                               key=key, current=current.value, status=body.status.value)
+            raise conflict("work order {key} is {current}: it cannot move to {status} (only to {allowed})",
+                           key=key, current=current.value, status=body.status.value, allowed=allowed.value)
         order.status = body.status.value
         now = utcnow()
         if body.status is WorkOrderStatus.IN_PROGRESS:

@@ -16,7 +16,8 @@ def refuse_nulls(model: type[Any], values: Mapping[str, Any]) -> None:
     bad = [name for name, value in values.items()
            if value is None and name in columns and not all(col.nullable for col in columns[name].columns)]
     if bad:
-        raise Problem(422, "Validation failed", f"{', '.join(bad)}: may not be null", type_="validation",
+        raise Problem(422, "Validation failed", "{fields}: may not be null", values={"fields": ", ".join(bad)},
+                      type_="validation",
                       errors=[{"loc": ["body", name], "msg": "may not be null"} for name in bad])
 
 
@@ -24,5 +25,6 @@ def check_range(row: Any, low: str = "range_min", high: str = "range_max") -> No
     """422 unless ``row.<low> < row.<high>`` (either may be empty), checked on the stored row after a PATCH."""
     lo, hi = getattr(row, low, None), getattr(row, high, None)
     if lo is not None and hi is not None and lo >= hi:
-        raise Problem(422, "Validation failed", f"{low} ({lo:g}) must be below {high} ({hi:g}) after this change",
-                      type_="validation", errors=[{"loc": ["body", low], "msg": f"must be below {high}"}])
+        raise Problem(422, "Validation failed", "{low} ({lo}) must be below {high} ({hi}) after this change",
+                      values={"low": low, "lo": f"{lo:g}", "high": high, "hi": f"{hi:g}"}, type_="validation",
+                      errors=[{"loc": ["body", low], "msg": f"must be below {high}"}])

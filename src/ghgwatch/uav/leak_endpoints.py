@@ -60,7 +60,8 @@ async def create_emission(flight_id: int, body: EmissionIn, session: Session,
     existing = (await session.execute(select(MeasuredEmission.id).where(
         MeasuredEmission.flight_id == flight.id))).scalar_one_or_none()
     if existing is not None:
-        raise conflict(f"flight {flight_id} is already measured emission {existing}")
+        raise conflict("flight {flight_id} is already measured emission {existing}", flight_id=flight_id,
+                       existing=existing)
     row = emission_from_flight(flight, source_id, body.hours, body.start, actor.username)
     session.add(row)
     await session.flush()

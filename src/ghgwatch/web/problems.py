@@ -32,7 +32,12 @@ TITLES = (
     N_("Internal Server Error"), N_("Service Unavailable"), N_("Invalid reference"), N_("Invalid user"),
     N_("Bus unavailable"), N_("Cannot fill"), N_("Error"), N_("Body too large"), N_("Too many readings"),
     N_("Too many sign-in attempts"), N_("Too many requests"), N_("Bad signature"), N_("Stale signature"),
-    N_("Signature required"), N_("Replayed request"),
+    N_("Signature required"), N_("Replayed request"), N_("Inputs changed since approval"), N_("Storage is behind"),
+    N_("Measured coverage too low"), N_("Invalid inventory input"), N_("Unsupported media type"),
+    N_("Unsupported content format"), N_("Not stored"), N_("Invalid body"), N_("Unreadable file"),
+    N_("Malformed JSON"), N_("Gateway not configured"), N_("Unavailable"), N_("Internal error"),
+    N_("Ingest unavailable"), N_("Invalid CSV header"), N_("Malformed CSV"), N_("Bad lab results file"),
+    N_("Invalid password"), N_("Bad flight file"),
 )
 """Problem titles people commonly see; translated per the request's Accept-Language (domain ``web``)."""
 
@@ -77,19 +82,98 @@ DETAILS = (
     N_("at most {limit} bytes"), N_("{n} readings in one request; at most {limit}"),
     N_("too many sign-in attempts from {what}; retry later"), N_("this address"), N_("this user"),
     N_("device {device_id} sends faster than {rate} requests/s; retry later"),
+    # sign-off, work orders and commands, registry and reference rows, inventory runs, reports, analytics
+    N_("report {report_id} is {state}: an {state} report is locked and cannot be {doing}; a change of its inputs "
+       "makes a new version (POST .../check)"),
+    N_("report {report_id} is {state}; it must be {need} to be {doing}"),
+    N_("'{username}' prepared this report and may not review it: a report is reviewed by another administrator "
+       "or engineer"),
+    N_("'{username}' prepared this report and may not approve it: a report is approved by a second person, an "
+       "administrator who neither prepared nor reviewed it"),
+    N_("'{username}' reviewed this report and may not approve it: a report is approved by an administrator who "
+       "neither prepared nor reviewed it"),
+    N_("the period ends on {end}, in the future: a report is prepared for a closed period"),
+    N_("the inputs of report {report_id} changed since it was prepared (inputs SHA-256 {then}… then, {now}… "
+       "now): refresh it (POST .../refresh) and have it reviewed again before approval"),
+    N_("report {report_id} was restated by version {version} (report {later_id}): submit that one once it is "
+       "approved"),
+    N_("the stored documents of report {report_id} do not match their approved checksums ({names}): not submitted"),
+    N_("the inputs of report {report_id} changed since it was approved: it was not submitted; restatement "
+       "version {version} (report {new_id}) was prepared with the differences, to be reviewed and approved"),
+    N_("document {name} of report {report_id} does not exist"),
+    N_("document {name} of report {report_id} no longer matches its approved SHA-256"),
+    N_("work order {key} is {current}: it cannot move to {status} (it is finished)"),
+    N_("work order {key} is {current}: it cannot move to {status} (only to {allowed})"),
+    N_("command {id} is {current} ({why}); it cannot become {status}"),
+    N_("command {id} is {current}; it cannot become {status}"),
+    N_("factor set {name} version {version} exists; give a new version"),
+    N_("no stored factor set {ref}"),
+    N_("such a {entity} exists already"),
+    N_("{name} must be an integer"),
+    N_("cannot sort by {sort}"),
+    N_("{field} {key} does not exist"),
+    N_("{entity}: {error}"),
+    N_("{fields}: may not be null"),
+    N_("{low} ({lo}) must be below {high} ({hi}) after this change"),
+    N_("unknown reference table {path}; choose from {kinds}"),
+    N_("{table} record {key} does not exist or is not visible to you"),
+    N_("mine_key {key}: no such mine visible to you"),
+    N_("mine {mine} year {year} already has record {clash} for this owner; correct that record instead"),
+    N_("organization_id {id}: no such organisation"),
+    N_("unknown fields: {fields}"),
+    N_("facility {id} does not exist"),
+    N_("year_from {year_from} is after year_to {year_to}"),
+    N_("{n} problem(s) in the inventory input"),
+    N_("facility {name} (id {id}): telemetry covers {covered} of {start} to {end}, below the minimum {minimum}; "
+       "lower min_coverage, choose measured_policy 'complement', or run without include_measured"),
+    N_("history_months: at least {n} months are needed"),
+    N_("month must be YYYY-MM (years 1900 to 2099), got {month}"),
+    N_("model name {name} belongs to another organisation; choose another name"),
+    N_("facility {id} already has a forecast mapping named {name}"),
+    N_("flight {flight_id} is already measured emission {existing}"),
+    N_("{backlog} records are waiting to be stored (limit {limit}); retry later"),
+    N_("method must be one of {methods}"), N_("at most {n} points; use a coarser resolution"),
+    N_("{media}: send application/json or text/csv"), N_("Content-Format {format}: send application/json (50)"),
+    N_("timestamp is {away} s away from now; at most {limit} s"), N_("variable {variable}: choose from {choices}"),
+    N_("method {method}: choose from {choices}"),
+    N_("the readings could not be made durable, retry: {error}"), N_('expected {{"{field}": [...]}}: {error}'),
+    N_("row {number}: needs mine_key, a whole year and a number in {variable} ({error})"),
+    N_("cannot read the {format} file: {error}"),
+    # fixed details of other statuses (422, 400, 500, 503)
+    N_("this edge gateway has not reached the platform yet, so it knows no devices or sensors; retry once its "
+       "link is up"),
+    N_("end: must be after start"), N_("organization_id: required for a platform administrator"),
+    N_("'from' must be before 'to'"), N_("this process has no bus"),
+    N_("organization_id of a record cannot change"), N_("the panel has no known value"),
+    N_("'to' must be after 'from'"),
+    N_("seam_gas_m3_t: seam gas content is kept per seam; use POST /api/v1/reference/seams"),
+    N_("the factor set does not follow the factor-set schema"), N_("the header must be sensor,ts,value[,unit]"),
+    N_("body is not UTF-8"), N_("device tokens cannot be checked right now; retry"),
+    N_("this process does not run the ingest path"), N_("the request could not be handled; retry"),
+    N_("a user without an organisation must be an admin"), N_("the new password must differ from the current one"),
+    N_("password must have at least 8 characters"), N_("resolution must be 1m or 1h and 'from' before 'to'"),
+    N_("command {key}: missing or invalid {signature} / {timestamp} (HMAC of \"<timestamp>.<body>\" with the "
+       "response rule's secret, timestamp within {max_age} s)"),
 )
 """Details people commonly see, fixed or as templates (``kit.problems``: ``values`` fill them after translation).
-``tests/i18n/test_problem_details.py`` finds the literal details of ``unauthorized``/``forbidden``/``conflict``
-and of 401/403/409/413/429 problems in the source and requires a Russian entry for each."""
+``tests/i18n/test_problem_details.py`` finds the literal details and titles of problems in the source and
+requires a Russian entry for each; it also keeps f-string details (English in every language) from coming back."""
 
 ENTITIES = (
     N_("activity data"), N_("alert"), N_("alert rule"), N_("notification route"), N_("command"), N_("device"),
     N_("document"), N_("facility"), N_("factor set"), N_("flight"), N_("forecast mapping"),
     N_("forecast of mapping"), N_("forecast of sensor"), N_("inventory run"), N_("job"), N_("lab result"),
     N_("model"), N_("organisation"), N_("organization"), N_("report"), N_("source"), N_("sensor"), N_("user"),
-    N_("work order"),
+    N_("work order"), N_("response rule"),
 )
 """Kinds of record named by ``not_found`` (a :class:`~ghgwatch.kit.problems.Term`, translated too)."""
+
+REPORT_STATES = (N_("draft"), N_("reviewed"), N_("approved"), N_("submitted"), N_("draft or reviewed"))
+"""A report's states as ``reports.signoff.rules`` names them (``Term``s; "draft or reviewed" is what a report must
+be to be edited, refreshed or rejected)."""
+
+REPORT_ACTIONS = ("edited", "refreshed", "reviewed", "rejected", "approved", "submitted")
+"""The actions ``rules.require_state`` names, translated with the context ``rules.ACTION`` ("report action")."""
 
 
 def _response(problem: Problem, request: Request) -> JSONResponse:

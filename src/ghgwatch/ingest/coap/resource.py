@@ -97,8 +97,8 @@ class ReadingsResource(resource.Resource):  # type: ignore[misc]  # aiocoap ship
         except Problem as exc:
             return problem_message(exc)
         except PublishError as exc:
-            return problem_message(Problem(503, "Not stored", f"the readings could not be made durable, retry: {exc}",
-                                           type_="unavailable"), max_age=1)
+            return problem_message(Problem(503, "Not stored", "the readings could not be made durable, retry: {error}",
+                                           type_="unavailable", values={"error": str(exc)}), max_age=1)
         except Exception:  # never let a request take the server down; the device gets a 5.00 it can retry
             log.exception("CoAP ingest request failed")
             return problem_message(Problem(500, "Internal error", "the request could not be handled; retry"))
@@ -117,8 +117,8 @@ class ReadingsResource(resource.Resource):  # type: ignore[misc]  # aiocoap ship
         content_format = request.opt.content_format
         if content_format is not None and content_format != JSON:
             raise Problem(415, "Unsupported content format",
-                          f"Content-Format {int(content_format)}: send application/json (50)",
-                          type_="unsupported-media-type")
+                          "Content-Format {format}: send application/json (50)",
+                          type_="unsupported-media-type", values={"format": int(content_format)})
         parsed = parse_json(payload)
         result = await self.ingestor.accept(parsed, organization_id=device.organization_id, device_id=device.id,
                                             transport="coap")

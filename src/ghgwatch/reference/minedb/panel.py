@@ -23,18 +23,21 @@ VARIABLES = ("relative_m3_t", "production_t", "methane_total_m3_min", "methane_v
 
 def check(variable: str, method: str | None = None) -> None:
     if variable not in VARIABLES:
-        raise Problem(422, "Validation failed", f"variable {variable!r}: choose from {', '.join(VARIABLES)}",
-                      type_="validation", errors=[{"loc": ["variable"], "msg": "unknown variable"}])
+        raise Problem(422, "Validation failed", "variable {variable}: choose from {choices}",
+                      values={"variable": repr(variable), "choices": ", ".join(VARIABLES)}, type_="validation",
+                      errors=[{"loc": ["variable"], "msg": "unknown variable"}])
     if method is not None and method not in restore.METHODS:
-        raise Problem(422, "Validation failed", f"method {method!r}: choose from {', '.join(restore.METHODS)}",
-                      type_="validation", errors=[{"loc": ["method"], "msg": "unknown method"}])
+        raise Problem(422, "Validation failed", "method {method}: choose from {choices}",
+                      values={"method": repr(method), "choices": ", ".join(restore.METHODS)}, type_="validation",
+                      errors=[{"loc": ["method"], "msg": "unknown method"}])
 
 
 def from_cells(cells: dict[tuple[str, int], float], year_from: int | None = None,
                year_to: int | None = None) -> tuple[restore.Array, list[str], list[int]]:
     if year_from is not None and year_to is not None and year_from > year_to:
-        raise Problem(422, "Validation failed", f"year_from {year_from} is after year_to {year_to}",
-                      type_="validation", errors=[{"loc": ["year_from"], "msg": "after year_to"}])
+        raise Problem(422, "Validation failed", "year_from {year_from} is after year_to {year_to}",
+                      values={"year_from": year_from, "year_to": year_to}, type_="validation",
+                      errors=[{"loc": ["year_from"], "msg": "after year_to"}])
     if not cells:
         raise Problem(422, "Validation failed", "the panel has no known value", type_="validation")
     lo = year_from if year_from is not None else min(y for _, y in cells)
@@ -58,8 +61,9 @@ def from_rows(rows: list[dict[str, Any]], variable: str) -> dict[tuple[str, int]
         try:
             cells[(str(r["mine_key"]), int(float(r["year"])))] = float(r[variable])
         except (KeyError, ValueError, TypeError) as exc:
-            raise Problem(422, "Validation failed", f"row {number}: needs mine_key, a whole year and a number "
-                          f"in {variable} ({exc})", type_="validation") from exc
+            raise Problem(422, "Validation failed", "row {number}: needs mine_key, a whole year and a number "
+                          "in {variable} ({error})", type_="validation",
+                          values={"number": number, "variable": variable, "error": str(exc)}) from exc
     return cells
 
 

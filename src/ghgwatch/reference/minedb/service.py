@@ -52,7 +52,8 @@ KINDS = {k.path: k for k in (MINES, MINE_YEARS, SEAMS)}
 def kind(path: str) -> Kind:
     found = KINDS.get(path)
     if found is None:
-        raise Problem(404, "Not found", f"unknown reference table {path!r}; choose from {', '.join(KINDS)}")
+        raise Problem(404, "Not found", "unknown reference table {path}; choose from {kinds}",
+                      values={"path": repr(path), "kinds": ", ".join(KINDS)})
     return found
 
 
@@ -85,7 +86,8 @@ def _may_write(actor: Principal, organization_id: int | None) -> None:
 async def get(session: AsyncSession, actor: Principal, k: Kind, record_key: str) -> Any:
     row = (await session.execute(current(k.model, actor).where(k.model.record_key == record_key))).scalar()
     if row is None:
-        raise Problem(404, "Not found", f"{k.path} record {record_key!r} does not exist or is not visible to you")
+        raise Problem(404, "Not found", "{table} record {key} does not exist or is not visible to you",
+                      values={"table": k.path, "key": repr(record_key)})
     return row
 
 
@@ -94,7 +96,8 @@ async def history(session: AsyncSession, actor: Principal, k: Kind, record_key: 
         select(k.model).where(k.model.record_key == record_key, readable(k.model, actor))
         .order_by(k.model.version))).scalars())
     if not rows:
-        raise Problem(404, "Not found", f"{k.path} record {record_key!r} does not exist or is not visible to you")
+        raise Problem(404, "Not found", "{table} record {key} does not exist or is not visible to you",
+                      values={"table": k.path, "key": repr(record_key)})
     return rows
 
 
@@ -103,8 +106,9 @@ async def _check_links(session: AsyncSession, actor: Principal, k: Kind, data: d
         return
     mine = (await session.execute(current(RefMine, actor).where(RefMine.record_key == data["mine_key"]))).scalar()
     if mine is None:
-        raise Problem(422, "Validation failed", f"mine_key {data['mine_key']!r}: no such mine visible to you",
-                      type_="validation", errors=[{"loc": ["mine_key"], "msg": "no such mine"}])
+        raise Problem(422, "Validation failed", "mine_key {key}: no such mine visible to you",
+                      values={"key": repr(data["mine_key"])}, type_="validation",
+                      errors=[{"loc": ["mine_key"], "msg": "no such mine"}])
     if k is MINE_YEARS:
         clash = (await session.execute(select(RefMineYear.record_key).where(
             RefMineYear.is_current.is_(True), RefMineYear.deleted.is_(False),
@@ -113,8 +117,9 @@ async def _check_links(session: AsyncSession, actor: Principal, k: Kind, data: d
             else RefMineYear.organization_id == data["organization_id"],
             RefMineYear.record_key != data.get("record_key", "")))).scalar()
         if clash is not None:
-            raise Problem(409, "Conflict", f"mine {data['mine_key']} year {data['year']} already has record "
-                          f"{clash!r} for this owner; correct that record instead", type_="conflict")
+            raise Problem(409, "Conflict", "mine {mine} year {year} already has record {clash} for this owner; "
+                          "correct that record instead", type_="conflict",
+                          values={"mine": data["mine_key"], "year": data["year"], "clash": repr(clash)})
 
 
 def _validate(k: Kind, data: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +128,8 @@ def _validate(k: Kind, data: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         errors = [{"loc": [str(x) for x in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
         fields = ", ".join(".".join(e["loc"]) for e in errors)
-        raise Problem(422, "Validation failed", f"invalid fields: {fields}", type_="validation",
+        raise Problem(422, "Validation failed", "invalid fields: {fields}", values={"fields": fields},
+                      type_="validation",
                       errors=errors) from exc
 
 
@@ -133,8 +139,9 @@ async def create(session: AsyncSession, actor: Principal, k: Kind, body: dict[st
         data["organization_id"] = None if actor.is_platform_admin else actor.organization_id
     _may_write(actor, data["organization_id"])
     if data["organization_id"] is not None and await session.get(Organization, data["organization_id"]) is None:
-        raise Problem(422, "Validation failed", f"organization_id {data['organization_id']}: no such organisation",
-                      type_="validation", errors=[{"loc": ["organization_id"], "msg": "no such organisation"}])
+        raise Problem(422, "Validation failed", "organization_id {id}: no such organisation",
+                      values={"id": data["organization_id"]}, type_="validation",
+                      errors=[{"loc": ["organization_id"], "msg": "no such organisation"}])
     await _check_links(session, actor, k, data)
     row = k.model(**data, record_key=f"{k.prefix}-{uuid.uuid4().hex[:20]}", version=1, is_current=True,
                   deleted=False, created_by=actor.username)
@@ -152,7 +159,8 @@ async def correct(session: AsyncSession, actor: Principal, k: Kind, record_key: 
     _may_write(actor, old.organization_id)
     unknown = sorted(set(patch) - set(k.schema.model_fields))
     if unknown:
-        raise Problem(422, "Validation failed", f"unknown fields: {', '.join(unknown)}", type_="validation",
+        raise Problem(422, "Validation failed", "unknown fields: {fields}",
+                      values={"fields": ", ".join(unknown)}, type_="validation",
                       errors=[{"loc": [u], "msg": "unknown field"} for u in unknown])
     base = {f: getattr(old, f) for f in k.schema.model_fields}
     data = _validate(k, {**base, **patch})

@@ -79,7 +79,7 @@ async def _tier3(session: AsyncSession, actor: Principal, mine_key: str, gem_id:
     if facility_id is not None:
         facility = await session.get(Facility, facility_id)
         if facility is None:
-            raise Problem(404, "Not found", f"facility {facility_id} does not exist")
+            raise Problem(404, "Not found", "facility {id} does not exist", values={"id": facility_id})
         actor.require_org(facility.organization_id)
     elif actor.organization_id is not None:
         facility = await _linked_facility(session, actor.organization_id, mine_key, gem_id)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from ghgwatch.kit.problems import Problem, conflict, not_found
+from ghgwatch.kit.problems import Problem, conflict
 from ghgwatch.reports.signoff import service
 from ghgwatch.reports.signoff.models import InventoryReport, ReportFile
 from ghgwatch.reports.signoff.rules import State
@@ -110,10 +110,11 @@ async def submit_report(report_id: int, session: Session, actor: CurrentPrincipa
     if outcome.restatement is not None:
         new = await _done(session, outcome.restatement)
         raise Problem(409, "Inputs changed since approval",
-                      f"the inputs of report {report_id} changed since it was approved: it was not submitted; "
-                      f"restatement version {new.version} (report {new.id}) was prepared with the differences, "
+                      "the inputs of report {report_id} changed since it was approved: it was not submitted; "
+                      "restatement version {version} (report {new_id}) was prepared with the differences, "
                       "to be reviewed and approved", type_="report-restated", restatement_id=new.id,
-                      differences=new.differences)
+                      differences=new.differences,
+                      values={"report_id": report_id, "version": new.version, "new_id": new.id})
     return await _done(session, outcome.report)
 
 
@@ -138,9 +139,11 @@ async def report_document(report_id: int, name: str, session: Session, actor: Cu
         .options(undefer(ReportFile.content))
     doc = (await session.execute(stmt)).scalar_one_or_none()
     if doc is None:
-        raise not_found("document", f"{name!r} of report {report_id}")
+        raise Problem(404, "Not found", "document {name} of report {report_id} does not exist", type_="not-found",
+                      values={"name": repr(name), "report_id": report_id})
     if hashlib.sha256(doc.content).hexdigest() != doc.sha256:
-        raise conflict(f"document {name!r} of report {report_id} no longer matches its approved SHA-256")
+        raise conflict("document {name} of report {report_id} no longer matches its approved SHA-256",
+                       name=repr(name), report_id=report_id)
     return Response(doc.content, media_type=doc.media_type, headers={
         "Content-Disposition": f'attachment; filename="report-{report.id}-v{report.version}-{name}"',
         "X-Document-SHA256": doc.sha256, "X-Report-Seal": report.seal_sha256 or ""})

@@ -118,8 +118,8 @@ async def create(session: AsyncSession, actor: Principal, body: ReportIn) -> Inv
     actor.require_org(body.organization_id)
     _, end = runs.period_of(body)
     if end > datetime.now(UTC):
-        raise Problem(422, "Validation failed", f"the period ends on {end.date().isoformat()}, in the future: a report "
-                      "is prepared for a closed period", type_="validation",
+        raise Problem(422, "Validation failed", "the period ends on {end}, in the future: a report is prepared for "
+                      "a closed period", type_="validation", values={"end": end.date().isoformat()},
                       errors=[{"loc": ["body", "year" if body.year is not None else "period_end"],
                                "msg": "the period has not ended"}])
     parameters = body.model_dump(mode="json", exclude={"organization_id", "title", "comment"}, exclude_none=True)
@@ -205,9 +205,9 @@ async def approve(session: AsyncSession, actor: Principal, key: int, comment: st
     rules.require_state(report.id, report.state, {State.REVIEWED}, "approved")
     fresh = await _fresh(session, actor, report)
     if fresh.inputs_sha256 != report.inputs_sha256:
-        raise conflict(f"the inputs of report {report.id} changed since it was prepared (inputs SHA-256 "
-                       f"{report.inputs_sha256[:12]}… then, {fresh.inputs_sha256[:12]}… now): refresh it "
-                       "(POST .../refresh) and have it reviewed again before approval")
+        raise conflict("the inputs of report {report_id} changed since it was prepared (inputs SHA-256 {then}… then, "
+                       "{now}… now): refresh it (POST .../refresh) and have it reviewed again before approval",
+                       report_id=report.id, then=report.inputs_sha256[:12], now=fresh.inputs_sha256[:12])
     run = await session.get(InventoryRun, report.run_id)
     org = await session.get(Organization, report.organization_id)
     assert run is not None and org is not None
@@ -295,11 +295,11 @@ async def submit(session: AsyncSession, actor: Principal, key: int, comment: str
     actor.require_role(rules.SUBMITTERS)
     rules.require_state(report.id, report.state, {State.APPROVED}, "submitted")
     if (later := await successor(session, report.id)) is not None:
-        raise conflict(f"report {report.id} was restated by version {later.version} (report {later.id}): "
-                       "submit that one once it is approved")
+        raise conflict("report {report_id} was restated by version {version} (report {later_id}): submit that one "
+                       "once it is approved", report_id=report.id, version=later.version, later_id=later.id)
     if bad := await verify_files(session, report):
-        raise conflict(f"the stored documents of report {report.id} do not match their approved checksums "
-                       f"({', '.join(bad)}): not submitted")
+        raise conflict("the stored documents of report {report_id} do not match their approved checksums "
+                       "({names}): not submitted", report_id=report.id, names=", ".join(bad))
     fresh = await _fresh(session, actor, report)
     if fresh.inputs_sha256 != report.inputs_sha256:
         restatement = await _restate(session, actor, report, fresh)
