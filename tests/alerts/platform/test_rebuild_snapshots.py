@@ -18,7 +18,7 @@ from conftest import AlertPlatform
 from ghgwatch.alerts.engine import AlertKey
 from ghgwatch.pipeline.runner import StoredBatch
 from ghgwatch.readings.writer import SensorRows
-from ghgwatch.registry.cache import SensorMeta
+from ghgwatch.registry.cache import SensorCache, SensorMeta
 
 
 async def _judged(p: AlertPlatform, sensor: int, ts: float) -> None:
@@ -29,6 +29,27 @@ async def _judged(p: AlertPlatform, sensor: int, ts: float) -> None:
         await asyncio.sleep(0.02)
     async with p.service._lock:  # its events are stored under the lock
         pass
+
+
+def _hold_back(monkeypatch: pytest.MonkeyPatch, sensors: SensorCache, before: dict[int, SensorMeta]) -> list[int]:
+    """The next read of the sensors by this test's own task (the rebuild it calls) returns ``before``; returns the
+    list that records it was served. Every other reader (the live lane's look-up, the stored lane's or the 2-s
+    refresh's rebuild, ``_persist``) gets the real cache: under load a rebuild queued by the stored lane (its reading
+    judged as unknown before the live lane taught the engine the sensor) took the held-back snapshot after its fresh
+    read, which the real cache never returns, and installed it."""
+    real = sensors.current
+    mine = asyncio.current_task()
+    served: list[int] = []
+
+    async def read_before_the_sensor_was_registered() -> dict[int, SensorMeta]:
+        if served or asyncio.current_task() is not mine:
+            return await real()
+        monkeypatch.setattr(sensors, "current", real)
+        served.append(len(before))
+        return before
+
+    monkeypatch.setattr(sensors, "current", read_before_the_sensor_was_registered)
+    return served
 
 
 async def _judge_stored_again(p: AlertPlatform, sensor: int, ts: float, value: float) -> None:
@@ -58,15 +79,7 @@ async def test_a_rebuild_from_a_sensor_snapshot_older_than_the_sensor_keeps_its_
 
     # The interleaving seen under load, forced: the rebuild that read the sensors before the sensor was registered
     # gets the engine's lock only after the newer rebuild (which learned the sensor) and the alert's opening.
-    real = svc.sensors.current
-    served: list[int] = []
-
-    async def read_before_the_sensor_was_registered() -> dict[int, SensorMeta]:
-        monkeypatch.setattr(svc.sensors, "current", real)
-        served.append(len(before))
-        return before
-
-    monkeypatch.setattr(svc.sensors, "current", read_before_the_sensor_was_registered)
+    served = _hold_back(monkeypatch, svc.sensors, before)
     await svc.rebuild()
     assert served, "the rebuild did not read the held-back snapshot"
     await _judge_stored_again(p, sensor, ts, 0.9)
@@ -87,15 +100,9 @@ async def test_a_rebuild_from_an_older_sensor_snapshot_forgets_nothing_the_engin
     sensor = await p.new_sensor(kind="methane", unit="%", alarm_level=0.75)
     ts = await p.post(sensor, [0.5])
     await _judged(p, sensor, ts)
-    real = svc.sensors.current
-
-    async def read_before_the_sensor_was_registered() -> dict[int, SensorMeta]:
-        monkeypatch.setattr(svc.sensors, "current", real)
-        return before
-
-    monkeypatch.setattr(svc.sensors, "current", read_before_the_sensor_was_registered)
+    served = _hold_back(monkeypatch, svc.sensors, before)
     await svc.rebuild()
-    assert svc.sensors.current == real
+    assert served, "the rebuild did not read the held-back snapshot"
     assert svc.engine.last_ts(str(sensor)) >= ts - 1e-6
 
 
