@@ -180,7 +180,10 @@ async def test_concurrent_takes_of_two_processes_grant_exactly_the_burst(db_url:
     """The upsert locks the key's row: 60 concurrent requests through two engines, 20 tokens, 20 granted."""
     other = open_database(db_url)
     try:
-        one, two = SharedLimits(db), SharedLimits(other)
+        # The claim is exactness under concurrency, not speed: 60 SQLite write transactions queue on one lock, and on
+        # a loaded machine some waited longer than the default 5-s answer bound (then the limits report themselves
+        # unavailable, which the callers' fallback handles; tested below).
+        one, two = SharedLimits(db, timeout_s=120.0), SharedLimits(other, timeout_s=120.0)
         results = await asyncio.gather(*[(one if i % 2 else two).take("ingest_device", "5", 0.0001, 20)
                                          for i in range(60)])
         assert sum(r is None for r in results) == 20
