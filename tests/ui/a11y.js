@@ -99,12 +99,15 @@ window.__a11y = (() => {
     return { id, seenBefore, name: describe(el), width, style: cs.outlineStyle,
              contrast: ring.a > 0 ? ratio(over(ring, around), around) : 0, ring: cs.outlineColor, around: css(around) };
   }
-  function unreached(reachedIds, wholeRound) {
+  function unreached(reachedIds, wholeRound, reachedNames) {
     // Focusable elements Tab skipped: all of them after a whole round, else those before the last one reached.
+    // A row a live page re-rendered during the walk is a new node, never marked: it counts as reached when an
+    // element of the same description was (the page keeps the focus across its refreshes: app.js keepFocus).
     const got = new Set(reachedIds);
+    const names = new Set(reachedNames || []);
     const last = document.querySelector('[data-a11y="' + reachedIds[reachedIds.length - 1] + '"]');
-    return focusables().filter((el) => !got.has(el.dataset.a11y || "") && (wholeRound || !last
-      || (last.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_PRECEDING))).map(describe);
+    return focusables().filter((el) => !got.has(el.dataset.a11y || "") && !(!el.dataset.a11y && names.has(describe(el)))
+      && (wholeRound || !last || (last.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_PRECEDING))).map(describe);
   }
   return { textProblems, focused, unreached };
 })();

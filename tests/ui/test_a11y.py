@@ -15,6 +15,7 @@ of "contrast ratio" and "relative luminance").
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,8 @@ def _tab_walk(page: Any) -> tuple[list[dict[str, Any]], list[str]]:
             break
         reached.append(now)
     assert reached, "Tab focuses nothing"
-    skipped = page.evaluate("([ids, whole]) => window.__a11y.unreached(ids, whole)",
-                            [[r["id"] for r in reached], whole_round])
+    skipped = page.evaluate("([ids, whole, names]) => window.__a11y.unreached(ids, whole, names)",
+                            [[r["id"] for r in reached], whole_round, [r["name"] for r in reached]])
     return reached, skipped
 
 
@@ -143,3 +144,25 @@ def test_the_contrast_check_sees_pale_text(context: Any, demo: Demo) -> None:
     page.add_style_tag(content="h1 { color: #aaaaaa !important; }")  # 2.3:1 on white
     found = page.evaluate(f"window.__a11y.textProblems({TEXT_CONTRAST})")["problems"]
     assert any(p["element"].startswith("h1") and 2.0 < p["ratio"] < 2.6 for p in found), found
+
+
+def test_the_live_refresh_keeps_the_keyboard_focus(context: Any, demo: Demo) -> None:
+    """The overview re-renders its latest values every 5 s; a keyboard user's focus stays on the same link (it went
+    back to the top of the page, and under load Tab never reached the rows: WCAG 2.4.3)."""
+    page = context.new_page()
+    _open(page, demo, "/login")
+    sign_in(page, demo, demo.credentials["admin"]["username"], demo.credentials["admin"]["password"])
+    _open(page, demo, "/")
+    link = page.locator("#latest tbody tr a").nth(2)
+    expect(link).to_be_visible(timeout=60_000)
+    href = link.get_attribute("href")
+    link.focus()
+    page.evaluate("""() => { window.__rendered = 0;
+        new MutationObserver(() => { window.__rendered += 1; })
+            .observe(document.querySelector('#latest tbody'), { childList: true }); }""")
+    deadline = time.monotonic() + 60  # two refreshes since the focus (the page's CSP forbids wait_for_function)
+    while page.evaluate("() => window.__rendered") < 2:
+        assert time.monotonic() < deadline, "the overview did not refresh its latest values within 60 s"
+        page.wait_for_timeout(200)
+    assert page.evaluate("document.activeElement.getAttribute('href')") == href
+    assert page.evaluate("document.querySelector('#latest tbody').contains(document.activeElement)")

@@ -1,6 +1,6 @@
 (function () {
   "use strict";
-  const { t, api, qs, num, dt, el, toast, guard, alertSubject, pageData } = window.GW;
+  const { t, api, qs, num, dt, el, toast, guard, alertSubject, pageData, keepFocus } = window.GW;
   const form = document.getElementById("alert-filters");
   const dialog = document.getElementById("comment-dialog");
   let fresh = new Set();
@@ -52,7 +52,8 @@
         a.state === "open" ? el("button", { type: "button", onclick: change(a, "acknowledge") }, t("Acknowledge")) : null, " ",
         a.state !== "resolved" ? el("button", { type: "button", onclick: change(a, "resolve") }, t("Resolve")) : null, " ",
         a.state !== "open" ? el("button", { type: "button", onclick: addComment(a) }, t("Add comment")) : null] : "")));
-    document.querySelector("#alert-table tbody").replaceChildren(...rows);
+    const body = document.querySelector("#alert-table tbody");
+    keepFocus(body, () => body.replaceChildren(...rows));
     document.getElementById("alert-count").textContent = t("Total") + ": " + answer.total;
   }
 

@@ -142,5 +142,22 @@
     window.addEventListener("beforeunload", () => stream.close());
   }
 
-  window.GW = { t, api, qs, num, dt, el, toast, guard, download, sensorState, alertSubject, leakSubject, locale, pageData, csrf, ApiError };
+  // A list re-rendered every few seconds must not throw a keyboard user's focus back to the top of the page
+  // (WCAG 2.4.3 focus order): the focused control is found again in the new rows by its row and its label.
+  function keepFocus(container, render) {
+    const active = document.activeElement;
+    if (!active || active === document.body || !container.contains(active)) { render(); return; }
+    const rows = () => Array.from(container.querySelectorAll("tr, li"));
+    const label = (n) => n.getAttribute("href") || n.getAttribute("aria-label") || n.textContent;
+    const focusable = (scope) => Array.from(scope.querySelectorAll("a, button, input, select, textarea, [tabindex]"));
+    const row = active.closest("tr, li");
+    const at = row ? rows().indexOf(row) : -1;
+    const key = label(active);
+    render();
+    const scope = at >= 0 ? rows()[at] : null;
+    const again = (scope && focusable(scope).find((n) => label(n) === key)) || focusable(container).find((n) => label(n) === key);
+    if (again) again.focus({ preventScroll: true });
+  }
+
+  window.GW = { t, api, qs, num, dt, el, toast, guard, download, sensorState, alertSubject, leakSubject, locale, pageData, csrf, ApiError, keepFocus };
 })();

@@ -1,6 +1,6 @@
 (function () {
   "use strict";
-  const { t, num, dt, el, sensorState, alertSubject, leakSubject, pageData } = window.GW;
+  const { t, num, dt, el, sensorState, alertSubject, leakSubject, pageData, keepFocus } = window.GW;
   const { unresolvedAlerts, latest, worst, watch } = window.GWLive;
   const site = pageData;
   const facilityName = Object.fromEntries(site.facilities.map((f) => [f.id, f.name]));
@@ -26,7 +26,8 @@
         el("td", {}, s.unit), el("td", {}, dt(v.ts)),
         el("td", {}, el("span", { class: "pill state-" + states[s.id] }, t(states[s.id])))));
     }
-    document.querySelector("#latest tbody").replaceChildren(...rows);
+    const body = document.querySelector("#latest tbody");
+    keepFocus(body, () => body.replaceChildren(...rows));
     const bySource = {}; const byFacility = {};
     for (const s of site.sensors) {
       (bySource[s.source_id] = bySource[s.source_id] || []).push(states[s.id]);
@@ -48,10 +49,10 @@
       setState(node, state); node.textContent = t(state);
     });
     const list = document.getElementById("open-alerts");
-    list.replaceChildren(alerts.length ? el("ul", {}, alerts.slice(0, 20).map((a) => el("li", {},
+    keepFocus(list, () => list.replaceChildren(alerts.length ? el("ul", {}, alerts.slice(0, 20).map((a) => el("li", {},
       el("span", { class: "pill state-" + (a.severity === "alarm" ? "alarm" : "warning") }, t(a.severity)), " ",
       el("a", { href: "/alerts?id=" + a.id }, alertSubject(a).name),
-      " — ", num(a.reading_value), " ", a.unit || "", " · ", dt(a.opened_at)))) : el("p", { class: "muted" }, t("No open alerts.")));
+      " — ", num(a.reading_value), " ", a.unit || "", " · ", dt(a.opened_at)))) : el("p", { class: "muted" }, t("No open alerts."))));
   }
 
   watch(refresh, 5000);
