@@ -94,6 +94,15 @@ class AlertPlatform:
         items: list[dict[str, Any]] = answer.json()["items"]
         return items
 
+    async def judged(self, sensor: int, ts: float) -> None:
+        """Wait until the engine has judged the sensor's reading of time ``ts`` (and stored what it decided)."""
+        deadline = time.monotonic() + 15
+        while not self.service.engine.last_ts(str(sensor)) >= ts - 1e-6:
+            assert time.monotonic() < deadline, "the reading was not judged within 15 s"
+            await asyncio.sleep(0.02)
+        async with self.service._lock:  # its events are stored under the lock
+            pass
+
     async def wait_for(self, check: Callable[[list[dict[str, Any]]], bool], within_s: float = 60.0,
                        **params: Any) -> list[dict[str, Any]]:
         deadline = time.monotonic() + within_s

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import httpx
 from sqlalchemy import select
@@ -13,16 +12,6 @@ from sqlalchemy import select
 from conftest import AlertPlatform, serve
 from ghgwatch.audit.models import AuditEntry
 from ghgwatch.security.models import Role
-
-
-async def _judged(p: AlertPlatform, sensor: int, ts: float) -> None:
-    """Wait until the engine has judged the sensor's reading of time ``ts`` (and stored what it decided)."""
-    deadline = time.monotonic() + 15
-    while not p.service.engine.last_ts(str(sensor)) >= ts - 1e-6:
-        assert time.monotonic() < deadline, "the reading was not judged within 15 s"
-        await asyncio.sleep(0.02)
-    async with p.service._lock:  # its events are stored under the lock
-        pass
 
 
 async def _next_event(lines: object) -> str:
@@ -42,7 +31,7 @@ async def test_open_alerts_peak_follows_new_peaks_and_carries_the_unit(alert_pla
     await p.post(s, [1.4])  # a new peak of the same severity: no event within the minute, but stored at once
     items = await p.wait_for(lambda a: a[0]["peak_value"] == 1.4)
     assert [(a["id"], a["peak_value"], a["reading_value"], a["state"]) for a in items] == [(first, 1.4, 0.9, "open")]
-    await _judged(p, s, await p.post(s, [1.1]))  # lower than the peak: the peak stays
+    await p.judged(s, await p.post(s, [1.1]))  # lower than the peak: the peak stays
     detail = (await p.client.get(f"/api/v1/alerts/{first}", headers=p.engineer)).json()
     assert detail["peak_value"] == 1.4 and detail["unit"] == "%"
     assert [h["action"] for h in detail["history"]] == ["opened"]  # a new peak is announced at most once a minute

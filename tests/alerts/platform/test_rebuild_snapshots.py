@@ -8,7 +8,6 @@ checked against the database before anything is resolved, and an alert resolved 
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -19,16 +18,6 @@ from ghgwatch.alerts.engine import AlertKey
 from ghgwatch.pipeline.runner import StoredBatch
 from ghgwatch.readings.writer import SensorRows
 from ghgwatch.registry.cache import SensorCache, SensorMeta
-
-
-async def _judged(p: AlertPlatform, sensor: int, ts: float) -> None:
-    """Until the engine has judged the sensor's reading of time ``ts`` (and stored what it decided)."""
-    deadline = time.monotonic() + 15
-    while not p.service.engine.last_ts(str(sensor)) >= ts - 1e-6:
-        assert time.monotonic() < deadline, "the reading was not judged within 15 s"
-        await asyncio.sleep(0.02)
-    async with p.service._lock:  # its events are stored under the lock
-        pass
 
 
 def _hold_back(monkeypatch: pytest.MonkeyPatch, sensors: SensorCache, before: dict[int, SensorMeta]) -> list[int]:
@@ -75,7 +64,7 @@ async def test_a_rebuild_from_a_sensor_snapshot_older_than_the_sensor_keeps_its_
     items = await p.wait_for(lambda a: len(a) == 1, sensor_id=sensor)
     assert len(items) == 1
     first = items[0]
-    await _judged(p, sensor, ts)
+    await p.judged(sensor, ts)
 
     # The interleaving seen under load, forced: the rebuild that read the sensors before the sensor was registered
     # gets the engine's lock only after the newer rebuild (which learned the sensor) and the alert's opening.
@@ -99,7 +88,7 @@ async def test_a_rebuild_from_an_older_sensor_snapshot_forgets_nothing_the_engin
     before = dict(await svc.sensors.current())
     sensor = await p.new_sensor(kind="methane", unit="%", alarm_level=0.75)
     ts = await p.post(sensor, [0.5])
-    await _judged(p, sensor, ts)
+    await p.judged(sensor, ts)
     served = _hold_back(monkeypatch, svc.sensors, before)
     await svc.rebuild()
     assert served, "the rebuild did not read the held-back snapshot"
@@ -117,7 +106,7 @@ async def test_an_alert_resolved_as_its_rule_went_away_covers_its_readings_when_
     items = await p.wait_for(lambda a: len(a) == 1, sensor_id=sensor)
     assert len(items) == 1
     first = items[0]
-    await _judged(p, sensor, ts)
+    await p.judged(sensor, ts)
 
     async def active(on: bool) -> None:
         answer = await p.client.patch(f"/api/v1/sensors/{sensor}", headers=p.engineer, json={"active": on})
