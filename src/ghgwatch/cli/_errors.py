@@ -23,13 +23,8 @@ import typer.core
 from typer import _click
 
 from ghgwatch.cli._runtime import locale, tr
-from ghgwatch.i18n import DEFAULT_LOCALE
+from ghgwatch.i18n import DEFAULT_LOCALE, N_
 from ghgwatch.i18n import validation as validation_messages
-
-
-def N_(text: str) -> str:  # gettext's name for "mark for translation"
-    return text
-
 
 USAGE = N_("Usage:")
 INVALID_VALUE_FOR = N_("Invalid value for {hint}: {message}")

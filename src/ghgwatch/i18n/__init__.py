@@ -33,6 +33,7 @@ __all__ = [
     "CATALOG_DIR",
     "DEFAULT_LOCALE",
     "LOCALES",
+    "N_",
     "Translator",
     "format_date",
     "format_datetime",
@@ -42,6 +43,11 @@ __all__ = [
     "normalise_locale",
     "translator",
 ]
+
+
+def N_(message: str) -> str:
+    """Mark a string for a catalog without translating it here (gettext's name, which Babel's extractor knows)."""
+    return message
 
 
 def normalise_locale(value: str | None) -> str:

@@ -13,14 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ghgwatch.i18n import DEFAULT_LOCALE, Translator, translator
+from ghgwatch.i18n import DEFAULT_LOCALE, N_, Translator, translator
 from ghgwatch.kit.problems import InvalidValue
 
 DOMAIN = "validation"
-
-
-def N_(text: str) -> str:  # gettext's name for "mark for translation"
-    return text
 
 
 MESSAGES: dict[str, str] = {

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ghgwatch.i18n import translator
-
-
-def N_(message: str) -> str:
-    """Mark a string for the catalog without translating it here."""
-    return message
+from ghgwatch.i18n import N_, translator
 
 
 class Category(NamedTuple):

@@ -8,15 +8,10 @@ same catalog with :func:`data_text`.
 
 from __future__ import annotations
 
-from ghgwatch.i18n import translator
+from ghgwatch.i18n import N_, translator
 from ghgwatch.reports.document import Lang
 
 DOMAIN = "reports"
-
-
-def N_(message: str) -> str:
-    """Mark a string for the catalog without translating it here."""
-    return message
 
 
 _LABELS: dict[str, str] = {

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from ghgwatch.i18n import Translator
-
-
-def N_(text: str) -> str:
-    return text
-
+from ghgwatch.i18n import N_, Translator
 
 JS_TEXTS = (
     N_("Signed out"),

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
+from ghgwatch.i18n import N_
 from ghgwatch.kit.timeutil import ensure_utc
 from ghgwatch.lab import endpoints as lab_api
 from ghgwatch.uav import endpoints as flight_api
@@ -21,7 +22,6 @@ from ghgwatch.uav.leak import measured_emissions
 from ghgwatch.uav.result import Method, Refusal
 from ghgwatch.ui._data import load_site
 from ghgwatch.ui._render import View, render, signed_in
-from ghgwatch.ui._strings import N_
 from ghgwatch.ui._track import build_track
 from ghgwatch.web.deps import Session
 

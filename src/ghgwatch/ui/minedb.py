@@ -15,13 +15,13 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ghgwatch.i18n import N_
 from ghgwatch.kit.problems import Problem
 from ghgwatch.reference import gem
 from ghgwatch.reference.minedb import panel, restore, service, tiers
 from ghgwatch.reference.minedb.models import DataStatus, RefMine, RefMineYear, RefSeam
 from ghgwatch.security.principal import Principal
 from ghgwatch.ui._render import View, render, signed_in
-from ghgwatch.ui._strings import N_
 from ghgwatch.web.deps import Session
 
 router = APIRouter()

@@ -16,13 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ghgwatch import i18n
-from ghgwatch.i18n import validation
+from ghgwatch.i18n import N_, validation
 from ghgwatch.kit.problems import MEDIA_TYPE, Problem, Term
-
-
-def N_(text: str) -> str:  # gettext's name for "mark for translation"
-    return text
-
 
 TITLES = (
     N_("Not found"), N_("Not Found"), N_("Unprocessable Entity"), N_("Unprocessable Content"),
