@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ghgwatch.alerts.accept_lane import AcceptLane, origin_of
 from ghgwatch.alerts.demo import ensure_demo_rules
 from ghgwatch.alerts.detectors import StreamingDetector, make_detector
-from ghgwatch.alerts.engine import AlertEvent, AlertKey, RuleEngine
+from ghgwatch.alerts.engine import AlertEvent, AlertKey, EventKind, RuleEngine
 from ghgwatch.alerts.handover import Handover, shared
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.alerts.models import Alert, HistoryAction
@@ -51,7 +51,9 @@ from ghgwatch.web.context import AppContext
 
 log = logging.getLogger(__name__)
 STORED_SLICE = SQLITE_CHUNK  # about 0.1 s of judging on a quiet core, as a storage chunk is of writing
-PERSIST_ATTEMPTS = 8  # about 12 s of retries (0.1 s doubling, at most 2 s apart) before events are given up
+PERSIST_ATTEMPTS = 8  # about 12 s of retries (0.1 s doubling, at most 2 s apart) before events are kept for later
+POISON_ROUNDS = 30  # rounds (ticks, one a second) an alert's events may be refused on their own before given up
+UNSAVED_WARN = 10_000  # events kept unsaved beyond which the log says CRITICAL (a long database outage)
 
 
 class AlertService:
@@ -76,6 +78,10 @@ class AlertService:
         self._trace: Mapping[int, Mapping[str, str]] = {}
         self._live: asyncio.Queue[tuple[list[SensorBatch], dict[str, str]]] = asyncio.Queue()
         self.judged_at_accept = 0
+        self._unsaved: list[AlertEvent] = []  # events the database did not take yet, oldest first (``_persist``)
+        self._refused: dict[AlertKey, int] = {}  # rounds in which the database refused a key's events
+        self.unsaved_since: float | None = None
+        """When (monotonic) events were first kept unsaved; None while everything is stored."""
         self._unknown_at: dict[str, float] = {}  # sensors still unknown after a reload, and when
         self.handover = Handover(self)  # the pipeline consumer's RebalanceListener (alerts/handover.py)
         self.origin: str | None = None
@@ -296,39 +302,106 @@ class AlertService:
     async def tick(self) -> None:
         async with self._lock:
             events = self.engine.tick(time.time())
-            if events:
+            if events or self._unsaved:  # also events kept when the database did not take them
                 await self._persist(events)
 
     async def _persist(self, events: Sequence[AlertEvent]) -> None:
+        """Store ``events`` (under ``_lock``) and announce them. Events that cannot be stored are kept, ahead of the
+        next ones, and tried again with the next call or on the next tick (``unsaved``): the engine has already moved
+        on, so dropping them would lose an alarm (opened in the engine, never stored, never announced, and the
+        stored lane's second judgement finds it covered). While events are kept, a call tries once instead of
+        retrying for seconds, so the engine keeps judging while the database is away."""
+        pending = _coalesce([*self._unsaved, *events]) if self._unsaved else list(events)
+        self._unsaved = []
+        if not pending:
+            return
+        try:
+            written = await self._write(pending, 1 if self.unsaved_since is not None else PERSIST_ATTEMPTS)
+        except OperationalError:  # the database is away or locked: keep everything, in order
+            self._keep(pending, "the database did not answer")
+            return
+        except Exception:  # an event the database refuses: store key by key, so one bad event holds back only its own
+            log.exception("storing %d alert events failed; storing them alert by alert", len(pending))
+            written = await self._write_apart(pending)
+        if not self._unsaved and self.unsaved_since is not None:
+            log.warning("alert events kept since %.1f s ago are stored", time.monotonic() - self.unsaved_since)
+            self.unsaved_since = None
+        metrics.set_alert_events_unsaved(len(self._unsaved))
+        await self._announce(written)
+
+    async def _write(self, events: Sequence[AlertEvent], attempts: int) -> list[tuple[str, dict[str, Any], str]]:
+        """One transaction for ``events``, tried up to ``attempts`` times; ``ids`` as before on failure."""
         metas = await self.sensors.current()
         conflicts = 0
-        for attempt in range(1, PERSIST_ATTEMPTS + 1):
+        for attempt in range(1, attempts + 1):
             saved = dict(self.ids)
             try:
                 # SQLite: ahead of every queued bulk write, behind at most one storage chunk (Database.write_turn)
                 async with self.db.write_turn(urgent=True), self.db.transaction() as s:
                     written = await persist_events(s, events, self.ids, metas)
                     await record_alert_changes(s, written)  # notifications and responses commit with the change
-                break
+                return written
             except IntegrityError:
                 # Another process opened one of these alerts meanwhile (uq_alerts_one_unresolved): the next
                 # attempt finds its row and continues it instead of opening a second one.
                 self.ids.clear()
                 self.ids.update(saved)
                 conflicts += 1
-                if conflicts == 2 or attempt == PERSIST_ATTEMPTS:
+                if conflicts == 2 or attempt == attempts:
                     raise
                 log.warning("an alert was opened by another process meanwhile; continuing its row")
             except OperationalError:
                 # The database is busy (SQLite locked by a long store transaction) or the connection dropped.
-                # The engine has already moved on: losing these events would leave the rows behind it (an
-                # alert resolved in the engine but open in the database), so try again.
                 self.ids.clear()
                 self.ids.update(saved)
-                if attempt == PERSIST_ATTEMPTS:
+                if attempt == attempts:
                     raise
                 log.warning("storing %d alert events failed (attempt %d); trying again", len(events), attempt)
                 await asyncio.sleep(min(0.05 * 2 ** attempt, 2.0))
+            except Exception:
+                self.ids.clear()
+                self.ids.update(saved)
+                raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _write_apart(self, events: Sequence[AlertEvent]) -> list[tuple[str, dict[str, Any], str]]:
+        """Store the events of each alert key in a transaction of their own (in order within a key). A key whose
+        events the database keeps refusing (not merely unreachable) for ``POISON_ROUNDS`` rounds is given up, loudly:
+        it must not hold the others back for ever."""
+        groups: dict[AlertKey, list[AlertEvent]] = {}
+        for ev in events:
+            groups.setdefault(ev.key, []).append(ev)
+        written: list[tuple[str, dict[str, Any], str]] = []
+        for key, group in groups.items():
+            try:
+                written.extend(await self._write(group, 2))
+                self._refused.pop(key, None)
+            except OperationalError:
+                self._keep(group, "the database did not answer")
+            except Exception:
+                rounds = self._refused[key] = self._refused.get(key, 0) + 1
+                if rounds < POISON_ROUNDS:
+                    log.exception("the database refused the events of alert %s (%d of %d rounds)", key, rounds,
+                                  POISON_ROUNDS)
+                    self._keep(group, "the database refused them")
+                    continue
+                self._refused.pop(key, None)
+                metrics.alert_events_dropped(len(group))
+                log.critical("GIVING UP %d alert events of %s after %d refusals: %s", len(group), key, rounds,
+                             [(ev.kind.value, ev.reading) for ev in group])
+        return written
+
+    def _keep(self, events: Sequence[AlertEvent], why: str) -> None:
+        """Keep ``events`` for the next call or tick, in order, ahead of events that come later."""
+        self._unsaved.extend(events)
+        if self.unsaved_since is None:
+            self.unsaved_since = time.monotonic()
+        level = logging.ERROR if len(self._unsaved) < UNSAVED_WARN else logging.CRITICAL
+        log.log(level, "%d alert events not stored (%s) for %.1f s; they are tried again on the next tick",
+                len(self._unsaved), why, time.monotonic() - self.unsaved_since)
+        metrics.set_alert_events_unsaved(len(self._unsaved))
+
+    async def _announce(self, written: Sequence[tuple[str, dict[str, Any], str]]) -> None:
         payloads = []
         for action, alert, reason in written:
             if action == PEAK:
@@ -396,3 +469,17 @@ async def stop_alerts(ctx: AppContext) -> None:
         accepted = ctx.extras.get("accepted_hooks", [])
         if service.on_accepted in accepted:
             accepted.remove(service.on_accepted)
+
+
+def _coalesce(events: Sequence[AlertEvent]) -> list[AlertEvent]:
+    """``events`` without the ``peak`` events that a later event of the same alert makes redundant (every later event
+    stores the peak it carries), so events kept through a long outage stay bounded by the alerts' state changes."""
+    later: set[AlertKey] = set()
+    out: list[AlertEvent] = []
+    for ev in reversed(events):
+        if ev.kind is EventKind.PEAK and ev.key in later:
+            continue
+        later.add(ev.key)
+        out.append(ev)
+    out.reverse()
+    return out

@@ -167,6 +167,10 @@ STORE_QUERY_DURATION = Histogram(
 
 ALERTS_OPENED = Counter("ghgwatch_alerts_opened", "Alerts opened.", ["severity", "condition"])
 NOTIFICATIONS = Counter("ghgwatch_notifications", "Alert notification deliveries by outcome.", ["channel", "outcome"])
+ALERT_EVENTS_UNSAVED = Gauge("ghgwatch_alert_events_unsaved",
+                             "Alert events the engine raised that the database has not taken yet (kept and retried).")
+ALERT_EVENTS_DROPPED = Counter("ghgwatch_alert_events_dropped",
+                               "Alert events given up after the database refused them for POISON_ROUNDS rounds.")
 
 # ``task``, not ``job``: a ``job`` label would clash with Prometheus's own target label.
 ANALYTICS_JOB_DURATION = Histogram(
@@ -363,6 +367,14 @@ def alert_opened(severity: str, condition: str) -> None:
     ALERTS_OPENED.labels(
         severity=_enum_value(Severity, severity), condition=_enum_value(AlertCondition, condition)
     ).inc()
+
+
+def set_alert_events_unsaved(count: int) -> None:
+    ALERT_EVENTS_UNSAVED.set(count)
+
+
+def alert_events_dropped(count: int) -> None:
+    ALERT_EVENTS_DROPPED.inc(count)
 
 
 def observe_notification(channel: str, outcome: str) -> None:
