@@ -251,16 +251,16 @@ class AlertService:
                 rows = [SensorRows(*parts) for parts in zip(checked.sensors, checked.ts, checked.values,
                                                             checked.quality, strict=True)]
                 self.judged_at_accept += sum(len(r.ts) for r in rows)
-                await self._judge(rows)
+                await self._judge(rows, live=batches)
             except Exception:  # the pipeline judges the same readings once they are stored
                 log.exception("judging %d accepted batches failed", len(batches))
 
-    async def _judge(self, rows_in: Sequence[SensorRows]) -> None:
+    async def _judge(self, rows_in: Sequence[SensorRows], live: Sequence[SensorBatch] | None = None) -> None:
+        """Judge ``rows`` with the engine; ``live``: the accepted batches they came from (the live lane)."""
         rows = [r for r in rows_in if len(r.ts)]
         if not rows:
             return
-        names = [str(r.sensor) for r in rows]
-        unknown = self.engine.unknown(set(names))
+        unknown = self.engine.unknown({str(r.sensor) for r in rows})
         now = time.monotonic()
         if any(now - self._unknown_at.get(u, -math.inf) >= self.refresh_s for u in unknown):
             # A sensor registered after the last rebuild: learn it now instead of skipping its readings.
@@ -268,14 +268,32 @@ class AlertService:
             await self.rebuild(reload=True)
             for u in self.engine.unknown(unknown):
                 self._unknown_at[u] = now
-        ts = np.concatenate([r.ts for r in rows]).astype(np.float64) / 1e6
-        values = np.concatenate([r.values for r in rows]).astype(np.float64)
         async with self._lock:
+            if live is not None and self.accept_lane is not None:
+                rows = self._still_received(rows, live)
+                if not rows:
+                    return
+            names = [str(r.sensor) for r in rows]
+            ts = np.concatenate([r.ts for r in rows]).astype(np.float64) / 1e6
+            values = np.concatenate([r.values for r in rows]).astype(np.float64)
             scores = self._scores(rows) if self.snapshot and self.snapshot.anomaly else None
             events = self.engine.evaluate_rows(names, [len(r.ts) for r in rows], ts, values, scores,
                                                arrived_at=time.time())
             if events:
                 await self._persist(events)
+
+    def _still_received(self, rows: list[SensorRows], live: Sequence[SensorBatch]) -> list[SensorRows]:
+        """Under ``_lock`` (where the hand-over changes the assignment): the rows of sensors whose partition this
+        replica still receives. The live lane checked that when it took the readings, but a rebalance may have moved
+        a partition before its turn of the lock: those readings go to the accept lane instead (the new owner's engine
+        judges them once stored), so this engine holds no state of a sensor it no longer receives."""
+        receives = self.handover.receives
+        moved = {r.sensor for r in rows if not receives(str(r.sensor))}
+        if not moved:
+            return rows
+        assert self.accept_lane is not None
+        self.accept_lane.on_accepted([b for b in live if b.sensor in moved])
+        return [r for r in rows if r.sensor not in moved]
 
     def _scores(self, rows: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Detector scores; NaN for readings not scored. A detector learns each reading once and in order:
