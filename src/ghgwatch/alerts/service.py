@@ -108,6 +108,12 @@ class AlertService:
 
     async def stop(self) -> None:
         await self.handover.wait()
+        if self._unsaved:  # a last try: kept events live only in this process
+            async with self._lock:
+                await self._persist([])
+            if self._unsaved:
+                log.critical("stopping with %d alert events not stored: %s", len(self._unsaved),
+                             [(ev.key, ev.kind.value, ev.reading) for ev in self._unsaved])
         if self.bus is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox.join(), 5.0)
