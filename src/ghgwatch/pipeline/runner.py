@@ -26,7 +26,7 @@ import msgspec
 import numpy as np
 from sqlalchemy import text
 
-from ghgwatch.bus import Bus, CommitError, Message, RebalanceListener, Record, topics
+from ghgwatch.bus import Bus, CommitError, Consumer, Message, RebalanceListener, Record, topics
 from ghgwatch.ingest.wire import SensorBatch, decode
 from ghgwatch.observability import metrics, tracing
 from ghgwatch.pipeline.validate import WRONG_ORGANIZATION, check_many
@@ -147,6 +147,10 @@ class Pipeline:
         """Where decoding, validation and the store transaction run (embedded mode: a process of their own, so
         that they do not share one interpreter with the API); None: in this process."""
         self.stored = 0
+        self.consumer: Consumer | None = None
+        """The running consumer (its positions and lag tell where a stalled pipeline stands; tests)."""
+        self.polls = 0
+        """Polls of the bus so far: a pipeline that keeps polling is not stalled (tests, diagnostics)."""
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -188,10 +192,12 @@ class Pipeline:
         # this process's own for the CPU and delay the moment the API answers.
         consumer = self.bus.consumer(GROUP, [topics.READINGS_RAW], listener=self.listener)
         await consumer.start()
+        self.consumer = consumer
         lag_reported = 0.0
         try:
             while not self._stop.is_set():
                 messages = await consumer.poll(self.max_records, timeout_s=0.2)
+                self.polls += 1
                 # When idle the lag is (nearly) zero; while busy it is what operators watch, so report it too.
                 if not messages or time.monotonic() - lag_reported > LAG_REPORT_INTERVAL_S:
                     await self._report_lag(consumer)
@@ -216,6 +222,7 @@ class Pipeline:
                     log.warning("committing offsets failed, the batch may be delivered again: %s", exc)
                 metrics.observe_batch(len(messages), stored_s + time.perf_counter() - committing)  # store + commit
         finally:
+            self.consumer = None
             await consumer.stop()
 
     async def _store(self, messages: Sequence[Message], *, bisecting: bool = False) -> StoredBatch:

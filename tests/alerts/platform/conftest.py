@@ -22,6 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 from tests.conftest import World, build_world
 from tests.support.net import free_port
+from tests.support.stalls import stall_report, wait_until
 
 from ghgwatch.alerts.service import AlertService
 from ghgwatch.security import service
@@ -96,19 +97,26 @@ class AlertPlatform:
 
     async def judged(self, sensor: int, ts: float) -> None:
         """Wait until the engine has judged the sensor's reading of time ``ts`` (and stored what it decided)."""
-        deadline = time.monotonic() + 15
-        while not self.service.engine.last_ts(str(sensor)) >= ts - 1e-6:
-            assert time.monotonic() < deadline, "the reading was not judged within 15 s"
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: self.service.engine.last_ts(str(sensor)) >= ts - 1e-6, 15,
+                         f"the engine judging sensor {sensor}'s reading of {ts}", extras=self.ctx.extras, db=self.db,
+                         sensors=[sensor], interval_s=0.02)
         async with self.service._lock:  # its events are stored under the lock
             pass
 
     async def wait_for(self, check: Callable[[list[dict[str, Any]]], bool], within_s: float = 60.0,
                        **params: Any) -> list[dict[str, Any]]:
+        """The alerts (``params``: the API's filters) once ``check`` holds for them, or after ``within_s`` as they are
+        then; in that case the platform's state is logged too (tests/support/stalls.py), for the test that fails."""
         deadline = time.monotonic() + within_s
         while True:
             items = await self.alerts(**params)
-            if check(items) or time.monotonic() > deadline:
+            if check(items):
+                return items
+            if time.monotonic() > deadline:
+                sensors = [params["sensor_id"]] if "sensor_id" in params else []
+                await stall_report(f"alerts {params or ''} as the test waits for them within {within_s} s (got "
+                                   f"{[(a['sensor_id'], a['rule_id'], a['state']) for a in items]})",
+                                   extras=self.ctx.extras, db=self.db, sensors=sensors)
                 return items
             await asyncio.sleep(0.05)
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from tests.support.stalls import wait_until
 
 from conftest import AlertPlatform, free_port, running, serve
 from ghgwatch.security.models import Role
@@ -32,10 +33,9 @@ async def test_restart_continues_open_alerts_without_duplicates(tmp_path: Path, 
     async with running(tmp_path, db_url, again=p, **overrides) as p2:
         assert list(p2.service.ids.values()) == [first["id"]]
         await p2.post(sensor, [1.2])
-        deadline = time.monotonic() + 30
-        while [a.peak.value for a in p2.service.engine.open_alerts()] != [1.2]:  # judged (not a fixed sleep)
-            assert time.monotonic() < deadline, p2.service.engine.open_alerts()
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: [a.peak.value for a in p2.service.engine.open_alerts()] == [1.2], 30,  # judged
+                         "the engine following the open alert's new peak of 1.2", extras=p2.ctx.extras, db=p2.db,
+                         sensors=[sensor])
         items = await p2.alerts(sensor_id=sensor)
         assert [a["id"] for a in items] == [first["id"]]
         assert [a.key.sensor_id for a in p2.service.engine.open_alerts()] == [str(sensor)]
