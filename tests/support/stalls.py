@@ -162,8 +162,15 @@ async def postgres_activity(url: str) -> list[str]:
     """The server's sessions on this database (what each runs or waits for) and the locks not granted, read over a
     connection of its own (the platform's pool may be what is exhausted)."""
     engine = create_async_engine(url, poolclass=NullPool)
+    started = time.perf_counter()
+    timings = []
     try:
         async with asyncio.timeout(QUERY_S), engine.connect() as conn:
+            timings.append(f"connected in {time.perf_counter() - started:.3f} s")
+            started = time.perf_counter()
+            await conn.execute(text("SELECT txid_current()"))  # an id makes the commit write and flush the WAL
+            await conn.commit()
+            timings.append(f"a commit took {time.perf_counter() - started:.3f} s")
             sessions = (await conn.execute(text(
                 "SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS in_xact, "
                 "now() - state_change AS in_state, left(query, 160) FROM pg_stat_activity "
@@ -173,10 +180,11 @@ async def postgres_activity(url: str) -> list[str]:
                 "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                 "WHERE NOT l.granted AND a.datname = current_database()"))).all()
     except Exception as exc:  # the report goes on without it
-        return [f"postgresql activity: failed ({exc!r})"]
+        return [f"postgresql activity: failed after {'; '.join(timings) or 'no connection'} ({exc!r})"]
     finally:
         await engine.dispose()
-    out = [f"postgresql sessions on this database ({len(sessions)}):"]
+    out = [f"postgresql, over a connection of the report's own: {'; '.join(timings)}",
+           f"postgresql sessions on this database ({len(sessions)}):"]
     out += [f"  pid {r[0]} {r[1]} wait {r[2]}/{r[3]} in transaction {r[4]} in state {r[5]}: {r[6]!r}" for r in sessions]
     out.append(f"postgresql locks waited for: {[tuple(r) for r in waits] or 'none'}")
     return out
