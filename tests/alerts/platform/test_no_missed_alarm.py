@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from tests.support.stalls import wait_until
 
 from conftest import AlertPlatform
 
@@ -69,10 +70,8 @@ async def test_late_exceedance_opens_an_alert_marked_late(alert_platform: AlertP
     detail = (await p.client.get(f"/api/v1/alerts/{alert['id']}", headers=p.engineer)).json()
     assert detail["history"][0]["details"]["late"] is True
     # Judged again once stored (1 late reading at accept time, then all 3 again), it opens nothing more.
-    deadline = time.monotonic() + 30
-    while p.service.engine.late_readings < 4 and time.monotonic() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(0.05)
-    assert p.service.engine.late_readings >= 4
+    await wait_until(lambda: p.service.engine.late_readings >= 4, 30, "the engine judging the 3 readings again once "
+                     "stored", extras=p.ctx.extras, db=p.db, sensors=[sensor])
     async with p.service._lock:
         assert len(await p.alerts(sensor_id=sensor)) == 1
 
