@@ -115,7 +115,7 @@ def alerts_state(svc: Any, sensors: Iterable[int]) -> list[str]:
            f"engine lock {_locked(svc._lock)}, rebuild lock {_locked(svc._rebuilding)}, "
            f"engine sensors {len(svc.engine.sensor_ids())}, readings of sensors it did not know "
            f"{svc.engine.unknown_readings} (still unknown after a reload: {svc._unknown_at}), late readings "
-           f"{svc.engine.late_readings}, open in the engine "
+           f"{svc.engine.late_readings}, events the database did not take yet {len(svc._unsaved)}, open in the engine "
            f"{[oa.key for oa in svc.engine.open_alerts()]}, stored ids {dict(svc.ids)}",
            "  its tasks: " + ", ".join(f"{t.get_name()} {_task_state(t)}" for t in svc._tasks)]
     out.extend(f"  sensor {sensor}: known to the engine {not svc.engine.unknown([str(sensor)])}, "
