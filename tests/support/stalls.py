@@ -35,7 +35,9 @@ QUERY_S = 5.0
 """How long the report waits for each of its own queries (lag, PostgreSQL activity): a stalled database must not
 stall the report too. Chosen: a query on an idle loopback server answers in milliseconds."""
 THREAD_FRAMES = 25
-"""The innermost frames kept per thread: enough to show the blocking call and who made it."""
+"""The innermost frames kept per thread (our choice): enough to show the blocking call and who made it."""
+MAX_CHAIN = 100
+"""Links followed down one await chain (our choice; far deeper than any chain here, it only guards against a cycle)."""
 
 
 def _where(frame: Any) -> str:
@@ -50,7 +52,7 @@ def await_chain(coro: Any) -> list[str]:
     ``asynccontextmanager``, ``async for``) are followed through their ``asend`` objects."""
     out: list[str] = []
     obj, seen = coro, 0
-    while obj is not None and seen < 100:
+    while obj is not None and seen < MAX_CHAIN:
         seen += 1
         frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None) or getattr(obj, "ag_frame", None)
         if frame is not None:
@@ -233,7 +235,7 @@ def _loadavg() -> str:
 
 async def wait_until(check: Callable[[], Awaitable[bool] | bool], within_s: float, what: str | Callable[[], str], *,
                      extras: Mapping[str, Any] | None = None, db: Database | None = None, sensors: Iterable[int] = (),
-                     interval_s: float = 0.05) -> None:
+                     interval_s: float = 0.05) -> None:  # 0.05 s: the polling step these tests used before
     """Poll ``check`` until it holds (at least once, even with no time left); after ``within_s`` (also when one call of
     ``check`` hangs past it) fail with a :func:`stall_report` (``what``: what did not happen, or a function that says so
     at that moment). The report also tells the longest gap between two polls: a long one means the event loop itself
