@@ -185,7 +185,7 @@ class FileTurn:
             self._urgent -= 1
             if self._urgent == 0 and self._announced:
                 self._announced = False
-                fcntl.flock(self._fds["announce"], fcntl.LOCK_UN)
+                fcntl.flock(self._fds["announce"], fcntl.LOCK_UN)  # kept open while announced (``close``)
 
     @asynccontextmanager
     async def ordinary(self) -> AsyncIterator[None]:
@@ -223,6 +223,10 @@ class FileTurn:
                     fcntl.flock(write, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        """Close the lock files, unless a writer of this process is in its turn (at shut-down: its process's end
+        closes them; closing one under it would free its lock, or unlock another file given the same number)."""
+        if self._urgent or self.turn.locked():
+            return
         if self._pid == os.getpid():
             for fd in self._fds.values():
                 os.close(fd)
