@@ -33,6 +33,7 @@ from typing import Any
 from ghgwatch import __version__
 from ghgwatch.kit.timeutil import utcnow
 from ghgwatch.settings import Settings
+from ghgwatch.store import TURN_FILE_SUFFIXES
 
 DB_NAME = "ghgwatch.db"
 FORMAT = 1
@@ -95,7 +96,8 @@ def backup(settings: Settings, target: Path) -> BackupReport:
         source.close()
     if bus is not None and (bus / "topics").exists():  # 3. segments after the snapshot
         shutil.copytree(bus / "topics", target / "bus" / "topics", ignore=shutil.ignore_patterns("LOCK"))
-    skip = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal"}
+    # The write-turn lock files (store/_turn.py) are empty and belong to the running processes.
+    skip = {DB_NAME, *(f"{DB_NAME}{suffix}" for suffix in ("-wal", "-shm", "-journal", *TURN_FILE_SUFFIXES))}
     for item in sorted(settings.data_dir.iterdir()) if settings.data_dir.exists() else []:
         if item.is_file() and item.name not in skip:
             (target / "files").mkdir(exist_ok=True)

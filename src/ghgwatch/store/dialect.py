@@ -13,6 +13,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file; None for other databases and for in-memory or URI (``file:``) ones."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
+            or parsed.database.startswith("file:"):
+        return None
+    return parsed.database
+
+
 def secure_sqlite_file(url: str) -> None:
     """Create the SQLite file (and its WAL and shared-memory files) readable by the owner only (0600).
 
@@ -23,11 +32,10 @@ def secure_sqlite_file(url: str) -> None:
     import os
     from pathlib import Path
 
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
-            or parsed.database.startswith("file:"):
+    database = sqlite_file(url)
+    if database is None:
         return
-    path = Path(parsed.database)
+    path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

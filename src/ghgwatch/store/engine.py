@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,57 +10,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from ghgwatch.store.dialect import create_engine
+from ghgwatch.store._turn import FileTurn, WriteTurn
+from ghgwatch.store.dialect import create_engine, sqlite_file
 
-
-class WriteTurn:
-    """An ``asyncio`` lock handed over in arrival order, urgent waiters first (see ``Database.write_turn``)."""
-
-    def __init__(self) -> None:
-        self._held = False
-        self._waiters: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
-
-    def locked(self) -> bool:
-        return self._held
-
-    async def acquire(self, urgent: bool = False) -> None:
-        if not self._held and not any(self._waiters):
-            self._held = True
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        queue = self._waiters[0 if urgent else 1]
-        queue.append(fut)
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():
-                self.release()  # the turn was handed over just as the waiter was cancelled: pass it on
-            elif fut in queue:
-                queue.remove(fut)
-            raise
-
-    def release(self) -> None:
-        for queue in self._waiters:
-            while queue:
-                fut = queue.popleft()
-                if not fut.done():
-                    fut.set_result(None)  # stays held: the turn goes straight to that waiter
-                    return
-        self._held = False
-
-    async def __aenter__(self) -> None:
-        await self.acquire()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.release()
-
-    @asynccontextmanager
-    async def urgent(self) -> AsyncIterator[None]:
-        await self.acquire(urgent=True)
-        try:
-            yield
-        finally:
-            self.release()
+__all__ = ["Database", "WriteTurn", "open_database"]
 
 
 @dataclass(frozen=True)
@@ -84,20 +35,33 @@ class Database:
             yield session
 
     def write_turn(self, *, urgent: bool = False) -> contextlib.AbstractAsyncContextManager[object]:
-        """SQLite: one writer of this process at a time, in arrival order, so a long clean-up in small
-        transactions lets the pipeline's next write in after at most one of them (SQLite's own busy wait polls,
-        sleeping up to 100 ms between tries, and can starve a waiter). ``urgent`` (alert persistence) goes
-        before every ordinary waiter: an alarm waits for the one transaction running, never for a queue of bulk
-        writes. PostgreSQL: no-op, its row locks suffice."""
+        """SQLite: one writer at a time, in arrival order, so a long clean-up in small transactions lets the
+        pipeline's next write in after at most one of them (SQLite's own busy wait polls, sleeping up to 100 ms
+        between tries, and can starve a waiter). ``urgent`` (alert persistence) goes before every ordinary
+        waiter: an alarm waits for the one transaction running, never for a queue of bulk writes.
+
+        For a database file this holds across processes too (store/_turn.py): ordinary writers of every process
+        (the pipeline's store process) do not begin while an urgent writer of any process waits, for at most
+        two seconds; an urgent writer begins once the ordinary transaction in hand has committed. Writers that
+        do not take a turn still go through SQLite's busy wait. PostgreSQL: no-op, its row locks suffice."""
         if self.dialect != "sqlite":
             return contextlib.nullcontext()
         turn = self.state.get("write_turn")
         if turn is None:
             turn = self.state["write_turn"] = WriteTurn()
-        return turn.urgent() if urgent else turn
+        if "file_turn" not in self.state:
+            path = sqlite_file(self.url)
+            self.state["file_turn"] = None if path is None else FileTurn(path, turn)
+        files: FileTurn | None = self.state["file_turn"]
+        if files is None:  # in memory: one process
+            return turn.urgent() if urgent else turn
+        return files.urgent() if urgent else files.ordinary()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        files: FileTurn | None = self.state.pop("file_turn", None)
+        if files is not None:
+            files.close()
 
 
 def open_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
