@@ -24,6 +24,12 @@ import pytest
 
 from tests.support.net import free_port
 
+API_TIMEOUT_S = 60.0
+"""How long the tests' own API calls may take: the demo answers in milliseconds on a quiet machine, but a flight upload
+or a first analytics request took over httpx's default 5 s in a full run beside other work (load 15). These calls set up
+or check what the browser shows; they measure no speed."""
+api = httpx.Client(timeout=API_TIMEOUT_S)
+
 CHROMIUM = "/usr/bin/chromium"
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "ui"
 pytestmark = pytest.mark.browser
@@ -37,7 +43,7 @@ class Demo:
     foreign: list[str] = field(default_factory=list)
 
     def token(self, username: str, password: str) -> dict[str, str]:
-        answer = httpx.post(f"{self.base}/api/v1/auth/token", data={"username": username, "password": password})
+        answer = api.post(f"{self.base}/api/v1/auth/token", data={"username": username, "password": password})
         assert answer.status_code == 200, answer.text
         return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
@@ -115,6 +121,8 @@ class HostGuard:
 def new_context(browser: Any) -> Any:
     ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, locale="en-GB")
     ctx.set_default_timeout(20_000)
+    # Page loads that compute on the server (the analytics correlation tab) took over 20 s in a full run at load 15.
+    ctx.set_default_navigation_timeout(API_TIMEOUT_S * 1000)
     return ctx
 
 

@@ -7,13 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from ghgwatch.uav import flight_to_csv
 from ghgwatch.uav.simulator import Scenario, simulate
-from tests.ui.conftest import Demo, screenshot, sign_in
+from tests.ui.conftest import Demo, api, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 MINE = "Raspadskaya Coal Mine (M0836)"
@@ -21,7 +20,7 @@ MINE = "Raspadskaya Coal Mine (M0836)"
 
 def _placed_source(demo: Demo) -> dict[str, Any]:
     """A source of the demo mine with coordinates (the simulated flight is flown downwind of it)."""
-    sources = httpx.get(f"{demo.base}/api/v1/sources", params={"limit": 200}, headers=demo.admin()).json()["items"]
+    sources = api.get(f"{demo.base}/api/v1/sources", params={"limit": 200}, headers=demo.admin()).json()["items"]
     return next(s for s in sources if s["latitude"] is not None and s["longitude"] is not None)
 
 
@@ -56,7 +55,7 @@ def test_engineer_uploads_a_flight_sees_its_track_and_records_the_emission(conte
     page.get_by_role("button", name="Upload and quantify").click()
     page.wait_for_url(re.compile(r"/flights/\d+$"))
     flight_id = int(page.url.rsplit("/", 1)[1])
-    flight = httpx.get(f"{demo.base}/api/v1/flights/{flight_id}", headers=demo.admin()).json()
+    flight = api.get(f"{demo.base}/api/v1/flights/{flight_id}", headers=demo.admin()).json()
     rate = flight["quantification"]["rate_kg_h"]
     expect(page.get_by_role("heading", name=f"UAV flight {flight_id}")).to_be_visible()
     expect(page.locator("#flight-rate")).to_have_text(f"{rate:,.2f} kg/h")
@@ -71,7 +70,7 @@ def test_engineer_uploads_a_flight_sees_its_track_and_records_the_emission(conte
     expect(page.locator("#recorded")).to_contain_text("Recorded as measured emission")
     expect(page.get_by_role("button", name="Record as measured emission")).to_have_count(0)
     day = datetime.fromisoformat(flight["started_at"])
-    emissions = httpx.get(f"{demo.base}/api/v1/measured-emissions", headers=demo.admin(), params={
+    emissions = api.get(f"{demo.base}/api/v1/measured-emissions", headers=demo.admin(), params={
         "start": (day - timedelta(days=1)).isoformat(), "end": (day + timedelta(days=2)).isoformat(),
         "organization_id": demo.credentials["organization_id"]}).json()["items"]
     assert [e["provenance"]["flight_id"] for e in emissions] == [flight_id] and emissions[0]["hours"] == 12
@@ -119,13 +118,13 @@ def test_lab_results_import_shows_row_errors_then_flags_and_checks(context: Any,
 
 def test_auditor_sees_flights_and_lab_results_without_upload_or_record(context: Any, demo: Demo) -> None:
     source = _placed_source(demo)
-    answer = httpx.post(f"{demo.base}/api/v1/flights", headers=demo.admin(),
+    answer = api.post(f"{demo.base}/api/v1/flights", headers=demo.admin(),
                         params={"facility_id": source["facility_id"], "source_id": source["id"], "method": "plume"},
                         files={"file": ("flight.csv", _flight_csv(source), "text/csv")})
     assert answer.status_code == 201, answer.text
     flight_id = answer.json()["id"]
     name, password = f"auditor-{uuid.uuid4().hex[:6]}", "auditor-password-1"
-    created = httpx.post(f"{demo.base}/api/v1/users", headers=demo.admin(), json={
+    created = api.post(f"{demo.base}/api/v1/users", headers=demo.admin(), json={
         "username": name, "password": password, "role": "auditor",
         "organization_id": demo.credentials["organization_id"]})
     assert created.status_code == 201, created.text

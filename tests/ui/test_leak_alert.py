@@ -7,25 +7,24 @@ import json
 import re
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from ghgwatch.uav import flight_to_csv
 from ghgwatch.uav.simulator import Scenario, simulate
-from tests.ui.conftest import Demo, sign_in
+from tests.ui.conftest import Demo, api, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_leak_alert_names_its_source_not_a_sensor(context: Any, demo: Demo) -> None:
     admin = demo.admin()
-    sources = httpx.get(f"{demo.base}/api/v1/sources", params={"limit": 100}, headers=admin).json()["items"]
+    sources = api.get(f"{demo.base}/api/v1/sources", params={"limit": 100}, headers=admin).json()["items"]
     source = next(s for s in sources if s["type"] == "drainage_station" and s["latitude"] is not None)
     # 1000 kg/h: ten times the default alert limit of 100 kg/h (docs/uav.md), so even the interval's lower bound
     # is above it and the alert is an alarm.
     flight = simulate(Scenario(rate_kg_h=1000.0, site=(source["latitude"], source["longitude"])), seed=0)
-    answer = httpx.post(f"{demo.base}/api/v1/flights", headers=admin,
+    answer = api.post(f"{demo.base}/api/v1/flights", headers=admin,
                         params={"facility_id": source["facility_id"], "source_id": source["id"]},
                         files={"file": ("flight.csv", flight_to_csv(flight).encode(), "text/csv")})
     assert answer.status_code == 201, answer.text
@@ -43,7 +42,7 @@ def test_a_leak_alert_names_its_source_not_a_sensor(context: Any, demo: Demo) ->
     expect(details).to_contain_text(source["name"])
     expect(details).not_to_contain_text("Sensor")
     # The live alarm banner names its subject with the same function, on this page as on any other.
-    alert = httpx.get(f"{demo.base}/api/v1/alerts/{alert_id}", headers=admin).json()
+    alert = api.get(f"{demo.base}/api/v1/alerts/{alert_id}", headers=admin).json()
     assert page.evaluate("(a) => window.GW.alertSubject(a).name", alert) == source["name"]
     page.get_by_role("link", name="Overview", exact=True).click()
     expect(page.locator("#open-alerts").get_by_role("link", name=source["name"])).to_be_visible()

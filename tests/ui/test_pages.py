@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import Demo, HostGuard, new_context, screenshot, sign_in
+from tests.ui.conftest import Demo, HostGuard, api, new_context, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -73,11 +72,11 @@ def test_map_live_values_and_every_page(context: Any, demo: Demo) -> None:
 
 def _test_sensor(demo: Demo, headers: dict[str, str]) -> dict[str, Any]:
     """A methane sensor no simulator writes to, so the test's exceedance is the only reading it has."""
-    sources = httpx.get(f"{demo.base}/api/v1/sources", params={"q": "Longwall"}, headers=headers).json()["items"]
+    sources = api.get(f"{demo.base}/api/v1/sources", params={"q": "Longwall"}, headers=headers).json()["items"]
     body = {"source_id": sources[0]["id"], "name": f"CH4 test point {uuid.uuid4().hex[:4]}", "kind": "methane",
             "unit": "%", "range_min": 0, "range_max": 100, "warning_level": 0.8, "alarm_level": 1.0,
             "expected_interval_s": 5, "location": "longwall_outgoing"}
-    answer = httpx.post(f"{demo.base}/api/v1/sensors", json=body, headers=headers)
+    answer = api.post(f"{demo.base}/api/v1/sensors", json=body, headers=headers)
     assert answer.status_code == 201, answer.text
     sensor: dict[str, Any] = answer.json()
     return sensor
@@ -92,14 +91,14 @@ def test_posted_exceedance_appears_live_and_is_acknowledged(context: Any, demo: 
 
     device = {"Authorization": f"Bearer {demo.credentials['device_token']}"}
     reading = {"sensor": sensor["id"], "ts": datetime.now(UTC).isoformat(), "value": 2.5}
-    answer = httpx.post(f"{demo.base}/api/v1/readings", json={"readings": [reading]}, headers=device)
+    answer = api.post(f"{demo.base}/api/v1/readings", json={"readings": [reading]}, headers=device)
     assert answer.status_code == 202, answer.text
 
     banner = page.get_by_role("alert").filter(has_text="ALARM")
     expect(banner).to_be_visible(timeout=30_000)  # no reload: the stream brought it
     row = page.get_by_role("row").filter(has_text=sensor["name"])
     expect(row).to_contain_text("open")
-    source = httpx.get(f"{demo.base}/api/v1/sources/{sensor['source_id']}", headers=demo.admin()).json()
+    source = api.get(f"{demo.base}/api/v1/sources/{sensor['source_id']}", headers=demo.admin()).json()
     expect(page.get_by_role("columnheader", name="Source", exact=True)).to_be_visible()
     expect(_cell(page, row, "Source")).to_have_text(source["name"])  # the source the sensor belongs to
     screenshot(page, "alerts-alarm")
@@ -159,7 +158,7 @@ def test_inventory_runs_and_its_pdf_downloads(context: Any, demo: Demo, tmp_path
 
 def test_auditor_reads_but_cannot_edit(context: Any, demo: Demo) -> None:
     name, password = f"auditor-{uuid.uuid4().hex[:6]}", "auditor-password-1"
-    answer = httpx.post(f"{demo.base}/api/v1/users", headers=demo.admin(), json={
+    answer = api.post(f"{demo.base}/api/v1/users", headers=demo.admin(), json={
         "username": name, "password": password, "role": "auditor",
         "organization_id": demo.credentials["organization_id"]})
     assert answer.status_code == 201, answer.text
@@ -221,7 +220,7 @@ def test_device_token_dialog_shows_the_mqtt_account_in_english_and_russian(conte
         page.get_by_role("button", name=create, exact=True).click()
         dialog = page.get_by_role("dialog", name=title)
         expect(dialog).to_be_visible()
-        [device] = [d for d in httpx.get(f"{demo.base}/api/v1/devices", headers=demo.admin()).json()
+        [device] = [d for d in api.get(f"{demo.base}/api/v1/devices", headers=demo.admin()).json()
                     if d["name"] == name]
         account, topic = f"{org}/{device['id']}", f"ghgwatch/{org}/{device['id']}/readings"
         assert (device["mqtt_username"], device["mqtt_topic"]) == (account, topic)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import Demo, screenshot, sign_in
+from tests.ui.conftest import Demo, api, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +63,7 @@ def test_restoration_evaluation_runs_from_the_page(context: Any, demo: Demo) -> 
 
 def test_auditor_reads_the_mine_database_without_edit_controls(context: Any, demo: Demo) -> None:
     name, password = f"auditor-{uuid.uuid4().hex[:6]}", "auditor-password-1"
-    answer = httpx.post(f"{demo.base}/api/v1/users", headers=demo.admin(), json={
+    answer = api.post(f"{demo.base}/api/v1/users", headers=demo.admin(), json={
         "username": name, "password": password, "role": "auditor",
         "organization_id": demo.credentials["organization_id"]})
     assert answer.status_code == 201, answer.text

@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 from playwright.sync_api import expect
 
-from tests.ui.conftest import Demo, sign_in
+from tests.ui.conftest import Demo, api, sign_in
 
 
 def _user(demo: Demo, role: str) -> tuple[str, str]:
     name, password = f"{role}-{uuid.uuid4().hex[:6]}", f"{role}-password-1"
-    answer = httpx.post(f"{demo.base}/api/v1/users", headers=demo.admin(), json={
+    answer = api.post(f"{demo.base}/api/v1/users", headers=demo.admin(), json={
         "username": name, "password": password, "role": role, "organization_id": demo.credentials["organization_id"]})
     assert answer.status_code == 201, answer.text
     return name, password

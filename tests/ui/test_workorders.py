@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import Demo, screenshot, sign_in
+from tests.ui.conftest import Demo, api, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_work_order_is_started_and_finished_from_the_page(context: Any, demo: Demo) -> None:
-    answer = httpx.post(f"{demo.base}/api/v1/work-orders", headers=demo.admin(), json={
+    answer = api.post(f"{demo.base}/api/v1/work-orders", headers=demo.admin(), json={
         "title": "Inspect degassing pipeline valve DS-2", "organization_id": 1, "due_at": "2030-01-01T08:00:00Z"})
     assert answer.status_code == 201, answer.text
     order = answer.json()["id"]
@@ -31,5 +30,5 @@ def test_work_order_is_started_and_finished_from_the_page(context: Any, demo: De
     expect(row).to_contain_text("done")
     expect(page.get_by_role("button", name=f"Mark done #{order}")).to_have_count(0)
     screenshot(page, "work-orders")
-    history = httpx.get(f"{demo.base}/api/v1/work-orders/{order}", headers=demo.admin()).json()["history"]
+    history = api.get(f"{demo.base}/api/v1/work-orders/{order}", headers=demo.admin()).json()["history"]
     assert [h["status"] for h in history] == ["open", "in_progress", "done"]
