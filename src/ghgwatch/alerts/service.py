@@ -30,14 +30,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ghgwatch.alerts.accept_lane import AcceptLane, origin_of
 from ghgwatch.alerts.demo import ensure_demo_rules
 from ghgwatch.alerts.detectors import StreamingDetector, make_detector
-from ghgwatch.alerts.engine import AlertEvent, AlertKey, EventKind, RuleEngine
+from ghgwatch.alerts.engine import AlertEvent, AlertKey, RuleEngine
 from ghgwatch.alerts.handover import Handover, shared
 from ghgwatch.alerts.hub import AlertHub, hub_of
 from ghgwatch.alerts.models import Alert, HistoryAction
 from ghgwatch.alerts.outbox.enqueue import record_alert_changes
 from ghgwatch.alerts.rules.model import AnomalyRule
 from ghgwatch.alerts.ruleset import RulesSnapshot, build_rules, rules_version
-from ghgwatch.alerts.store import PEAK, event_payload, load_open, persist_events, to_open_alert
+from ghgwatch.alerts.store import PEAK, coalesce_events, event_payload, load_open, persist_events, to_open_alert
 from ghgwatch.bus import Record, topics
 from ghgwatch.ingest.wire import SensorBatch
 from ghgwatch.kit.aio import cancel_and_wait
@@ -335,7 +335,7 @@ class AlertService:
         on, so dropping them would lose an alarm (opened in the engine, never stored, never announced, and the
         stored lane's second judgement finds it covered). While events are kept, a call tries once instead of
         retrying for seconds, so the engine keeps judging while the database is away."""
-        pending = _coalesce([*self._unsaved, *events]) if self._unsaved else list(events)
+        pending = coalesce_events([*self._unsaved, *events]) if self._unsaved else list(events)
         self._unsaved = []
         if not pending:
             return
@@ -494,16 +494,3 @@ async def stop_alerts(ctx: AppContext) -> None:
         if service.on_accepted in accepted:
             accepted.remove(service.on_accepted)
 
-
-def _coalesce(events: Sequence[AlertEvent]) -> list[AlertEvent]:
-    """``events`` without the ``peak`` events that a later event of the same alert makes redundant (every later event
-    stores the peak it carries), so events kept through a long outage stay bounded by the alerts' state changes."""
-    later: set[AlertKey] = set()
-    out: list[AlertEvent] = []
-    for ev in reversed(events):
-        if ev.kind is EventKind.PEAK and ev.key in later:
-            continue
-        later.add(ev.key)
-        out.append(ev)
-    out.reverse()
-    return out

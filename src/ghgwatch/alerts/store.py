@@ -195,3 +195,17 @@ async def persist_events(
         out.append((action.value, alert_dict(row), ev.reason))
     await session.flush()
     return out
+
+
+def coalesce_events(events: Sequence[AlertEvent]) -> list[AlertEvent]:
+    """``events`` without the ``peak`` events that a later event of the same alert makes redundant (every later event
+    stores the peak it carries), so events kept through a long outage stay bounded by the alerts' state changes."""
+    later: set[AlertKey] = set()
+    out: list[AlertEvent] = []
+    for ev in reversed(events):
+        if ev.kind is EventKind.PEAK and ev.key in later:
+            continue
+        later.add(ev.key)
+        out.append(ev)
+    out.reverse()
+    return out

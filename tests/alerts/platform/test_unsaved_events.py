@@ -26,6 +26,7 @@ from conftest import AlertPlatform
 from ghgwatch.alerts import service as alert_service
 from ghgwatch.alerts.engine import AlertEvent, AlertKey, EventKind
 from ghgwatch.alerts.hub import Subscription
+from ghgwatch.alerts.store import coalesce_events
 
 RULE = {"kind": "threshold", "warning": 0.8, "alarm": 1.0, "clear_after_s": 0, "source": "test"}
 
@@ -137,6 +138,6 @@ def test_coalescing_keeps_every_state_change_and_only_the_last_peak_of_an_alert(
 
     events = [ev(EventKind.OPENED, "1"), ev(EventKind.PEAK, "1"), ev(EventKind.PEAK, "2"), ev(EventKind.PEAK, "1"),
               ev(EventKind.RESOLVED, "1"), ev(EventKind.PEAK, "2")]
-    kept = alert_service._coalesce(events)
+    kept = coalesce_events(events)
     assert [(e.kind, e.key.sensor_id) for e in kept] == [
         (EventKind.OPENED, "1"), (EventKind.RESOLVED, "1"), (EventKind.PEAK, "2")]
