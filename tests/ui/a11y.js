@@ -99,15 +99,20 @@ window.__a11y = (() => {
     return { id, seenBefore, name: describe(el), width, style: cs.outlineStyle,
              contrast: ring.a > 0 ? ratio(over(ring, around), around) : 0, ring: cs.outlineColor, around: css(around) };
   }
+  let before = null;
+  function start() { before = new Set(focusables().map(describe)); }  // what the page showed when the walk began
   function unreached(reachedIds, wholeRound, reachedNames) {
     // Focusable elements Tab skipped: all of them after a whole round, else those before the last one reached.
     // A row a live page re-rendered during the walk is a new node, never marked: it counts as reached when an
     // element of the same description was (the page keeps the focus across its refreshes: app.js keepFocus).
+    // Content that first appeared during the walk (a new alert in the overview's list) is not judged: Tab may
+    // already have passed where it was inserted.
     const got = new Set(reachedIds);
     const names = new Set(reachedNames || []);
     const last = document.querySelector('[data-a11y="' + reachedIds[reachedIds.length - 1] + '"]');
     return focusables().filter((el) => !got.has(el.dataset.a11y || "") && !(!el.dataset.a11y && names.has(describe(el)))
+      && (before === null || before.has(describe(el)))
       && (wholeRound || !last || (last.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_PRECEDING))).map(describe);
   }
-  return { textProblems, focused, unreached };
+  return { textProblems, focused, unreached, start };
 })();

@@ -70,6 +70,7 @@ def _tab_walk(page: Any) -> tuple[list[dict[str, Any]], list[str]]:
     focusable elements Tab skipped (see ``unreached``)."""
     reached: list[dict[str, Any]] = []
     whole_round = False
+    page.evaluate("window.__a11y.start()")
     for _ in range(MAX_TABS):
         page.keyboard.press("Tab")
         now = page.evaluate("window.__a11y.focused()")
