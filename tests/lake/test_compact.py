@@ -111,7 +111,7 @@ async def test_a_closed_month_becomes_one_sorted_file_and_reads_the_same(
     w = lake_world
     year, month, days = _old_month()
     today = _today()
-    recent = [today - 1]  # an open month's day (or at least one the job must leave daily): stays a daily file
+    recent = [today - 1]  # yesterday: an open month's day (stays daily) unless today is the 1st
     sensor_b = int(await _scalar(db, "SELECT id FROM sensors WHERE organization_id = :o", o=w.org_b))
     for day in [*days, *recent]:
         await _write_day(db, w.sensor_a, day, 1.0)
@@ -132,8 +132,10 @@ async def test_a_closed_month_becomes_one_sorted_file_and_reads_the_same(
     path = monthly.pop()
     assert path.startswith(month_dir(w.org_a, year, month) + "/part-")
     assert all(ledger[d].rows == 24 * 60 for d in days) and verify(lake, ledger[days[0]])
-    if month_of(recent[0]) != (year, month):
+    if month_of(recent[0]) == month_of(today):  # its month is still open: the day stays a daily file
         assert "/date=" in ledger[recent[0]].path
+    else:  # today is the 1st: yesterday's month closed at midnight (close_after_hours 0) and was compacted too
+        assert ledger[recent[0]].path.startswith(month_dir(w.org_a, *month_of(recent[0])) + "/part-")
     # The daily folders are gone; the month's folder holds its file and a manifest with its checksum.
     org_folder = _objects(lake, f"readings/organization_id={w.org_a}")
     assert not [n for n in org_folder if n.startswith(f"date={year:04d}-{month:02d}-")]
