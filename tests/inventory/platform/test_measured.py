@@ -10,7 +10,10 @@ import pytest
 from ghgwatch.security.models import Role
 from tests.ingest.conftest import Platform
 
-T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
+# 03:00 UTC yesterday (10:00 in Kuzbass): the hour the tests post lies inside one UTC day and one local day, so
+# a month's report holds it whatever the day and hour of the run (with now - 3 h it crossed a month's end on the
+# 1st of December between midnight and 03:00 UTC, and CI failed on it).
+T0 = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=1)
 STEP_S = 20
 
 
