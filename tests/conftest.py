@@ -24,6 +24,14 @@ from tests.support import postgres
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
+# Passwords hashed at argon2's least cost in tests, here and in every server the tests start (they inherit the
+# environment): at the product's default (RFC 9106, 0.3 CPU-s a hash) sign-ins took a large share of the suite's
+# CPU. tests/security/test_password_cost.py checks the default cost and the re-hash at sign-in.
+TEST_ARGON2 = {"GHGWATCH_SECURITY__ARGON2_TIME_COST": "1", "GHGWATCH_SECURITY__ARGON2_MEMORY_KIB": "8",
+               "GHGWATCH_SECURITY__ARGON2_PARALLELISM": "1"}
+for _name, _value in TEST_ARGON2.items():
+    os.environ.setdefault(_name, _value)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def secrets_cipher() -> None:
@@ -31,6 +39,14 @@ def secrets_cipher() -> None:
     from ghgwatch.security.crypto import SecretCipher, generate_key, install_cipher
 
     install_cipher(SecretCipher([generate_key().encode()]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def password_cost() -> None:
+    """Service-level tests hash without an app: install the environment's cost, as the app does at start."""
+    from ghgwatch.security.passwords import install_cost_from_settings
+
+    install_cost_from_settings(build_settings().security)
 
 
 @pytest.fixture(scope="session")

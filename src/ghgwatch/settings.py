@@ -66,6 +66,12 @@ class SecuritySettings(BaseModel):
     login_failures_per_user: int = Field(default=10, ge=0)
     """Failed sign-ins per username per ``login_window_s`` before further attempts are refused (0: no limit)."""
     login_window_s: float = Field(default=300.0, gt=0)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    """Passes of argon2id over its memory per password hash. The three ``argon2_*`` defaults are RFC 9106 §4's
+    second recommended option (t = 3, m = 64 MiB, p = 4), about 0.3 CPU-s per hash here; raise them where the
+    hardware allows, lower them only for tests (``security/passwords.py`` re-hashes old hashes at sign-in)."""
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
     ingest_requests_per_device_s: float = Field(default=50.0, ge=0)
     """HTTP ingest requests per second per device, sustained (0: no limit); bursts up to ``ingest_burst``."""
     ingest_burst: int = Field(default=200, ge=1)
@@ -73,6 +79,13 @@ class SecuritySettings(BaseModel):
     """Where sign-in and ingest limits are counted. ``database``: the table ``rate_limits``, one limit for every
     process using the database (API replicas); ``memory``: each process its own; ``auto``: ``database`` on
     PostgreSQL, ``memory`` on SQLite (one process; docs/benchmarks.md, "Shared rate limits", measured the cost)."""
+
+    @model_validator(mode="after")
+    def _argon2_memory_covers_its_lanes(self) -> SecuritySettings:
+        if self.argon2_memory_kib < 8 * self.argon2_parallelism:  # argon2's own bound (RFC 9106 §3.1)
+            raise ValueError(f"security.argon2_memory_kib ({self.argon2_memory_kib}) must be at least 8 × "
+                             f"security.argon2_parallelism ({8 * self.argon2_parallelism})")
+        return self
 
 
 class ApiSettings(BaseModel):

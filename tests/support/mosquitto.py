@@ -38,9 +38,15 @@ class Mosquitto:
     proc: subprocess.Popen[bytes]
 
     def add_account(self, user: str, password: str) -> None:
-        """Add a device account the way docs/security.md tells operators: mosquitto_passwd, then SIGHUP."""
-        subprocess.run([PASSWD, "-b", str(self.passwd), user, password], check=True, capture_output=True)
-        self.passwd.chmod(0o644)
+        """Add a device account the way docs/security.md tells operators: mosquitto_passwd on a copy of the
+        password file, the copy renamed over it, then SIGHUP. (mosquitto_passwd rewrites a file in place: a reload
+        that read it half written disconnected the bridge and dropped its session, and a device's readings
+        published before the bridge came back were lost; CI failed on it.)"""
+        copy = self.passwd.with_name(self.passwd.name + ".new")
+        shutil.copyfile(self.passwd, copy)
+        subprocess.run([PASSWD, "-b", str(copy), user, password], check=True, capture_output=True)
+        copy.chmod(0o644)
+        copy.replace(self.passwd)
         self.proc.send_signal(signal.SIGHUP)
 
     def rename_account(self, old: str, new: str) -> None:
@@ -50,7 +56,10 @@ class Mosquitto:
         renamed = [f"{new}:{line.split(':', 1)[1]}" if line.split(":", 1)[0] == old else line for line in lines]
         if renamed == lines:
             raise AssertionError(f"no account {old!r} in {self.passwd}")
-        self.passwd.write_text("\n".join(renamed) + "\n")
+        copy = self.passwd.with_name(self.passwd.name + ".new")  # replaced whole, as sed -i does
+        copy.write_text("\n".join(renamed) + "\n")
+        copy.chmod(0o644)
+        copy.replace(self.passwd)
         self.proc.send_signal(signal.SIGHUP)
 
 

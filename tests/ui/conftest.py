@@ -76,7 +76,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         pytest.skip("Chromium is not installed (bash scripts/provision/servers.sh installs it)")
     port = free_port()
     data = tmp_path_factory.mktemp("ui-demo") / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GHGWATCH_")}
+    # A new user's demo: none of the tests' settings but the password cost (tests/conftest.py).
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GHGWATCH_") or k.startswith("GHGWATCH_SECURITY__ARGON2_")}
     env["GHGWATCH_MQTT__EMBEDDED_PORT"] = str(free_port())
     proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--demo", "--port", str(port),
                              "--data-dir", str(data)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -153,6 +153,9 @@ async def database(settings: Settings, *, auto_upgrade: bool = True) -> AsyncIte
     from ghgwatch.security.crypto import cipher_from_settings, install_cipher
 
     install_cipher(cipher_from_settings(settings))
+    from ghgwatch.security.passwords import install_cost_from_settings
+
+    install_cost_from_settings(settings.security)
     from ghgwatch.audit.anchor import install_key, key_from_settings
 
     install_key(key_from_settings(settings))

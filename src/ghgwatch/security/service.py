@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from ghgwatch.kit.problems import Problem, conflict, not_found
 from ghgwatch.kit.timeutil import utcnow
 from ghgwatch.registry.models import Organization
 from ghgwatch.security.models import Device, Role, User
-from ghgwatch.security.passwords import dummy_hash, hash_password, verify_password
+from ghgwatch.security.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from ghgwatch.security.principal import Principal
 from ghgwatch.security.tokens import DeviceToken, hash_secret, new_device_secret, parse_device_token, secret_matches
 
@@ -45,7 +46,7 @@ async def create_user(
                       errors=[{"loc": ["password"], "msg": "at least 8 characters"}])
     if (await session.execute(select(User.id).where(User.username == username))).first():
         raise conflict("user '{username}' exists", username=username)
-    user = User(username=username, password_hash=hash_password(password), role=role,
+    user = User(username=username, password_hash=await asyncio.to_thread(hash_password, password), role=role,
                 organization_id=organization_id)
     session.add(user)
     await session.flush()
@@ -67,11 +68,15 @@ async def authenticate_user(session: AsyncSession, username: str, password: str)
     user = None
     if plausible_username(username):  # else no query: PostgreSQL refuses NUL characters (a 500 before)
         user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    # argon2 in a worker thread (it releases the GIL): a sign-in must not stall the event loop that also carries
+    # readings and alarms (~0.1 s a hash at the default cost).
     if user is None:
-        verify_password(dummy_hash(), password)
+        await asyncio.to_thread(verify_password, dummy_hash(), password)
         return None
-    if not verify_password(user.password_hash, password) or not user.active:
+    if not await asyncio.to_thread(verify_password, user.password_hash, password) or not user.active:
         return None
+    if needs_rehash(user.password_hash):  # hashed at another cost than the configured one: upgrade it
+        user.password_hash = await asyncio.to_thread(hash_password, password)
     return user
 
 

@@ -19,6 +19,7 @@ from ghgwatch.kit.problems import Problem
 from ghgwatch.observability import exposition, metrics
 from ghgwatch.observability.logging import RequestIdMiddleware
 from ghgwatch.security.crypto import cipher_from_settings, install_cipher
+from ghgwatch.security.passwords import install_cost_from_settings as install_password_cost
 from ghgwatch.settings import Settings, jwt_secret
 from ghgwatch.store import Database, open_database
 from ghgwatch.web import problems
@@ -73,6 +74,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         install_cipher(cipher_from_settings(settings))
+        install_password_cost(settings.security)
         install_audit_key(audit_key_from_settings(settings))
         database = db or open_database(settings.database_url, echo=settings.db.echo, pool_size=settings.db.pool_size)
         ctx = AppContext(settings=settings, db=database, jwt_key=jwt_secret(settings))
