@@ -22,7 +22,9 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
+from ghgwatch.cli import app
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.slow
@@ -30,9 +32,13 @@ pytestmark = pytest.mark.slow
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "ghgwatch", *args], env=env, capture_output=True, text=True,
-                         check=True, timeout=120)
-    return out.stdout
+    """The command run in this process, as the CLI tests do (seven interpreter starts cost ~15 CPU-s a test); the
+    servers under test are separate processes."""
+    result = CliRunner().invoke(app, list(args), env=env)
+    if result.exit_code != 0:
+        raise AssertionError(f"ghgwatch {' '.join(args)} exited {result.exit_code}: {result.output}"
+                             f"{result.exception!r}")
+    return result.stdout
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
