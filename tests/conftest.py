@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -31,6 +32,29 @@ TEST_ARGON2 = {"GHGWATCH_SECURITY__ARGON2_TIME_COST": "1", "GHGWATCH_SECURITY__A
                "GHGWATCH_SECURITY__ARGON2_PARALLELISM": "1"}
 for _name, _value in TEST_ARGON2.items():
     os.environ.setdefault(_name, _value)
+
+
+_PG_CLUSTER = pytest.StashKey[contextlib.ExitStack]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist, the controller starts one PostgreSQL cluster for the run before the workers start; they find
+    it in the environment they inherit (tests/support/postgres.py). Without xdist the session fixture starts it
+    when a test first needs it."""
+    if hasattr(config, "workerinput") or os.environ.get("GHGWATCH_TEST_PG_ADMIN_URL"):
+        return
+    if not config.pluginmanager.hasplugin("xdist") or not config.getoption("numprocesses", None):
+        return
+    stack = contextlib.ExitStack()
+    os.environ["GHGWATCH_TEST_PG_ADMIN_URL"] = stack.enter_context(postgres.throwaway_server())
+    config.stash[_PG_CLUSTER] = stack
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stack = config.stash.get(_PG_CLUSTER, None)
+    if stack is not None:
+        os.environ.pop("GHGWATCH_TEST_PG_ADMIN_URL", None)
+        stack.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

