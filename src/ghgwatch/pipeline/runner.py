@@ -33,6 +33,7 @@ from ghgwatch.pipeline.validate import WRONG_ORGANIZATION, check_many
 from ghgwatch.readings.writer import DeadLetterRow, SensorRows, store_dead_letters, write_batch
 from ghgwatch.registry.cache import SensorCache
 from ghgwatch.store import Database
+from ghgwatch.store.failures import is_outage
 
 if TYPE_CHECKING:
     from ghgwatch.pipeline.store_process import StoreProcess
@@ -227,7 +228,9 @@ class Pipeline:
 
     async def _store(self, messages: Sequence[Message], *, bisecting: bool = False) -> StoredBatch:
         """Process ``messages`` until stored; isolate and set aside the records that fail on their own."""
-        delay, attempts = 0.1, 0
+        # Only failures with the database up count against the records (``suspect``): an outage, and an error
+        # that itself says the database or the connection failed ("starting up" after a restart), never do.
+        delay, attempts, suspect = 0.1, 0, 0
         while True:
             try:
                 return await self.process(messages)
@@ -236,18 +239,20 @@ class Pipeline:
                     raise
                 attempts += 1
                 metrics.PIPELINE_STORE_RETRIES.inc()
-                healthy = await self._storage_answers()
-                if healthy and len(messages) > 1 and attempts >= (1 if bisecting else self.max_attempts):
+                healthy = not is_outage(exc) and await self._storage_answers()
+                if healthy:
+                    suspect += 1
+                if healthy and len(messages) > 1 and suspect >= (1 if bisecting else self.max_attempts):
                     log.warning("a batch of %d messages failed %d times with the database up; looking for the "
-                                "records that fail on their own", len(messages), attempts)
+                                "records that fail on their own", len(messages), suspect)
                     try:
                         return await self._bisect(messages)
                     except StorageDown:
                         if bisecting:
                             raise
                         log.exception("the database stopped taking writes while isolating a poison record")
-                elif healthy and len(messages) == 1 and attempts >= self.max_attempts:
-                    return await self._set_aside(messages[0], exc, attempts)
+                elif healthy and len(messages) == 1 and suspect >= self.max_attempts:
+                    return await self._set_aside(messages[0], exc, suspect)
                 if attempts == 1 or attempts % 10 == 0:
                     log.exception("storing a batch of %d messages failed (attempt %d, database %s); retrying",
                                   len(messages), attempts, "answers" if healthy else "unreachable")

@@ -39,6 +39,11 @@ START_TIMEOUT_S = 120.0
 class StoreProcessError(RuntimeError):
     """The store process failed to store a batch (its error text) or died."""
 
+    def __init__(self, message: str, *, storage_outage: bool = False) -> None:
+        super().__init__(message)
+        self.storage_outage = storage_outage
+        """The child's error was an outage of the database (``store/failures.py``), not the batch's fault."""
+
 
 Wire = tuple[str, int, int, bytes, tuple[tuple[str, bytes], ...]]
 
@@ -123,7 +128,7 @@ class StoreProcess:
             metrics.observe_store_write(table, seconds)
         if reply[0] == "ok":
             return reply[1], reply[2]
-        raise StoreProcessError(reply[1])
+        raise StoreProcessError(reply[1], storage_outage=bool(reply[2]))
 
     async def _reap(self, proc: asyncio.subprocess.Process) -> None:
         self._proc = None
@@ -175,6 +180,7 @@ async def _serve(database_url: str, source: Any, channel: Any) -> None:
     from ghgwatch.pipeline.runner import store_messages
     from ghgwatch.registry.cache import SensorCache
     from ghgwatch.store.engine import open_database
+    from ghgwatch.store.failures import is_outage
 
     # This process exports no metrics: its store-write timings go back with each answer (readings/writer.py and
     # rollups.py look the function up on the module at each call).
@@ -196,7 +202,7 @@ async def _serve(database_url: str, source: Any, channel: Any) -> None:
             try:
                 stored, waited = await store_messages(db, sensors, _from_wire(items), min_ts)
             except Exception as exc:  # the parent decides: retry, bisect, set aside
-                _send(channel, ("error", f"{type(exc).__name__}: {exc}"[:2000], timings))
+                _send(channel, ("error", f"{type(exc).__name__}: {exc}"[:2000], is_outage(exc), timings))
             else:
                 _send(channel, ("ok", stored, waited, timings))
     finally:
