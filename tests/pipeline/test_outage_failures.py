@@ -5,8 +5,10 @@ real PostgreSQL, and the pipeline's retry loop with its storage step replaced (o
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
@@ -68,6 +70,20 @@ def test_starting_up_and_broken_connections_are_outages_wherever_they_sit_in_the
     assert not is_outage(OverflowError("Python int too large to convert to SQLite INTEGER"))
     assert is_outage(StoreProcessError("OperationalError: database is locked", storage_outage=True))
     assert not is_outage(StoreProcessError("OverflowError: Python int too large"))
+
+
+def test_sqlite_busy_is_an_outage_and_its_errors_of_the_statement_are_not(tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    with sqlite3.connect(path, isolation_level=None) as holder, sqlite3.connect(path, timeout=0) as other:
+        holder.execute("CREATE TABLE t (v int)")
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError) as busy:
+            other.execute("INSERT INTO t VALUES (1)")
+        holder.execute("ROLLBACK")
+        with pytest.raises(sqlite3.OperationalError) as missing:
+            other.execute("INSERT INTO missing_table VALUES (1)")
+    assert is_outage(sa_exc.OperationalError("INSERT", None, busy.value))
+    assert not is_outage(sa_exc.OperationalError("INSERT", None, missing.value))
 
 
 class _Steps:
