@@ -140,3 +140,24 @@ def test_auditor_sees_flights_and_lab_results_without_upload_or_record(context: 
     page.get_by_role("link", name="Lab results", exact=True).click()
     expect(page.get_by_role("heading", name="Lab results", level=2)).to_be_visible()
     expect(page.get_by_role("button", name="Import", exact=True)).to_have_count(0)
+
+
+def test_a_form_its_script_posts_cannot_be_submitted_before_the_script_runs(context: Any, demo: Demo) -> None:
+    """Under load a click landed before flights.js had attached its handler: the browser submitted the form its own
+    way (a reload that lost the file) and the upload never happened. Its button stays disabled until the page's
+    scripts have run: here the script is held back, then let through."""
+    page = context.new_page()
+    sign_in(page, demo, demo.credentials["admin"]["username"], demo.credentials["admin"]["password"])
+    held: list[Any] = []
+    page.route(re.compile(r".*/static/js/flights\.js.*"), lambda route: held.append(route))
+    page.goto(demo.base + "/flights", wait_until="commit")
+    for _ in range(600):  # until the page asks for its script (Playwright hands the request to the route)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "flights.js was never requested"
+    upload = page.get_by_role("button", name="Upload and quantify")
+    expect(upload).to_be_disabled()  # the form is on the page, its script is not
+    held[0].continue_()
+    expect(upload).to_be_enabled()
+    page.close()

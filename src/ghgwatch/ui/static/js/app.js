@@ -159,5 +159,13 @@
     if (again) again.focus({ preventScroll: true });
   }
 
+  /* A form that a page's script posts renders its submit button disabled (data-js-ready): a click before the script
+     had attached its handler submitted the form the browser's way, a reload that lost the chosen file (a UI test
+     failed on it under load). The pages' scripts are classic scripts at the end of the body, so all of them have
+     run when DOMContentLoaded fires. */
+  document.addEventListener("DOMContentLoaded", () => {
+    for (const button of document.querySelectorAll("button[data-js-ready]")) button.disabled = false;
+  });
+
   window.GW = { t, api, qs, num, dt, el, toast, guard, download, sensorState, alertSubject, leakSubject, locale, pageData, csrf, ApiError, keepFocus };
 })();
