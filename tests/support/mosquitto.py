@@ -42,12 +42,10 @@ class Mosquitto:
         password file, the copy renamed over it, then SIGHUP. (mosquitto_passwd rewrites a file in place: a reload
         that read it half written disconnected the bridge and dropped its session, and a device's readings
         published before the bridge came back were lost; CI failed on it.)"""
-        copy = self.passwd.with_name(self.passwd.name + ".new")
+        copy = self._copy()
         shutil.copyfile(self.passwd, copy)
         subprocess.run([PASSWD, "-b", str(copy), user, password], check=True, capture_output=True)
-        copy.chmod(0o644)
-        copy.replace(self.passwd)
-        self.proc.send_signal(signal.SIGHUP)
+        self._install(copy)
 
     def rename_account(self, old: str, new: str) -> None:
         """Rename an account in the password file, keeping its hash (mosquitto's PBKDF2 hash does not cover the
@@ -56,8 +54,15 @@ class Mosquitto:
         renamed = [f"{new}:{line.split(':', 1)[1]}" if line.split(":", 1)[0] == old else line for line in lines]
         if renamed == lines:
             raise AssertionError(f"no account {old!r} in {self.passwd}")
-        copy = self.passwd.with_name(self.passwd.name + ".new")  # replaced whole, as sed -i does
+        copy = self._copy()  # replaced whole, as sed -i does
         copy.write_text("\n".join(renamed) + "\n")
+        self._install(copy)
+
+    def _copy(self) -> Path:
+        return self.passwd.with_name(self.passwd.name + ".new")
+
+    def _install(self, copy: Path) -> None:
+        """Rename the edited copy over the password file (atomic for a reload), then SIGHUP."""
         copy.chmod(0o644)
         copy.replace(self.passwd)
         self.proc.send_signal(signal.SIGHUP)

@@ -55,27 +55,12 @@ def postgres_server() -> Iterator[str]:
 @contextlib.contextmanager
 def throwaway_server() -> Iterator[str]:
     """A cluster of its own on a free port, fsync off; removed afterwards."""
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        raise RuntimeError("no initdb in /usr/lib/postgresql and no PostgreSQL server on 127.0.0.1:5432")
-    tmp = Path(tempfile.mkdtemp(prefix="ghgwatch-pg-"))
-    port = free_port()
-    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if run_as:
-        shutil.chown(tmp, "postgres")
-    data = tmp / "data"
-    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                    "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
-    # max_connections: headroom for four workers and the servers they start (PostgreSQL's default is 100).
-    subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w", "-o",
-                    f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp} -c fsync=off -c synchronous_commit=off "
-                    "-c full_page_writes=off -c max_connections=400", "start"], check=True, capture_output=True)
+    cluster = ThrowawayCluster()
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        cluster.start()
+        yield cluster.url
     finally:
-        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       check=False, capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
+        cluster.remove()
 
 
 def create_database(admin_url: str, name: str) -> str:
@@ -95,15 +80,15 @@ def asyncpg_url(libpq_url: str) -> str:
 
 
 class ThrowawayCluster:
-    """A PostgreSQL cluster of its own (Debian binaries) that a test may stop and start again on the same port,
-    never the shared server (outage tests)."""
+    """A PostgreSQL cluster of its own (Debian binaries) that a test may stop and start again on the same port
+    (outage tests); also the test run's cluster (:func:`throwaway_server`)."""
 
     def __init__(self) -> None:
         bin_dir = _pg_bin()
         if bin_dir is None:
             raise RuntimeError("no initdb in /usr/lib/postgresql")
         self.bin = bin_dir
-        self.tmp = Path(tempfile.mkdtemp(prefix="ghgwatch-pg-outage-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix="ghgwatch-pg-"))
         self.port = free_port()
         self.run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.run_as:
@@ -116,8 +101,9 @@ class ThrowawayCluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
+        # max_connections: headroom for four workers and the servers they start (PostgreSQL's default is 100).
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=400")
         subprocess.run([*self.run_as, str(self.bin / "pg_ctl"), "-D", str(self.tmp / "data"), "-l",
                         str(self.tmp / "log"), "-w", "-o", options, "start"], check=True, capture_output=True)
 
