@@ -2,9 +2,10 @@
 
 The fast path aggregates a batch's readings in numpy (per sensor and bucket: count, sum, min, max, last) and
 *merges* the aggregates into the rollup tables with one upsert per level (count and sum added, min and max
-widened, last taken from the later timestamp). It is correct only when every reading of the batch was new, so
-the writer uses it when the insert stored every row it offered; otherwise (a re-delivered batch, a duplicate
-sent twice) it recomputes the touched buckets from the level below, which is idempotent.
+widened, last taken from the later timestamp). It is correct only for readings that were not stored before, so
+the writer merges the aggregates of exactly the readings its insert stored (readings/writer.py ``_store``);
+:func:`recompute` rebuilds buckets from the level below (idempotent), for repairs and for readings another writer
+stored meanwhile.
 
 PERFORMANCE.md (d): aggregating a batch in numpy costs well under 1 µs per reading, where recomputing the
 touched 1-minute buckets from raw in SQL read every reading back (two thirds of the write's CPU, measured with

@@ -2,11 +2,12 @@
 
 Readings are written with their rollups in one transaction (a whole pipeline batch on PostgreSQL; chunks of
 ``SQLITE_CHUNK`` readings on SQLite, see :func:`write_batch`), so rollups are always consistent with the raw
-readings. When every reading of the batch was new, the batch's own aggregates are merged into the
-rollups (:func:`ghgwatch.readings.rollups.merge`); when some were already stored (a re-delivered batch after a
-crash, a reading sent twice), each touched 1-minute bucket is recomputed from raw, each touched hour from its
-minutes and each touched day from its hours, which makes a re-delivery harmless. :func:`rebuild_rollups`
-recompiles any period (catch-up or repair) with the same statements.
+readings. The aggregates of the readings a transaction stores are merged into the rollups
+(:func:`ghgwatch.readings.rollups.merge`): all of them when every reading was new; when some were already stored
+(a re-delivered batch after a crash, a reading sent twice), the transaction is rolled back and the chunk stored
+again without them (:func:`_store`), which makes a re-delivery harmless. :func:`rebuild_rollups` recomputes any
+period (catch-up or repair) from the level below: each 1-minute bucket from raw, each hour from its minutes and each
+day from its hours.
 """
 
 from __future__ import annotations
@@ -104,22 +105,21 @@ async def _lock_sensors(conn: AsyncConnection, sensors: I64) -> None:
                            {"k": _LOCK_NAMESPACE, "ids": ids})
 
 
-async def _upsert_latest(conn: AsyncConnection, batches: Sequence[SensorRows]) -> None:
-    latest: dict[int, tuple[int, float, int]] = {}
-    for b in batches:
-        if len(b.ts) == 0:
-            continue
-        i = int(np.argmax(b.ts))
-        candidate = (int(b.ts[i]), float(b.values[i]), int(b.quality[i]))
-        if b.sensor not in latest or candidate[0] > latest[b.sensor][0]:
-            latest[b.sensor] = candidate
-    if latest:
-        await conn.execute(text(
-            "INSERT INTO sensor_latest (sensor_id, ts, value, quality) VALUES (:s, :t, :v, :q) "
-            "ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value, "
-            "quality = excluded.quality "
-            "WHERE excluded.ts >= sensor_latest.ts"),
-            [{"s": s, "t": t, "v": v, "q": q} for s, (t, v, q) in latest.items()])
+async def _upsert_latest(conn: AsyncConnection, sensor: I64, ts: I64, values: F64,
+                         quality: npt.NDArray[np.int16]) -> None:
+    """Each sensor's newest reading of those stored now, unless a newer one is stored already."""
+    if not len(ts):
+        return
+    order = np.lexsort((-np.arange(len(ts)), ts, sensor))  # equal (sensor, ts): the first in the chunk sorts last
+    s = sensor[order]
+    last = order[np.flatnonzero(np.append(s[1:] != s[:-1], True))]  # per sensor, its newest
+    await conn.execute(text(
+        "INSERT INTO sensor_latest (sensor_id, ts, value, quality) VALUES (:s, :t, :v, :q) "
+        "ON CONFLICT (sensor_id) DO UPDATE SET ts = excluded.ts, value = excluded.value, "
+        "quality = excluded.quality "
+        "WHERE excluded.ts >= sensor_latest.ts"),
+        [{"s": s_, "t": t, "v": v, "q": q} for s_, t, v, q in zip(
+            sensor[last].tolist(), ts[last].tolist(), values[last].tolist(), quality[last].tolist(), strict=True)])
 
 
 async def _insert_dead_letters(conn: AsyncConnection, rows: Sequence[DeadLetterRow]) -> None:
@@ -190,23 +190,98 @@ async def _write(db: Database, batches: Sequence[SensorRows], dead: Sequence[Dea
     if len(ts) and partitions.is_partitioned(db):
         await partitions.ensure_days(db, np.unique(ts // partitions.DAY_US).tolist())
     try:
-        async with db.write_turn(), db.engine.begin() as conn:
-            if len(ts):
-                await _lock_sensors(conn, sensor)
-                started = time.perf_counter()
-                inserted = await _insert_readings(conn, sensor, ts, values, quality)
-                metrics.observe_store_write("readings", time.perf_counter() - started)
-                if inserted == len(ts):
-                    await rollups.merge(conn, rollups.aggregate(sensor, ts, values))
-                else:  # some were stored before (a re-delivery, a resent reading): recompute what they touch
-                    await rollups.recompute(conn, rollups.ranges(sensor, ts))
-                await _upsert_latest(conn, batches)
-            await _insert_dead_letters(conn, dead)
+        async with db.write_turn():
+            try:
+                async with db.engine.begin() as conn:
+                    await _store(conn, sensor, ts, values, quality, dead, resent=False)
+            except _Resent:  # rolled back: store only the new readings, in a transaction of their own
+                async with db.engine.begin() as conn:
+                    await _store(conn, sensor, ts, values, quality, dead, resent=True)
     except DBAPIError as exc:
         if "no partition of relation" in str(exc):
             partitions.forget(db)  # dropped by retention elsewhere: look again next time
         raise
     return len(ts)
+
+
+class _Resent(Exception):
+    """Some readings of a chunk were stored before: roll its transaction back and take the resent path."""
+
+
+async def _store(conn: AsyncConnection, sensor: I64, ts: I64, values: F64, quality: npt.NDArray[np.int16],
+                 dead: Sequence[DeadLetterRow], *, resent: bool) -> None:
+    """Readings, their rollups and latest values, and dead letters, in the caller's transaction.
+
+    First try (``resent`` False): insert all, merge the chunk's aggregates; if the insert skipped any (stored
+    before), raise :class:`_Resent`. Resent path: look up which (sensor, ts) are stored already in the chunk's
+    per-sensor time ranges (the pipeline's advisory locks keep other pipeline writers out meanwhile), insert the
+    others (the first of any repeated within the chunk, as the plain insert keeps) and merge their aggregates. Its
+    cost grows with the readings stored in those ranges, where recomputing the touched buckets from raw grows with
+    every reading of the touched minutes, hours and days: at 2,000 readings/s a sensor that was 0.2-1.2 s a
+    chunk, and an alarm's write waits for the chunk in hand (docs/benchmarks.md). Only if a writer outside the
+    pipeline stored some of them in between does it recompute the touched buckets from raw, as before.
+    """
+    if len(ts):
+        await _lock_sensors(conn, sensor)
+        if resent:
+            keep = _first_unstored(sensor, ts, await _stored_keys(conn, sensor, ts))
+            sensor, ts, values, quality = sensor[keep], ts[keep], values[keep], quality[keep]
+        started = time.perf_counter()
+        inserted = await _insert_readings(conn, sensor, ts, values, quality) if len(ts) else 0
+        metrics.observe_store_write("readings", time.perf_counter() - started)
+        if inserted == len(ts):
+            await rollups.merge(conn, rollups.aggregate(sensor, ts, values))
+        elif not resent:
+            raise _Resent
+        else:  # stored meanwhile by a writer without the pipeline's locks: recompute what they touch
+            await rollups.recompute(conn, rollups.ranges(sensor, ts))
+        await _upsert_latest(conn, sensor, ts, values, quality)
+    await _insert_dead_letters(conn, dead)
+
+
+_KEY_RANGES = 300
+"""Sensors per look-up of stored keys (three parameters each, within SQLite's oldest limit of 999)."""
+
+
+async def _stored_keys(conn: AsyncConnection, sensor: I64, ts: I64) -> set[tuple[int, int]]:
+    """The (sensor, ts) already stored within each sensor's [first, last] of the chunk."""
+    spans = _spans(sensor, ts)
+    join = "JOIN readings r ON r.sensor_id = q.s AND r.ts BETWEEN q.lo AND q.hi"
+    if conn.dialect.name == "postgresql":
+        s, lo, hi = (list(c) for c in zip(*spans, strict=True))
+        rows = await conn.execute(text(
+            "SELECT r.sensor_id, r.ts FROM unnest(CAST(:s AS integer[]), CAST(:lo AS bigint[]), "
+            f"CAST(:hi AS bigint[])) AS q(s, lo, hi) {join}"), {"s": s, "lo": lo, "hi": hi})
+        return {(int(a), int(b)) for a, b in rows}
+    found: set[tuple[int, int]] = set()
+    for i in range(0, len(spans), _KEY_RANGES):
+        part = spans[i:i + _KEY_RANGES]
+        params = {f"{k}{j}": v for j, span in enumerate(part) for k, v in zip("slh", span, strict=True)}
+        ranges = ", ".join(f"(:s{j}, :l{j}, :h{j})" for j in range(len(part)))
+        sql = f"WITH q(s, lo, hi) AS (VALUES {ranges}) SELECT r.sensor_id, r.ts FROM q {join}"
+        rows = await conn.execute(text(sql), params)
+        found.update((int(a), int(b)) for a, b in rows)
+    return found
+
+
+def _spans(sensor: I64, ts: I64) -> list[tuple[int, int, int]]:
+    """Per sensor of the chunk: (sensor, first ts, last ts)."""
+    order = np.argsort(sensor, kind="stable")
+    s, t = sensor[order], ts[order]
+    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    return list(zip(s[starts].tolist(), np.minimum.reduceat(t, starts).tolist(),
+                    np.maximum.reduceat(t, starts).tolist(), strict=True))
+
+
+def _first_unstored(sensor: I64, ts: I64, stored: set[tuple[int, int]]) -> npt.NDArray[np.bool_]:
+    """Mask of the readings to insert: not stored, and the first of their (sensor, ts) within the chunk."""
+    seen = set(stored)
+    keep = np.zeros(len(ts), dtype=bool)
+    for i, key in enumerate(zip(sensor.tolist(), ts.tolist(), strict=True)):
+        if key not in seen:
+            seen.add(key)
+            keep[i] = True
+    return keep
 
 
 async def rebuild_rollups(db: Database, sensor_ids: Sequence[int], start_us: int, end_us: int) -> None:
