@@ -105,4 +105,4 @@ def test_first_unstored_keeps_the_first_of_each_key_not_stored() -> None:
 def test_spans_give_each_sensors_first_and_last_instant() -> None:
     sensor = np.array([3, 1, 3, 1, 2], np.int64)
     ts = np.array([50, 7, 20, 9, 4], np.int64)
-    assert writer._spans(sensor, ts) == [(1, 7, 9), (2, 4, 4), (3, 20, 50)]
+    assert rollups.extents(sensor, ts) == [(1, 7, 9), (2, 4, 4), (3, 20, 50)]

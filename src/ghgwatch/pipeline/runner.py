@@ -209,17 +209,14 @@ class Pipeline:
                 if (not messages and in_flight is None) or time.monotonic() - lag_reported > LAG_REPORT_INTERVAL_S:
                     await self._report_lag(consumer)
                     lag_reported = time.monotonic()
-                if in_flight is None:
-                    if messages:
-                        in_flight = (messages, asyncio.create_task(self._store(messages)), time.perf_counter())
-                    continue
                 done = in_flight
-                stored = await done[1]
-                stored_s = time.perf_counter() - done[2]
-                in_flight = None
-                if messages:
-                    in_flight = (messages, asyncio.create_task(self._store(messages)), time.perf_counter())
-                await self._after_store(consumer, done[0], stored, stored_s)
+                if done is not None:
+                    stored = await done[1]
+                    stored_s = time.perf_counter() - done[2]
+                in_flight = (messages, asyncio.create_task(self._store(messages)), time.perf_counter()) if messages \
+                    else None
+                if done is not None:
+                    await self._after_store(consumer, done[0], stored, stored_s)
             if in_flight is not None:  # stopping: finish the batch in hand
                 stored = await in_flight[1]
                 await self._after_store(consumer, in_flight[0], stored, time.perf_counter() - in_flight[2])

@@ -128,13 +128,11 @@ def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us:
     v_arr = np.asarray(values, dtype=np.float64)
     q_arr = np.asarray(flags, dtype=np.int16)
     a_arr = np.asarray(accepted, dtype=np.int64)
-    if len(s_arr) == 0:
-        return CheckedBatch([], [], [], [], [], rejected)
     # Per batch, not per reading: a poll or a request has a few readings per sensor (py-spy: np.unique over the
     # readings and the grouping below were most of this function's time in the server's live alert lane).
     uniq, batch_index = np.unique(np.asarray(kept, dtype=np.int64), return_inverse=True)
     inverse = np.repeat(batch_index, counts)
-    bounds = np.array([_limits(metas[s]) for s in uniq.tolist()], dtype=np.float64)
+    bounds = np.array([_limits(metas[s]) for s in uniq.tolist()], dtype=np.float64).reshape(-1, 2)
     lo, hi = bounds[inverse, 0], bounds[inverse, 1]
     q_arr[a_arr - t_arr > LATE_AFTER_US] |= Quality.LATE
     finite = np.isfinite(v_arr)

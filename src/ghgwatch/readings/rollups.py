@@ -151,20 +151,21 @@ ON CONFLICT (sensor_id, bucket) DO UPDATE SET count = excluded.count, sum = excl
 """
 
 
-def ranges(sensor: I64, ts: I64) -> dict[int, tuple[int, int]]:
-    """Per sensor, the 1-minute-aligned [lo, hi) covering its readings."""
-    width = ROLLUPS[0].BUCKET_US
-    out: dict[int, tuple[int, int]] = {}
+def extents(sensor: I64, ts: I64) -> list[tuple[int, int, int]]:
+    """Per sensor, in sensor order: (sensor, its first ts, its last ts)."""
     if len(sensor) == 0:
-        return out
+        return []
     order = np.argsort(sensor, kind="stable")
     s, t = sensor[order], ts[order]
     starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-    lows = np.minimum.reduceat(t, starts)
-    highs = np.maximum.reduceat(t, starts)
-    for sid, lo, hi in zip(s[starts].tolist(), lows.tolist(), highs.tolist(), strict=True):
-        out[sid] = (lo // width * width, hi // width * width + width)
-    return out
+    return list(zip(s[starts].tolist(), np.minimum.reduceat(t, starts).tolist(),
+                    np.maximum.reduceat(t, starts).tolist(), strict=True))
+
+
+def ranges(sensor: I64, ts: I64) -> dict[int, tuple[int, int]]:
+    """Per sensor, the 1-minute-aligned [lo, hi) covering its readings."""
+    width = ROLLUPS[0].BUCKET_US
+    return {sid: (lo // width * width, hi // width * width + width) for sid, lo, hi in extents(sensor, ts)}
 
 
 async def recompute(conn: AsyncConnection, spans: dict[int, tuple[int, int]]) -> None:

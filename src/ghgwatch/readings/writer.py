@@ -245,7 +245,7 @@ _KEY_RANGES = 300
 
 async def _stored_keys(conn: AsyncConnection, sensor: I64, ts: I64) -> set[tuple[int, int]]:
     """The (sensor, ts) already stored within each sensor's [first, last] of the chunk."""
-    spans = _spans(sensor, ts)
+    spans = rollups.extents(sensor, ts)
     join = "JOIN readings r ON r.sensor_id = q.s AND r.ts BETWEEN q.lo AND q.hi"
     if conn.dialect.name == "postgresql":
         s, lo, hi = (list(c) for c in zip(*spans, strict=True))
@@ -262,15 +262,6 @@ async def _stored_keys(conn: AsyncConnection, sensor: I64, ts: I64) -> set[tuple
         rows = await conn.execute(text(sql), params)
         found.update((int(a), int(b)) for a, b in rows)
     return found
-
-
-def _spans(sensor: I64, ts: I64) -> list[tuple[int, int, int]]:
-    """Per sensor of the chunk: (sensor, first ts, last ts)."""
-    order = np.argsort(sensor, kind="stable")
-    s, t = sensor[order], ts[order]
-    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-    return list(zip(s[starts].tolist(), np.minimum.reduceat(t, starts).tolist(),
-                    np.maximum.reduceat(t, starts).tolist(), strict=True))
 
 
 def _first_unstored(sensor: I64, ts: I64, stored: set[tuple[int, int]]) -> npt.NDArray[np.bool_]:
