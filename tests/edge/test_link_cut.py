@@ -30,7 +30,7 @@ import pytest
 
 from tests.ingest.test_crash import cluster_db  # noqa: F401 (fixture)
 from tests.support.coap import coap_client
-from tests.support.net import free_port
+from tests.support.net import free_port, free_udp_port
 
 pytestmark = pytest.mark.slow
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
@@ -207,9 +207,9 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     central_data = tmp_path / "central"
     site = _provision(db_url, central_data)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHGWATCH_")}
-    port, edge_port, coap_port, mqtt_port = free_port(), free_port(), free_port(), free_port()
+    port, edge_port, coap_port, mqtt_port = free_port(), free_port(), free_udp_port(), free_port()
     central = Proc([sys.executable, "-m", "ghgwatch", "up", "--port", str(port), "--data-dir", str(central_data)],
-                   {**env, "GHGWATCH_DB__URL": db_url, "GHGWATCH_COAP__PORT": str(free_port()),
+                   {**env, "GHGWATCH_DB__URL": db_url, "GHGWATCH_COAP__PORT": str(free_udp_port()),
                     "GHGWATCH_MQTT__EMBEDDED_PORT": str(free_port())},
                    f"http://127.0.0.1:{port}/healthz", tmp_path / "central.log")
     edge = Proc([sys.executable, "-m", "ghgwatch", "edge", "--upstream", f"http://127.0.0.1:{port}", "--forward", mode,

@@ -16,13 +16,13 @@ from ghgwatch.store import Database
 from tests.ingest.conftest import Platform, _platform
 from tests.ingest.test_http_ingest import readings
 from tests.support.coap import CoapClient, coap_client
-from tests.support.net import free_port
+from tests.support.net import free_udp_port
 
 
 @pytest.fixture
 async def coap_platform(tmp_path: Path, db_url: str, db: Database) -> AsyncIterator[tuple[Platform, CoapClient]]:
     del db  # the db fixture truncates PostgreSQL afterwards
-    async for p in _platform(tmp_path, db_url, "embedded:", coap_port=free_port()):
+    async for p in _platform(tmp_path, db_url, "embedded:", coap_port=free_udp_port()):
         server = p.extras["coap_server"]
         async with coap_client("127.0.0.1", server.port) as client:
             yield p, client

@@ -28,7 +28,7 @@ from tests.ingest.test_crash import (  # noqa: F401 (fixtures)
     cluster_db,
 )
 from tests.support.coap import coap_client
-from tests.support.net import free_port
+from tests.support.net import free_port, free_udp_port
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,7 @@ def test_embedded_sigkill_loses_nothing_acknowledged_over_coap(tmp_path: Path, c
     import sqlite3
 
     data = tmp_path / "data"
-    coap_port = free_port()
+    coap_port = free_udp_port()
     env = {**clean_env, "GHGWATCH_DATA_DIR": str(data), "GHGWATCH_COAP__PORT": str(coap_port),
            "GHGWATCH_MQTT__EMBEDDED_PORT": str(free_port())}
     token, sensors = _setup_registry(env, tmp_path)
@@ -126,7 +126,7 @@ def test_cluster_sigkill_coap_and_pipeline_loses_nothing(tmp_path: Path, clean_e
     from tests.support.tansu import running_tansu
 
     with running_tansu() as broker:
-        coap_port = free_port()
+        coap_port = free_udp_port()
         env = {**clean_env, "GHGWATCH_MODE": "cluster", "GHGWATCH_DB__URL": cluster_db.replace(
             "postgresql://", "postgresql+asyncpg://", 1), "GHGWATCH_BUS__URL": broker.url,
             "GHGWATCH_SECURITY__JWT_SECRET": "cluster-test-secret-0123456789abcdef0123456789",

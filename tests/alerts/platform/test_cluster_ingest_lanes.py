@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from tests.alerts.platform.test_cluster_relay import FAST, SECRET
 from tests.conftest import build_world
-from tests.support.net import free_port
+from tests.support.net import free_udp_port
 
 from ghgwatch.alerts.accept_lane import EXTRA_KEY, AcceptLane
 from ghgwatch.alerts.hub import Subscription, hub_of
@@ -70,7 +70,7 @@ async def test_an_exceedance_sent_over_mqtt_or_coap_opens_its_alert_with_no_pipe
 
     with running_tansu() as broker, running_mosquitto(None) as mqtt_port:
         bus_url = f"{broker.url}?partitions=3&replication=1&{FAST}"
-        coap_port = free_port()
+        coap_port = free_udp_port()
         async with AsyncExitStack() as stack:
             api, client = await stack.enter_async_context(replica("api", tmp_path / "a", db_url, bus_url))
             ingest, _ = await stack.enter_async_context(replica(
