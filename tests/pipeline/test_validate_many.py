@@ -100,3 +100,13 @@ def test_check_many_equals_a_reading_by_reading_reference(polled: list[SensorBat
         assert checked.quality[k].tolist() == list(quality)
         assert checked.accepted_us[k].tolist() == list(accepted)
     assert [(bi, i, reason) for bi, i, reason, _ in checked.rejected] == rejected
+
+
+def test_a_changed_sensor_range_applies_at_once() -> None:
+    """The limits are remembered per sensor only for the very meta object they came from: the sensor cache's next
+    reload (a new object with a narrower range) is applied to the next poll, not the remembered limits."""
+    reading = SensorBatch(6, None, [NOW], [4.0], 1, 1, "http", NOW, "r")
+    assert check_many([reading], {6: _meta(6, "co2", "%", range_max=5.0)}, NOW).rejected == []
+    narrowed = check_many([reading], {6: _meta(6, "co2", "%", range_max=3.0)}, NOW)
+    assert [(bi, i, reason) for bi, i, reason, _ in narrowed.rejected] == [(0, 0, "out_of_range")]
+    assert check_many([reading], {6: _meta(6, "co2", "%", range_max=5.0)}, NOW).rejected == []

@@ -135,9 +135,9 @@ def next_offsets(offsets: Iterable[Message] | Mapping[TopicPartition, int]) -> d
     """Per partition, the offset to commit: highest message offset + 1, or the mapping as given."""
     if isinstance(offsets, Mapping):
         return {TopicPartition(*tp): int(o) for tp, o in offsets.items()}
-    result: dict[TopicPartition, int] = {}
+    highest: dict[tuple[str, int], int] = {}  # plain tuples: a TopicPartition per message cost more than the rest
     for message in offsets:
-        tp = TopicPartition(message.topic, message.partition)
-        if message.offset + 1 > result.get(tp, -1):
-            result[tp] = message.offset + 1
-    return result
+        key = (message.topic, message.partition)
+        if message.offset > highest.get(key, -1):
+            highest[key] = message.offset
+    return {TopicPartition(topic, partition): offset + 1 for (topic, partition), offset in highest.items()}

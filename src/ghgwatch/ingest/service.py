@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from ghgwatch.bus import Bus, Record, topics
 from ghgwatch.ingest.parse import Parsed
 from ghgwatch.ingest.wire import SensorBatch, decode, encode
+from ghgwatch.kit.ids import short_ref
 from ghgwatch.observability import metrics, tracing
 from ghgwatch.registry.cache import SensorCache
 
@@ -90,7 +90,7 @@ class Ingestor:
 
     async def _prepare(self, parsed: Parsed, *, organization_id: int, device_id: int, transport: str,
                        flags: int = 0) -> tuple[list[SensorBatch], list[Record], IngestResult]:
-        ref = uuid.uuid4().hex[:16]
+        ref = short_ref()
         rejected: list[tuple[int, str]] = [(i, msg) for i, _, msg in parsed.rejected]
         reasons: dict[str, int] = {}
         for _, reason, _ in parsed.rejected:

@@ -12,13 +12,13 @@ import logging
 import re
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ghgwatch.kit.ids import request_id
 from ghgwatch.observability.tracing import current_trace_id
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -120,7 +120,7 @@ def _valid_or_new(raw: bytes | None) -> str:
         text = raw.decode("latin-1")
         if _VALID_REQUEST_ID.match(text):
             return text
-    return uuid.uuid4().hex
+    return request_id()
 
 
 class RequestIdMiddleware:
