@@ -103,6 +103,7 @@ def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us:
     flags: list[int] = []
     accepted: list[int] = []
     counts: list[int] = []
+    limits: list[tuple[float, float]] = []
     ts_lists: list[list[int]] = []
     value_lists: list[list[float]] = []
     for bi, b in enumerate(batches):
@@ -131,6 +132,7 @@ def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us:
             batch_values = [v * scale + offset for v in batch_values]
             flag |= Quality.UNIT_CONVERTED
         origin.append(bi)
+        limits.append(_limits(meta))
         kept.append(b.sensor)
         flags.append(flag)
         accepted.append(b.accepted_us)
@@ -144,12 +146,8 @@ def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us:
     v_arr = np.fromiter(itertools.chain.from_iterable(value_lists), dtype=np.float64, count=total)
     q_arr = np.repeat(np.asarray(flags, dtype=np.int16), counts)
     a_arr = np.repeat(np.asarray(accepted, dtype=np.int64), counts)
-    # Per batch, not per reading: a poll or a request has a few readings per sensor (py-spy: np.unique over the
-    # readings and the grouping below were most of this function's time in the server's live alert lane).
-    uniq, batch_index = np.unique(kept_arr, return_inverse=True)
-    inverse = np.repeat(batch_index, counts)
-    bounds = np.array([_limits(metas[s]) for s in uniq.tolist()], dtype=np.float64).reshape(-1, 2)
-    lo, hi = bounds[inverse, 0], bounds[inverse, 1]
+    bounds = np.asarray(limits, dtype=np.float64).reshape(-1, 2)
+    lo, hi = np.repeat(bounds[:, 0], counts), np.repeat(bounds[:, 1], counts)
     q_arr[a_arr - t_arr > LATE_AFTER_US] |= Quality.LATE
     finite = np.isfinite(v_arr)
     in_range = finite & (v_arr >= lo) & (v_arr <= hi)
@@ -178,12 +176,11 @@ def check_many(batches: list[SensorBatch], metas: dict[int, SensorMeta], now_us:
                 detail = (f"timestamp is {(now_us - t_arr[i]) / 86_400e6:.1f} days old, beyond the raw retention "
                           "(its day may already be in the data lake)")
             rejected.append((bi, i - int(starts[k]), reason, detail))
-        s_arr, t_arr, v_arr, q_arr, a_arr, inverse = (
-            s_arr[ok], t_arr[ok], v_arr[ok], q_arr[ok], a_arr[ok], inverse[ok])
+        s_arr, t_arr, v_arr, q_arr, a_arr = s_arr[ok], t_arr[ok], v_arr[ok], q_arr[ok], a_arr[ok]
     if not len(s_arr):
         return CheckedBatch([], [], [], [], [], rejected)
     # Grouped by sensor (in sensor order, arrival order within each): one gather per column, then slices (views).
-    order = np.argsort(inverse, kind="stable")
+    order = np.argsort(s_arr, kind="stable")
     s_arr, t_arr, v_arr, q_arr, a_arr = s_arr[order], t_arr[order], v_arr[order], q_arr[order], a_arr[order]
     edges = [0, *(np.flatnonzero(s_arr[1:] != s_arr[:-1]) + 1).tolist(), len(s_arr)]
     spans = list(itertools.pairwise(edges))
