@@ -5,9 +5,9 @@
 The same bodies as ``benchmarks/ingest.py`` (1,000 JSON readings over 200 sensors each) go through the stages one
 after another, each stage over all bodies before the next starts, so the process CPU time (all threads: the bus
 writer's fsync, the SQLite thread) between two marks belongs to one stage: JSON parse, accept (sensor check,
-grouping, bus records), bus append (group commit with fsync), bus read and decode, validation, store (insert,
-rollups, latest values in one transaction per poll). CPU time rather than wall time, so that a busy shared
-machine changes the figures less. The last line printed is one JSON object.
+grouping, bus records), bus append (group commit with fsync), the live alert lane's validation of each request,
+bus read and decode, validation, store (insert, rollups, latest values in one transaction per poll). CPU time
+rather than wall time, so that a busy shared machine changes the figures less. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ async def stages(data: Path, n_bodies: int, sensors: int, max_records: int) -> d
     from ghgwatch.ingest.service import Ingestor
     from ghgwatch.ingest.wire import decode
     from ghgwatch.pipeline.runner import Pipeline
+    from ghgwatch.pipeline.validate import check_many
     from ghgwatch.registry.cache import SensorCache
     from ghgwatch.store.engine import open_database
 
@@ -66,6 +67,14 @@ async def stages(data: Path, n_bodies: int, sensors: int, max_records: int) -> d
         await asyncio.gather(*(ingestor.publish(records) for records, _ in prepared[i:i + 8]))
     t = mark("bus_append", t)
     out["records_per_request"] = sum(len(r) for r, _ in prepared) / len(prepared)
+    # The live alert lane validates each accepted request before judging it (one request a call when it keeps up).
+    requests = [[decode(r.value) for r in records] for records, _ in prepared]
+    metas = await cache.current()
+    now_us = time.time_ns() // 1000
+    t = time.process_time()
+    for batches in requests:
+        check_many(batches, metas, now_us, 0)
+    t = mark("live_validate", t)
     consumer = bus.consumer("pipeline", [topics.READINGS_RAW])
     await consumer.start()
     polls = []
