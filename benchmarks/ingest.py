@@ -37,9 +37,10 @@ from pathlib import Path
 import httpx
 import psutil
 
+from ingest_load import BATCH, load
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BATCH = 1000
 # One benchmark device stands for a whole fleet: the per-device request limit (50 requests/s by default,
 # docs/security.md) would measure the limit, not the storage path, so it is off here.
 NO_DEVICE_LIMIT = {"GHGWATCH_SECURITY__INGEST_REQUESTS_PER_DEVICE_S": "0"}
@@ -76,16 +77,6 @@ Row = tuple[int, int, float]
 Procs = list[subprocess.Popen[bytes]]
 
 
-def make_body(b: int, sensors: int, base_s: int) -> bytes:
-    """Batch ``b``: readings n = b*1000 .. b*1000+999, reading n to sensor n % sensors at base + n ms (unique
-    (sensor, ts)). Built from strings on demand (about 0.3 µs a reading), so a 60 s run holds no bodies in memory."""
-    prefix = datetime.fromtimestamp(base_s + b, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    first = b * BATCH
-    parts = [f'{{"sensor":{(first + k) % sensors + 1},"ts":"{prefix}.{k:03d}000+00:00","value":'
-             f'{0.3 + ((first + k) % 97) / 1000:.3f}}}' for k in range(BATCH)]
-    return ('{"readings":[' + ",".join(parts) + "]}").encode()
-
-
 def sent_rows(n_batches: int, sensors: int, base_s: int, cap: int) -> list[Row]:
     """The rows of the first ``n_batches`` bodies (at most ``cap``), for the baseline."""
     return [(n % sensors + 1, (base_s * 1000 + n) * 1000, 0.3 + (n % 97) / 1000)
@@ -104,47 +95,6 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not become healthy")
-
-
-async def load(url: str, token: str, sensors: int, base_s: int, seconds: float, concurrency: int,
-               rate: float | None = None) -> tuple[int, float, int]:
-    """Post bodies until ``seconds`` pass; returns (acknowledged readings, elapsed s, bodies sent).
-
-    With ``rate`` (readings/s) the load is paced: batch i is sent at start + i * 1000 / rate (open loop), so
-    latencies are measured below saturation; without it, as fast as the server answers. A 503 (admission
-    control: storage behind) is honoured: the batch is sent again after its Retry-After.
-    """
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    acked = 0
-    next_batch = 0
-    refused = 0
-    started = time.perf_counter()
-    deadline = started + seconds
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal acked, next_batch, refused
-        while time.perf_counter() < deadline:
-            b = next_batch
-            next_batch += 1
-            if rate is not None:
-                due = started + b * BATCH / rate
-                if (wait := due - time.perf_counter()) > 0:
-                    await asyncio.sleep(wait)
-            body = make_body(b, sensors, base_s)
-            while True:
-                answer = await client.post(f"{url}/api/v1/readings", content=body, headers=headers)
-                if answer.status_code != 503:
-                    break
-                refused += 1
-                await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
-            if answer.status_code != 202:
-                raise RuntimeError(f"ingest answered {answer.status_code}: {answer.text[:200]}")
-            acked += int(answer.json()["accepted"])
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-    return acked, time.perf_counter() - started, refused
 
 
 def histogram_quantiles(metrics_text: str, name: str, quantiles: tuple[float, ...]) -> list[float]:
@@ -364,7 +314,8 @@ def profiled(pids: list[int], out_dir: Path | None, seconds: float) -> Iterator[
 
 
 def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_url: str | None,
-             rate: float | None = None, pipelines: int = 1, profile: Path | None = None) -> dict[str, float]:
+             rate: float | None = None, pipelines: int = 1, profile: Path | None = None,
+             client: str = "raw") -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="ghgwatch-bench-"))
     base_s = int((datetime.now(UTC) - timedelta(days=2)).timestamp())
     system = embedded_system(workdir, sensors) if mode == "embedded" else cluster_system(
@@ -373,7 +324,8 @@ def run_once(mode: str, seconds: float, sensors: int, concurrency: int, admin_ur
         pids = family([p.pid for p in procs])
         system_cpu, own_cpu = cpu_seconds(pids), cpu_seconds([os.getpid()])
         with profiled(pids, profile, seconds):
-            acked, elapsed, refused = asyncio.run(load(url, token, sensors, base_s, seconds, concurrency, rate))
+            acked, elapsed, refused = asyncio.run(load(url, token, sensors, base_s, seconds, concurrency, rate,
+                                                       client))
         # Shares of the 2 cores during the load: the system under test and this load generator.
         pids = family([p.pid for p in procs])  # a child started during the load counts from its start
         system_cores = (cpu_seconds(pids) - system_cpu) / elapsed
@@ -429,6 +381,8 @@ def main() -> None:
                         help="pace the load at this many readings/s (default: as fast as possible)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="write py-spy samples of the system's processes during the load to this folder")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="the load generator's HTTP client (httpx: as in the sections before 2026-12-01 13:30)")
     args = parser.parse_args()
     admin_url = None
     pg = None
@@ -441,7 +395,8 @@ def main() -> None:
         results = []
         for i in range(args.runs):
             result = run_once(args.mode, args.seconds, args.sensors, args.concurrency, admin_url,
-                              args.rate, args.pipelines, args.profile / f"run{i + 1}" if args.profile else None)
+                              args.rate, args.pipelines, args.profile / f"run{i + 1}" if args.profile else None,
+                              args.client)
             print(f"run {i + 1}: " + ", ".join(f"{k}={v:,.1f}" for k, v in result.items()), flush=True)
             results.append(result)
     finally:
@@ -451,7 +406,7 @@ def main() -> None:
     summary = {"mode": args.mode, "runs": args.runs, "rate": args.rate, "seconds": args.seconds,
                "pipelines": args.pipelines,
                "sensors": args.sensors,
-               "concurrency": args.concurrency, "cpu_count": psutil.cpu_count(),
+               "concurrency": args.concurrency, "client": args.client, "cpu_count": psutil.cpu_count(),
                **{k: round(v, 2) for k, v in median.items()}}
     for key in ("acked", "stored", "duplicates"):
         summary[key] = int(median[key])

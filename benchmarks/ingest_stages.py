@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ingest import BATCH, make_body, setup_registry  # noqa: E402
+from ingest import setup_registry  # noqa: E402
+from ingest_load import BATCH, make_body  # noqa: E402
 
 
 async def stages(data: Path, n_bodies: int, sensors: int, max_records: int) -> dict[str, float]:

@@ -1,5 +1,6 @@
-"""The pipeline keeps one batch in flight: batch N+1 goes to storage as soon as batch N is stored, while N's hooks
-and offset commit run; hooks and commits stay in batch order and never run ahead of storage (pipeline/runner.py,
+"""The pipeline keeps batches in flight: batch N+1 goes to storage as soon as batch N is stored (in this process),
+or while N is being stored (the store process: it finds N+1 waiting in its input), while N's hooks and offset
+commit run; hooks and commits stay in batch order and never run ahead of storage (pipeline/runner.py,
 ``Pipeline._consume``). The bus consumer and the storage step are replaced (our own loop logic)."""
 
 from __future__ import annotations
@@ -54,10 +55,16 @@ def _batch_of(stored: StoredBatch) -> int:
     return int(cast(dict[str, str], stored.trace[0])["batch"])
 
 
-async def _run(n: int, process: Any) -> list[tuple[str, int]]:
+class _StoreProcess:
+    async def stop(self) -> None:
+        return None
+
+
+async def _run(n: int, process: Any, *, store_process: bool = False) -> list[tuple[str, int]]:
     log: list[tuple[str, int]] = []
     consumer = _Consumer(_polls(n), log)
-    pipeline = Pipeline(cast(Any, _Bus(consumer)), cast(Any, None), cast(Any, None), retry_cap_s=0.01)
+    pipeline = Pipeline(cast(Any, _Bus(consumer)), cast(Any, None), cast(Any, None), retry_cap_s=0.01,
+                        store_process=cast(Any, _StoreProcess()) if store_process else None)
 
     async def hook(stored: StoredBatch) -> None:
         log.append(("hook", _batch_of(stored)))
@@ -83,16 +90,47 @@ async def _store(messages: Sequence[Message], log: list[tuple[str, int]]) -> Sto
     return StoredBatch([], [], {0: {"batch": str(batch)}})
 
 
-async def test_the_next_batch_is_stored_while_the_last_ones_hooks_and_commit_run() -> None:
-    log = await _run(4, _store)
-    for b in range(4):  # each batch: stored, then its hook, then its commit; in batch order
+def _most_in_storage(log: list[tuple[str, int]]) -> int:
+    now = most = 0
+    for kind, _ in log:
+        now += {"store": 1, "stored": -1}.get(kind, 0)
+        most = max(most, now)
+    return most
+
+
+def _assert_in_order(log: list[tuple[str, int]], n: int) -> None:
+    for b in range(n):  # each batch: stored, then its hook, then its commit; in batch order
         assert log.index(("stored", b)) < log.index(("hook", b)) < log.index(("commit", b))
         if b:
             assert log.index(("commit", b - 1)) < log.index(("commit", b))
             assert log.index(("hook", b - 1)) < log.index(("hook", b))
+    assert [e for e in log if e[0] == "store"] == [("store", b) for b in range(n)]  # one store each: none repeated
+
+
+async def test_the_next_batch_is_stored_while_the_last_ones_hooks_and_commit_run() -> None:
+    log = await _run(4, _store)
+    _assert_in_order(log, 4)
     for b in range(3):  # batch b+1 is being stored while batch b's hook runs (the overlap)
         assert log.index(("hook", b)) < log.index(("store", b + 1)) < log.index(("hook done", b))
-    assert [e for e in log if e[0] == "store"] == [("store", b) for b in range(4)]  # one store each: none repeated
+    assert _most_in_storage(log) == 1  # in this process: one store transaction at a time
+
+
+async def test_the_store_process_gets_the_next_batch_while_it_stores_one() -> None:
+    child = asyncio.Lock()  # the child stores one batch at a time, in the order handed over
+
+    async def one_at_a_time(messages: Sequence[Message], log: list[tuple[str, int]]) -> StoredBatch:
+        batch = messages[0].offset // BATCH
+        log.append(("store", batch))  # handed over
+        async with child:
+            await asyncio.sleep(0.02)
+        log.append(("stored", batch))
+        return StoredBatch([], [], {0: {"batch": str(batch)}})
+
+    log = await _run(5, one_at_a_time, store_process=True)
+    _assert_in_order(log, 5)
+    for b in range(4):  # batch b+1 is handed over before batch b is stored
+        assert log.index(("store", b + 1)) < log.index(("stored", b))
+    assert _most_in_storage(log) == 2  # and never more than two at once
 
 
 async def test_a_batch_failing_in_flight_is_retried_before_anything_after_it_commits() -> None:

@@ -94,7 +94,7 @@ class AlertService:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self.handover.loop = asyncio.get_running_loop()
-        async with self.db.sessions() as s:
+        async with self.db.reads() as s:
             rows = await load_open(s)
         self.ids = {to_open_alert(r).key: r.id for r in rows}
         await self.rebuild(restore=[to_open_alert(r) for r in rows])
@@ -145,7 +145,7 @@ class AlertService:
                 await self.sensors.refresh()
             while True:
                 metas = await self.sensors.current()
-                async with self.db.sessions() as s:
+                async with self.db.reads() as s:
                     version = await rules_version(s, metas)
                     if version == self._version and restore is None:
                         return False
@@ -193,7 +193,7 @@ class AlertService:
         """
         async with self._lock:
             known = dict(self.ids)
-        async with self.db.sessions() as s:
+        async with self.db.reads() as s:
             still_open = {r.id for r in await load_open(s)}
         async with self._lock:
             for key, row_id in known.items():

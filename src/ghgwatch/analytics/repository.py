@@ -222,6 +222,13 @@ async def claim(session: AsyncSession, job_id: int) -> AnalyticsJob | None:
     return await get_job(session, job_id)
 
 
+async def any_queued(session: AsyncSession) -> bool:
+    """Whether a job waits (a read: the runner asks it every few seconds, and on SQLite only a read-only session
+    leaves the one write lock free, ``Database.reads``)."""
+    return (await session.execute(
+        select(AnalyticsJob.id).where(AnalyticsJob.state == JobState.QUEUED.value).limit(1))).first() is not None
+
+
 async def claim_next(session: AsyncSession) -> AnalyticsJob | None:
     """Take the oldest queued job (see :func:`claim`)."""
     queued = (

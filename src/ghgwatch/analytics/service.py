@@ -71,6 +71,10 @@ class AnalyticsService:
     # -- jobs ------------------------------------------------------------------------------------
     async def run_next(self, job_id: int | None = None) -> int | None:
         """Claim and run the oldest queued job (or the one given); its id, or ``None`` when there was none."""
+        if job_id is None:
+            async with self.db.reads() as s:
+                if not await repository.any_queued(s):
+                    return None
         async with self.db.transaction() as s:
             job = await (repository.claim_next(s) if job_id is None else repository.claim(s, job_id))
             if job is None:

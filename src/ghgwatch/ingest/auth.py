@@ -59,7 +59,7 @@ class DeviceAuthenticator:
         cached = self._tokens.get(token)
         if cached is None or cached[0] < now:
             try:
-                async with self._db.sessions() as session:
+                async with self._db.reads() as session:
                     found = await service.authenticate_device(session, token)
             except (SQLAlchemyError, OSError) as exc:
                 # Database unreachable: keep the last answer, so ingest goes on accepting to the bus through a
@@ -87,7 +87,7 @@ class DeviceAuthenticator:
         now = time.monotonic()
         cached = self._tokens.get(key)
         if cached is None or cached[0] < now:
-            async with self._db.sessions() as session:
+            async with self._db.reads() as session:
                 found = await session.get(Device, device_id)
             info = None if found is None or found.revoked_at is not None else DeviceInfo(
                 found.id, found.organization_id, found.hmac_secret, found.require_signature)

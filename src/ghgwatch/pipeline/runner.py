@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -195,39 +195,49 @@ class Pipeline:
         await consumer.start()
         self.consumer = consumer
         lag_reported = 0.0
-        # One batch in flight: batch N+1 is handed to storage as soon as batch N is stored, and N's hooks and
-        # offset commit run while N+1 is being stored (with the store process, its child would otherwise wait
-        # for them: at saturation it was idle half the time). Hooks and commits stay in batch order, and a batch's
-        # offsets are committed only after it is stored; a crash re-delivers the batch in flight (idempotent).
-        in_flight: tuple[Sequence[Message], asyncio.Task[StoredBatch], float] | None = None
+        # Batches in flight, oldest first. N's hooks and offset commit run while N+1 is being stored; with the
+        # store process N+1 is handed over while N is still being stored, so that the child finds it waiting in
+        # its input instead of waiting for this event loop's turn, which it shares with the API (at saturation
+        # the child was idle half the time, docs/benchmarks.md). Hooks and commits stay in batch order, and a
+        # batch's offsets are committed only after it is stored; a crash re-delivers the batches in flight
+        # (storing is idempotent).
+        pending: deque[tuple[Sequence[Message], asyncio.Task[StoredBatch], float]] = deque()
         try:
             while not self._stop.is_set():
-                # With a batch in flight, take only what is there: its hooks and commit must not wait for more.
-                messages = await consumer.poll(self.max_records, timeout_s=0.2 if in_flight is None else 0.0)
+                # With batches in flight, take only what is there: their hooks and commits must not wait for more.
+                messages = await consumer.poll(self.max_records, timeout_s=0.2 if not pending else 0.0)
                 self.polls += 1
                 # When idle the lag is (nearly) zero; while busy it is what operators watch, so report it too.
-                if (not messages and in_flight is None) or time.monotonic() - lag_reported > LAG_REPORT_INTERVAL_S:
+                if (not messages and not pending) or time.monotonic() - lag_reported > LAG_REPORT_INTERVAL_S:
                     await self._report_lag(consumer)
                     lag_reported = time.monotonic()
-                done = in_flight
-                if done is not None:
-                    stored = await done[1]
-                    stored_s = time.perf_counter() - done[2]
-                in_flight = (messages, asyncio.create_task(self._store(messages)), time.perf_counter()) if messages \
-                    else None
-                if done is not None:
-                    await self._after_store(consumer, done[0], stored, stored_s)
-            if in_flight is not None:  # stopping: finish the batch in hand
-                stored = await in_flight[1]
-                await self._after_store(consumer, in_flight[0], stored, time.perf_counter() - in_flight[2])
-                in_flight = None
+                # Wait for the oldest batch when the new one would be one too many in flight, or when the bus had
+                # nothing new (rather than polling in a busy loop).
+                finished = None
+                if pending and (len(pending) + bool(messages) > self._window() or not messages):
+                    done, task, handed = pending.popleft()
+                    finished = (done, await task, time.perf_counter() - handed)
+                if messages:
+                    pending.append((messages, asyncio.create_task(self._store(messages)), time.perf_counter()))
+                if finished is not None:
+                    await self._after_store(consumer, *finished)
+            while pending:  # stopping: finish the batches in hand
+                done, task, handed = pending.popleft()
+                stored = await task
+                await self._after_store(consumer, done, stored, time.perf_counter() - handed)
         finally:
-            if in_flight is not None:  # the loop failed: its batch is delivered again from the committed offsets
-                in_flight[1].cancel()
+            # The loop failed: the batches in flight are delivered again from the committed offsets.
+            for _, task, _ in pending:
+                task.cancel()
                 with contextlib.suppress(BaseException):
-                    await in_flight[1]
+                    await task
             self.consumer = None
             await consumer.stop()
+
+    def _window(self) -> int:
+        """Batches in storage at once: two with the store process (its input holds the next batch while it stores
+        one), one in this process (one store transaction at a time, as before)."""
+        return 2 if self.store_process is not None and not tracing.tracing_enabled() else 1
 
     async def _after_store(self, consumer: Consumer, messages: Sequence[Message], stored: StoredBatch,
                            stored_s: float) -> None:

@@ -64,6 +64,9 @@ class StoreProcess:
         self.database_url = database_url
         self._proc: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
+        """Held while a batch is written to the child (and while the child starts)."""
+        self._answered: asyncio.Future[None] | None = None
+        """Resolved when the answer to the batch written last has been read (or its exchange failed)."""
         self.starts = 0
 
     @property
@@ -107,21 +110,40 @@ class StoreProcess:
             await self._ensure()
 
     async def process(self, messages: Sequence[Message], min_ts: int | None) -> tuple[StoredBatch, list[float]]:
-        """Store one poll in the child; returns what :func:`ghgwatch.pipeline.runner.store_messages` returns."""
-        async with self._lock:
-            proc = await self._ensure()
-            assert proc.stdin is not None
-            payload = pickle.dumps((_to_wire(messages), min_ts), protocol=pickle.HIGHEST_PROTOCOL)
+        """Store one poll in the child; returns what :func:`ghgwatch.pipeline.runner.store_messages` returns.
+
+        Calls may overlap: each writes its batch as soon as the previous one is written and reads its answer
+        after the previous answer was read (the child stores them in the order written), so the child finds the
+        next batch waiting in its input (:meth:`ghgwatch.pipeline.runner.Pipeline._window`)."""
+        payload = pickle.dumps((_to_wire(messages), min_ts), protocol=pickle.HIGHEST_PROTOCOL)
+        answered = asyncio.get_running_loop().create_future()
+        try:
+            async with self._lock:
+                proc = await self._ensure()
+                assert proc.stdin is not None
+                previous, self._answered = self._answered, answered
+                try:
+                    proc.stdin.write(_HEADER.pack(len(payload)) + payload)
+                    await proc.stdin.drain()
+                except ConnectionError as exc:
+                    await self._reap(proc)
+                    raise StoreProcessError(f"the store process died while storing a batch: {exc}") from exc
+                except BaseException:  # cancelled mid-write: the channel's state is unknown, start afresh
+                    await self._reap(proc)
+                    raise
             try:
-                proc.stdin.write(_HEADER.pack(len(payload)) + payload)
-                await proc.stdin.drain()
+                if previous is not None:  # the answers come in the order the batches were written
+                    await asyncio.shield(previous)
                 reply = await self._receive(proc)
-            except (StoreProcessError, ConnectionError) as exc:
+            except StoreProcessError as exc:
                 await self._reap(proc)
                 raise StoreProcessError(f"the store process died while storing a batch: {exc}") from exc
-            except BaseException:  # cancelled mid-exchange: the channel's state is unknown, start afresh
+            except BaseException:  # cancelled before its answer was read: the next reader would take it
                 await self._reap(proc)
                 raise
+        finally:
+            if not answered.done():
+                answered.set_result(None)
         from ghgwatch.observability import metrics
 
         for table, seconds in reply[-1]:  # the child's store-write timings, exported by this process
@@ -131,7 +153,8 @@ class StoreProcess:
         raise StoreProcessError(reply[1], storage_outage=bool(reply[2]))
 
     async def _reap(self, proc: asyncio.subprocess.Process) -> None:
-        self._proc = None
+        if self._proc is proc:  # not a child started since (by a later batch)
+            self._proc = None
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         with contextlib.suppress(Exception):

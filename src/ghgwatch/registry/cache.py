@@ -52,7 +52,7 @@ class SensorCache:
 
     async def refresh(self) -> None:
         generation = self._generation
-        async with self._lock, self._db.sessions() as session:
+        async with self._lock, self._db.reads() as session:
             rows = (await session.execute(
                 select(Sensor, EmissionSource.type).join(EmissionSource, Sensor.source_id == EmissionSource.id)
             )).all()

@@ -64,10 +64,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.isolation_level = None
 
 
+READ_ONLY = "ghgwatch_read_only"
+"""Execution option of :attr:`ghgwatch.store.engine.Database.reads`: its SQLite transactions begin DEFERRED."""
+
+
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes fails at
-    # once with SQLITE_BUSY (no busy wait) when another writer got there first.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # once with SQLITE_BUSY (no busy wait) when another writer got there first. A read-only transaction begins
+    # DEFERRED: in WAL mode it takes no write lock, so it never makes a writer wait. (With IMMEDIATE, the
+    # server's periodic reads (device tokens, the sensor registry, alert rules, about 9 a second under load)
+    # each held the one write lock while a busy event loop got round to finishing them, and the pipeline's
+    # store process slept in SQLite's busy wait meanwhile, docs/benchmarks.md.)
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:

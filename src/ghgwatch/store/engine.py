@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ghgwatch.store._turn import FileTurn, WriteTurn
-from ghgwatch.store.dialect import create_engine, sqlite_file
+from ghgwatch.store.dialect import READ_ONLY, create_engine, sqlite_file
 
 __all__ = ["Database", "WriteTurn", "open_database"]
 
@@ -21,6 +21,10 @@ class Database:
     url: str
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    reads: async_sessionmaker[AsyncSession]
+    """Sessions that only read: on SQLite their transactions take no write lock, so they never hold up a writer
+    (the pipeline's store process) however long the caller takes to finish them. Writing in one may fail with
+    "database is locked" when another writer got there first: use :attr:`sessions` or :meth:`transaction`."""
     state: dict[str, Any] = field(default_factory=dict, compare=False)
     """Per-database caches of the store layer (for example the known partitions of ``readings``)."""
 
@@ -66,4 +70,5 @@ class Database:
 
 def open_database(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
     engine = create_engine(url, echo=echo, pool_size=pool_size)
-    return Database(url=url, engine=engine, sessions=async_sessionmaker(engine, expire_on_commit=False))
+    return Database(url=url, engine=engine, sessions=async_sessionmaker(engine, expire_on_commit=False),
+                    reads=async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False))

@@ -81,7 +81,7 @@ class OutboxDispatcher:
     async def _expire(self) -> None:
         from ghgwatch.responses.service import any_overdue, expire
 
-        async with self.db.sessions() as s:
+        async with self.db.reads() as s:
             if not await any_overdue(s):
                 return
         async with self.db.transaction() as s:
@@ -90,7 +90,7 @@ class OutboxDispatcher:
     async def dispatch_due(self) -> float:
         """Start delivering every due row this process can claim; returns seconds until the next known due row."""
         now = utcnow()
-        async with self.db.sessions() as s:
+        async with self.db.reads() as s:
             due = list((await s.execute(select(OutboxMessage.id, OutboxMessage.next_attempt_at).where(
                 OutboxMessage.status == OutboxStatus.PENDING.value,
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
@@ -131,7 +131,7 @@ class OutboxDispatcher:
 
     async def _deliver(self, row_id: int) -> None:
         try:
-            async with self.db.sessions() as s:
+            async with self.db.reads() as s:
                 msg = await s.get(OutboxMessage, row_id)
                 target = None if msg is None else await self._target(s, msg)
             if msg is None:
