@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import pickle
@@ -186,28 +185,11 @@ def main() -> None:
     # The channel is the original stdout; anything printed by a library goes to stderr instead.
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    _widen_pipes(0, channel.fileno())
     source = sys.stdin.buffer
     # As the server process (cli/server.py): fewer young-generation collections, PERFORMANCE.md (c).
     gc.set_threshold(100_000, 50, 100)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     asyncio.run(_serve(sys.argv[1], source, channel))
-
-
-PIPE_BYTES = 1 << 20
-"""Pipe buffer asked for each way (Linux allows up to ``/proc/sys/fs/pipe-max-size``, 1 MiB by default)."""
-
-
-def _widen_pipes(*fds: int) -> None:
-    """Room for a whole answer (a 5,000-record poll's stored rows are about 0.5 MB) in the pipe: with the default
-    64 KiB the child's write of an answer waited until the parent's event loop, busy with the API, had read it
-    in several turns, and the child could not start on the next batch meanwhile."""
-    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if setpipe is None:  # not Linux: the default size
-        return
-    for fd in fds:
-        with contextlib.suppress(OSError):  # not a pipe, or above the system's limit: keep the default
-            fcntl.fcntl(fd, setpipe, PIPE_BYTES)
 
 
 def _send(channel: Any, message: object) -> None:
