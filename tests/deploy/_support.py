@@ -132,7 +132,29 @@ def _metrics_text(url: str) -> str:
     return response.text if response.status_code == 200 else ""
 
 
+class _PortTaken(RuntimeError):
+    """The target could not bind its port: something took it between :func:`free_port` and the bind."""
+
+
 def _run_target(
+    workdir: Path, command: Callable[[int, Path], list[str]], ready_series: tuple[str, ...]
+) -> Iterator[Target]:
+    # A port found free can be taken before the target binds it (another worker's server, or an outgoing
+    # connection's ephemeral port: free_port picks from the same range); then the target starts again on another.
+    # Each attempt in a folder of its own: the demo seeds a fresh data folder (a restart on the first attempt's would
+    # not run the first-start demo jobs whose series the readiness check waits for).
+    for attempt in range(1, 4):
+        folder = workdir / f"attempt{attempt}"
+        folder.mkdir()
+        try:
+            yield from _run_target_once(folder, command, ready_series)
+            return
+        except _PortTaken:
+            if attempt == 3:
+                raise
+
+
+def _run_target_once(
     workdir: Path, command: Callable[[int, Path], list[str]], ready_series: tuple[str, ...]
 ) -> Iterator[Target]:
     port = free_port()
@@ -151,7 +173,10 @@ def _run_target(
 
         def ready() -> bool:
             if proc.poll() is not None:
-                raise RuntimeError(f"the metrics target exited; see {log_path}:\n{log_path.read_text()[-2000:]}")
+                output = log_path.read_text()
+                if "address already in use" in output:
+                    raise _PortTaken(f"port {port} was taken before the target bound it")
+                raise RuntimeError(f"the metrics target exited; see {log_path}:\n{output[-2000:]}")
             text = _metrics_text(url)
             return bool(text) and all(series in text for series in ready_series)
 
