@@ -93,7 +93,9 @@ async def start_ingest(ctx: AppContext) -> None:
 
     # the alert service's live lane or the accept lane, whichever runs here
     ctx.extras["ingestor"] = Ingestor(ctx.extras["bus"], ctx.extras["sensors"], accepted_hooks(ctx.extras))
-    ctx.extras["admission"] = Admission(ctx.extras["bus"], ctx.settings.admission)
+    admission = ctx.extras["admission"] = Admission(ctx.extras["bus"], ctx.settings.admission)
+    if admission.probes:  # it learns the readings per record and per request from what is accepted
+        accepted_hooks(ctx.extras).append(admission.on_accepted)
     ctx.extras["device_auth"] = DeviceAuthenticator(ctx.db, max_age_s=float(ctx.settings.security.signature_max_age_s))
 
 

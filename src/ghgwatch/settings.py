@@ -213,7 +213,8 @@ class AdmissionSettings(BaseModel):
     """Ingest slows senders down (503 + Retry-After) when storage falls behind."""
 
     max_backlog: int = Field(default=200_000, ge=1)
-    """Readings accepted but not yet stored (pipeline lag) above which new batches are refused."""
+    """Readings accepted but not yet stored (pipeline lag) above which new batches are refused (embedded bus; counted
+    from its records with the mean readings per record of recent requests, ``ingest/admission.py``)."""
     retry_after_s: int = Field(default=2, ge=1)
 
 

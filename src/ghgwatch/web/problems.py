@@ -126,7 +126,7 @@ DETAILS = (
     N_("model name {name} belongs to another organisation; choose another name"),
     N_("facility {id} already has a forecast mapping named {name}"),
     N_("flight {flight_id} is already measured emission {existing}"),
-    N_("{backlog} records are waiting to be stored (limit {limit}); retry later"),
+    N_("about {backlog} readings are waiting to be stored (limit {limit}); retry later"),
     N_("method must be one of {methods}"), N_("at most {n} points; use a coarser resolution"),
     N_("{media}: send application/json or text/csv"), N_("Content-Format {format}: send application/json (50)"),
     N_("timestamp is {away} s away from now; at most {limit} s"), N_("variable {variable}: choose from {choices}"),
