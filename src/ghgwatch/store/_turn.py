@@ -39,7 +39,8 @@ URGENT_SUFFIX = "-turn-urgent"
 WRITING_SUFFIX = "-turn-writing"
 WAIT_CAP_S = 2.0
 """Longest an ordinary writer defers to urgent ones (issue 10 item 3: an alarm write takes milliseconds; two
-seconds at 100,000 readings/s queue 200,000 readings, the embedded admission limit ``max_backlog``, settings.py)."""
+seconds at 100,000 readings/s queue 200,000 readings, within the embedded admission limit ``max_backlog``,
+settings.py)."""
 ORDINARY_POLL_S = 0.005
 """How often a deferring ordinary writer looks again: storage resumes within 5 ms of an alarm's commit, for 200
 probes (two ``flock`` calls each, microseconds) a second of waiting."""
