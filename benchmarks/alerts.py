@@ -156,7 +156,7 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     # One device posts the whole load: lift the per-device request limit (50/s by default), as ingest.py does.
     env = {**os.environ, "GHGWATCH_MQTT__EMBEDDED_PORT": str(_free_port()),
            "GHGWATCH_SECURITY__INGEST_REQUESTS_PER_DEVICE_S": "0"}
-    if args.backlog:  # the queue must not make the ingest refuse the live load (the limit counts bus records)
+    if args.backlog:  # the queue must not make the ingest refuse the live load (the limit: 500,000 readings)
         env["GHGWATCH_ADMISSION__MAX_BACKLOG"] = str(10_000_000)
     server = Server(data_dir, _free_port(), env)
     server.start()
