@@ -217,8 +217,8 @@ class AdmissionSettings(BaseModel):
     from its records with the mean readings per record of recent requests, ``ingest/admission.py``). Keep it above
     ``retry_after_s`` times the storage rate, or storage idles while refused senders wait: 200,000 with a 2-s retry lost
     12-21 % of the saturated rate on a host storing 280,000 readings/s, 500,000 with a 1-s retry none
-    (docs/benchmarks.md, 2026-12-01 fifth session). The accept-to-stored latency is bounded by about this over the
-    storage rate (1.7 s at 290,000 readings/s)."""
+    (docs/benchmarks.md, 2026-12-01 fifth session). It bounds the accept-to-stored latency to a few times this over
+    the storage rate (saturated at 287,000 readings/s: p99 2.8-3.0 s, against 4.6-4.9 s when records were counted)."""
     retry_after_s: int = Field(default=1, ge=1)
     """Seconds a refused sender is told to wait (``Retry-After``; whole seconds by HTTP's grammar). Short: a refused
     request may carry a methane alarm."""
