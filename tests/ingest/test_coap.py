@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from ghgwatch.security import service
 from ghgwatch.security.principal import SYSTEM
 from ghgwatch.store import Database
 from tests.ingest.conftest import Platform, _platform
-from tests.ingest.test_http_ingest import readings
+from tests.ingest.test_http_ingest import T0, readings
 from tests.support.coap import CoapClient, coap_client
 from tests.support.net import free_udp_port
 
@@ -117,3 +118,21 @@ async def test_signatures_good_bad_stale_replayed_required(coap_platform: tuple[
     assert unsigned.code == Code.UNAUTHORIZED and unsigned.body["type"].endswith("signature-required")
     signed = await coap.post_readings(rows, strict.token, secret=strict.device.hmac_secret)
     assert signed.code == Code.CHANGED
+
+
+async def test_storage_behind_answers_5_03_with_max_age(tmp_path: Path, db_url: str, db: Database) -> None:
+    """Admission control over CoAP as over HTTP: while storage is behind, 5.03 Service Unavailable with Max-Age (the
+    Retry-After of CoAP) and nothing acknowledged; before the fix CoAP accepted whatever the backlog."""
+    del db
+    async for p in _platform(tmp_path, db_url, "embedded:", coap_port=free_udp_port(),
+                             admission={"max_backlog": 5, "retry_after_s": 3}):
+        await p.extras["pipeline"].stop()  # storage stops keeping up
+        async with coap_client("127.0.0.1", p.extras["coap_server"].port) as coap:
+            answers = [await coap.post_readings(readings(p.world.sensor_a, 1, start=T0 + timedelta(seconds=i)), p.token)
+                       for i in range(12)]
+        codes = [a.code for a in answers]
+        accepted = codes.count(Code.CHANGED)
+        assert 6 <= accepted <= 8 and codes == [Code.CHANGED] * accepted + [Code.SERVICE_UNAVAILABLE] * (12 - accepted)
+        refused = answers[-1]
+        assert refused.max_age == 3 and refused.body["title"] == "Storage is behind"
+        assert "readings are waiting to be stored" in refused.body["detail"]

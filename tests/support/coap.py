@@ -20,6 +20,7 @@ from aiocoap import Code, Context, Message
 class Answer:
     code: Code
     body: Any
+    max_age: int | None = None
 
 
 def signature(secret: str, ts: str, body: bytes) -> str:
@@ -45,7 +46,7 @@ class CoapClient:
         answer = await asyncio.wait_for(self.context.request(message).response, within_s)
         text = bytes(answer.payload)
         body = json.loads(text) if answer.opt.content_format == 50 else text.decode()
-        return Answer(answer.code, body)
+        return Answer(answer.code, body, answer.opt.max_age)
 
     async def post_readings(self, readings: list[dict[str, Any]], token: str, *, secret: str | None = None,
                             ts: float | None = None, within_s: float = 30.0) -> Answer:

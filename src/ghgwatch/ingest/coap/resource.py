@@ -9,8 +9,9 @@ Bodies larger than one datagram come block-wise (Block1, RFC 7959): aiocoap reas
 refuses a body over :data:`MAX_BODY` as soon as a block crosses it (4.13 with Size1), and renders only the
 last block. The answer, 2.04 Changed with ``{"accepted": N, "rejected": [{"index", "error"}]}``, is sent
 only after the accepted readings are durable on the bus; a large answer goes back block-wise (Block2).
-Errors are problem details (JSON) under the CoAP code nearest to the HTTP status; 5.03 carries Max-Age 1,
-CoAP's Retry-After.
+Errors are problem details (JSON) under the CoAP code nearest to the HTTP status; 5.03 carries Max-Age, CoAP's
+Retry-After: 1 s when the bus could not make the readings durable, the admission's ``retry_after_s`` while storage
+is behind (``ingest/admission.py``, checked before the body is parsed, as over HTTP).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from aiocoap.numbers.contentformat import ContentFormat
 from aiocoap.pipe import Pipe
 
 from ghgwatch.bus import PublishError
+from ghgwatch.ingest.admission import Admission
 from ghgwatch.ingest.auth import DeviceAuthenticator
 from ghgwatch.ingest.parse import parse_json
 from ghgwatch.ingest.service import Ingestor
@@ -71,10 +73,11 @@ def _query(options: tuple[str, ...]) -> dict[str, str]:
 class ReadingsResource(resource.Resource):  # type: ignore[misc]  # aiocoap ships no type information
     """Shares the :class:`Ingestor` and :class:`DeviceAuthenticator` of the process with HTTP and MQTT."""
 
-    def __init__(self, ingestor: Ingestor, auth: DeviceAuthenticator) -> None:
+    def __init__(self, ingestor: Ingestor, auth: DeviceAuthenticator, admission: Admission | None = None) -> None:
         super().__init__()
         self.ingestor = ingestor
         self.auth = auth
+        self.admission = admission
 
     async def render_to_pipe(self, pipe: Pipe) -> None:
         """Refuse an oversized block-wise body before aiocoap spools it (RFC 7959 §2.9.3: 4.13 with Size1)."""
@@ -95,7 +98,8 @@ class ReadingsResource(resource.Resource):  # type: ignore[misc]  # aiocoap ship
         try:
             body = await self._accept(request)
         except Problem as exc:
-            return problem_message(exc)
+            retry = (exc.headers or {}).get("Retry-After", "")  # storage behind: Max-Age is CoAP's Retry-After
+            return problem_message(exc, max_age=int(retry) if retry.isdigit() else None)
         except PublishError as exc:
             return problem_message(Problem(503, "Not stored", "the readings could not be made durable, retry: {error}",
                                            type_="unavailable", values={"error": str(exc)}), max_age=1)
@@ -112,6 +116,8 @@ class ReadingsResource(resource.Resource):  # type: ignore[misc]  # aiocoap ship
             metrics.observe_rejected("auth", "coap")
             raise unauthorized("a device token is required: Uri-Query token=<token>")
         device = await self.auth.device(token)
+        if self.admission is not None:
+            self.admission.check("coap")  # storage behind: 5.03 + Max-Age, before the body is parsed
         payload = bytes(request.payload)
         await self.auth.verify_signature(device, query.get("ts"), query.get("sig"), payload)
         content_format = request.opt.content_format

@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+from ghgwatch.ingest.admission import Admission
 from ghgwatch.ingest.auth import DeviceAuthenticator
 from ghgwatch.ingest.service import Ingestor, ingestor_of
 from ghgwatch.settings import Mode
@@ -38,6 +39,8 @@ class CoapServer:
     port: int
     ingestor: Ingestor
     auth: DeviceAuthenticator
+    admission: Admission | None = None
+    """Storage behind: 5.03 with Max-Age (CoAP's Retry-After), as HTTP answers 503."""
     _context: Any = field(default=None, repr=False)
 
     @property
@@ -52,7 +55,7 @@ class CoapServer:
 
         site = resource.Site()
         site.add_resource([".well-known", "core"], resource.WKCResource(site.get_resources_as_linkheader))
-        site.add_resource(["readings"], ReadingsResource(self.ingestor, self.auth))
+        site.add_resource(["readings"], ReadingsResource(self.ingestor, self.auth, self.admission))
         self._context = await Context.create_server_context(site, bind=(self.host, self.port), transports=["udp6"])
 
     async def stop(self) -> None:
@@ -76,17 +79,17 @@ async def start_coap(ctx: AppContext) -> None:
         ctx.db, max_age_s=float(settings.security.signature_max_age_s))
     ingestor = ingestor_of(ctx.extras)  # its readings reach the accept lane (or live lane) like HTTP ones
     server = await open_coap_server(settings.coap.host or settings.api.host, settings.coap.port, ingestor, auth,
-                                    fall_back=settings.mode is Mode.EMBEDDED)
+                                    fall_back=settings.mode is Mode.EMBEDDED, admission=ctx.extras.get("admission"))
     ctx.extras["coap_server"] = server
 
 
 async def open_coap_server(host: str, port: int, ingestor: Ingestor, auth: DeviceAuthenticator, *,
-                           fall_back: bool) -> CoapServer:
+                           fall_back: bool, admission: Admission | None = None) -> CoapServer:
     """A started server on ``port``, or (``fall_back``) on a free port when that one is taken."""
     chosen = bindable_udp_port(host, port) if fall_back else port
     if chosen != port and port != 0:
         log.warning("CoAP port %s is taken; CoAP ingest uses %s", port, chosen)
-    server = CoapServer(host, chosen, ingestor, auth)
+    server = CoapServer(host, chosen, ingestor, auth, admission)
     await server.start()
     log.warning("CoAP ingest on %s (Uri-Query token=<device token>)", server.url)
     return server
