@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from ghgwatch.ingest.admission import Admission
 from ghgwatch.ingest.wire import SensorBatch
@@ -101,6 +102,8 @@ def test_the_backlog_is_counted_in_readings_whatever_the_size_of_the_records() -
     admission.on_accepted(_request(4, 50))  # records of 50 readings
     assert admission.readings_per_record == 50 and admission.readings_per_request == 200
     assert admission.backlog() == 500
+    assert REGISTRY.get_sample_value("ghgwatch_ingest_backlog_readings") == 500  # the gauges of the last probe
+    assert REGISTRY.get_sample_value("ghgwatch_ingest_backlog_records") == 10
     admission.check("http")
     bus.depth = 11  # 550 readings waiting
     with pytest.raises(Problem) as refused:

@@ -75,6 +75,7 @@ class Admission:
             self._records = probe(GROUP, topics.READINGS_RAW) if probe is not None else None
             if self._records is not None:
                 metrics.INGEST_BACKLOG.set(self._records)
+                metrics.INGEST_BACKLOG_READINGS.set(round(self._records * self.readings_per_record))
         if self._records is None:
             return None
         return round(self._records * self.readings_per_record + self._admitted_since_probe)

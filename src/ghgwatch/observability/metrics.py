@@ -208,6 +208,9 @@ INGEST_ADMISSION_REFUSED = Counter(
     "ghgwatch_ingest_admission_refused", "Requests refused (503 + Retry-After) because storage is behind or the bus "
     "cannot take them.", ["transport", "cause"])
 INGEST_BACKLOG = Gauge("ghgwatch_ingest_backlog_records", "Bus records accepted but not yet stored, as ingest sees it.")
+INGEST_BACKLOG_READINGS = Gauge(
+    "ghgwatch_ingest_backlog_readings", "Readings accepted but not yet stored, estimated from the bus records (the "
+    "admission limit is in these).")
 RETENTION_DELETED = Counter("ghgwatch_retention_rows_deleted", "Rows removed by retention.", ["table"])
 RETENTION_PARTITIONS_DROPPED = Counter(
     "ghgwatch_retention_partitions_dropped", "Daily partitions of readings dropped by retention (PostgreSQL).")
