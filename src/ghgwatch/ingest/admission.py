@@ -33,7 +33,8 @@ request (about the last hundred requests count)."""
 
 class Admission:
     def __init__(self, bus: Any, settings: AdmissionSettings, *, check_interval_s: float = 0.05) -> None:
-        self._bus = bus
+        self._probe = getattr(bus, "backlog", None)
+        """The bus's backlog probe, ``(group, topic) -> records``; None: the bus has none (Kafka)."""
         self._settings = settings
         self._interval = check_interval_s
         self._checked = float("-inf")
@@ -45,7 +46,7 @@ class Admission:
     @property
     def probes(self) -> bool:
         """Whether the bus reports a backlog (the embedded log does; Kafka does not)."""
-        return getattr(self._bus, "backlog", None) is not None
+        return self._probe is not None
 
     def on_accepted(self, batches: Sequence[SensorBatch]) -> None:
         """An accepted-readings hook (``ingest.service.accepted_hooks``): learns the size of records and requests."""
@@ -71,8 +72,7 @@ class Admission:
         if now - self._checked >= self._interval:
             self._checked = now
             self._admitted_since_probe = 0.0
-            probe = getattr(self._bus, "backlog", None)
-            self._records = probe(GROUP, topics.READINGS_RAW) if probe is not None else None
+            self._records = self._probe(GROUP, topics.READINGS_RAW) if self._probe is not None else None
             if self._records is not None:
                 metrics.INGEST_BACKLOG.set(self._records)
                 metrics.INGEST_BACKLOG_READINGS.set(round(self._records * self.readings_per_record))

@@ -53,7 +53,11 @@ _CODES: dict[int, Code] = {
 
 
 def problem_message(problem: Problem, *, max_age: int | None = None) -> Message:
-    """A problem as a CoAP answer: the nearest code, the RFC 9457 body as JSON."""
+    """A problem as a CoAP answer: the nearest code, the RFC 9457 body as JSON; its ``Retry-After`` (or ``max_age``)
+    as Max-Age, CoAP's Retry-After."""
+    retry = (problem.headers or {}).get("Retry-After", "")
+    if max_age is None and retry.isdigit():
+        max_age = int(retry)
     fallback = Code.BAD_REQUEST if 400 <= problem.status < 500 else Code.INTERNAL_SERVER_ERROR
     code = _CODES.get(problem.status, fallback)
     message = Message(code=code, payload=msgspec.json.encode(problem.body("/readings")), content_format=JSON)
@@ -98,8 +102,7 @@ class ReadingsResource(resource.Resource):  # type: ignore[misc]  # aiocoap ship
         try:
             body = await self._accept(request)
         except Problem as exc:
-            retry = (exc.headers or {}).get("Retry-After", "")  # storage behind: Max-Age is CoAP's Retry-After
-            return problem_message(exc, max_age=int(retry) if retry.isdigit() else None)
+            return problem_message(exc)
         except PublishError as exc:
             return problem_message(Problem(503, "Not stored", "the readings could not be made durable, retry: {error}",
                                            type_="unavailable", values={"error": str(exc)}), max_age=1)
