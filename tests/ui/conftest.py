@@ -70,29 +70,49 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], data: Path) -> None:
         time.sleep(0.3)
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _start_demo(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str,
+                                                                                         Path]:
+    """``ghgwatch up --demo`` on a free port; again on another port, in a fresh data folder, when the port was taken
+    between :func:`free_port` and the bind (a fresh-clone run lost a test module so), up to three times."""
+    for attempt in range(1, 4):
+        port = free_port()
+        data = tmp_path_factory.mktemp("ui-demo") / "data"
+        env["GHGWATCH_MQTT__EMBEDDED_PORT"] = str(free_port())
+        proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--demo", "--port", str(port),
+                                 "--data-dir", str(data)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(base, proc, data)
+        except AssertionError as exc:
+            _stop(proc)
+            if "address already in use" not in str(exc) or attempt == 3:
+                raise
+            continue
+        return proc, base, data
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (bash scripts/provision/servers.sh installs it)")
-    port = free_port()
-    data = tmp_path_factory.mktemp("ui-demo") / "data"
     # A new user's demo: none of the tests' settings but the password cost (tests/conftest.py).
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("GHGWATCH_") or k.startswith("GHGWATCH_SECURITY__ARGON2_")}
-    env["GHGWATCH_MQTT__EMBEDDED_PORT"] = str(free_port())
-    proc = subprocess.Popen([sys.executable, "-m", "ghgwatch", "up", "--demo", "--port", str(port),
-                             "--data-dir", str(data)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    proc, base, data = _start_demo(tmp_path_factory, env)
     try:
-        _wait_ready(base, proc, data)
         yield Demo(base, data, json.loads((data / "demo-credentials.json").read_text()))
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 @pytest.fixture(scope="module")
